@@ -1,0 +1,41 @@
+"""Application factory (DESIGN.md §6)."""
+import os
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+
+from .extensions import csrf, db, migrate
+
+
+def create_app(overrides=None):
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object("config")
+    if overrides:
+        app.config.update(overrides)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]) or ".",
+                    exist_ok=True)
+        # SQLite: wait for the writer instead of failing with "database is locked".
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+
+    db.init_app(app)
+    csrf.init_app(app)
+    from flask_appbuilder import Model
+
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+                     metadata=Model.metadata)
+
+    with app.app_context():
+        from . import models  # noqa: F401  (tables on Model.metadata before FAB looks)
+
+        appbuilder = AppBuilder(app, db.session)
+        from .views import register_views
+
+        register_views(appbuilder)
+
+    from .cli import register_cli
+    from .templating import register_template_helpers
+
+    register_template_helpers(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,151 @@
+"""The one place that maps codes to Chinese labels, and formats values for the screen."""
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+AGREEMENT_STATUS = {
+    "pending": "待应约",
+    "accepted": "已应约",
+    "rejected": "已拒绝",
+    "expired": "已过期",
+    "certified": "签约审核通过",
+    "declined": "签约审核不通过",
+    "terminated": "已解约",
+}
+# 应约状态 / 审核状态 columns of the student's 电子签约 list (manual §2.2).
+ANSWER_STATUS = {
+    "pending": "待应约",
+    "accepted": "双方已签约",
+    "certified": "双方已签约",
+    "declined": "双方已签约",
+    "terminated": "双方已签约",
+    "rejected": "已拒绝",
+    "expired": "已过期",
+}
+REVIEW_STATUS = {
+    "accepted": "待审核",
+    "certified": "签约审核通过",
+    "declined": "签约审核不通过",
+    "terminated": "已解约",
+}
+# Bootstrap 3 label colours, one per status everywhere.
+STATUS_BADGE = {
+    "pending": "info",
+    "accepted": "warning",
+    "rejected": "default",
+    "expired": "default",
+    "certified": "success",
+    "declined": "danger",
+    "terminated": "default",
+    "approved": "success",
+    "refused": "danger",
+    "requested": "info",
+    "agreed": "warning",
+    "submitted": "warning",
+}
+AGREEMENT_KIND = {"electronic": "电子签约", "paper": "纸质签约"}
+APPROVAL_STATUS = {"pending": "待审核", "approved": "审核通过", "refused": "审核不通过"}
+TRAINING_MODE = {"non_targeted": "非定向", "targeted": "定向"}
+EDUCATION = ["博士生毕业", "硕士生毕业", "本科生毕业", "专科生毕业"]
+GENDER = ["男", "女"]
+
+# 单位性质 (DESIGN.md §2 standard codes).
+EMPLOYER_NATURE = {
+    "10": "机关", "20": "科研设计单位", "21": "高等教育单位", "22": "中初教育单位",
+    "23": "医疗卫生单位", "29": "其他事业单位", "31": "国有企业", "32": "三资企业",
+    "39": "其他企业", "40": "部队", "55": "农村建制村", "56": "城镇社区", "99": "其他",
+}
+ARCHIVE_MODE = {
+    "employer": "签约单位接收",
+    "forward": "转寄其他单位",
+    "none": "单位不接收",
+}
+HUKOU_MODE = {
+    "employer": "迁入单位所在地",
+    "forward": "迁入指定地址",
+    "none": "不接收",
+}
+JOB_CATEGORY = [
+    "工程技术人员", "科学研究人员", "教学人员", "卫生专业技术人员", "经济业务人员",
+    "金融业务人员", "法律专业人员", "文学艺术工作人员", "新闻出版和文化工作人员",
+    "办事人员和有关人员", "商业和服务业人员", "生产和运输设备操作人员", "其他人员",
+]
+FLOW_ACTION = {
+    "invite": "发起邀约",
+    "accept": "同意签约，待管理员审核",
+    "reject": "拒绝签约",
+    "amend": "修改邀约",
+    "expire": "邀约过期",
+    "certify": "签约审核通过",
+    "decline": "签约审核不通过",
+    "withdraw": "撤回审核",
+}
+
+
+def label(mapping, code, default="-"):
+    if code is None:
+        return default
+    return mapping.get(code, code) if isinstance(mapping, dict) else code
+
+
+def local(dt):
+    """Naive UTC → aware Asia/Shanghai."""
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(SHANGHAI)
+
+
+def fmt_date(value):
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        value = local(value).date()
+    return value.strftime("%Y-%m-%d")
+
+
+def fmt_datetime(value):
+    if value is None:
+        return "-"
+    return local(value).strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_money(value, unit="/月"):
+    if value is None:
+        return "-"
+    return f"¥{value:,}{unit}"
+
+
+def deadline_date(expires_at):
+    """R4: the last day an offer can be answered (its expiry instant is 24:00 of this day)."""
+    return (local(expires_at) - timedelta(seconds=1)).date() if expires_at else None
+
+
+def mask_id(id_number):
+    """R2: 110101*****0839 style (first 6, last 4)."""
+    if not id_number:
+        return "-"
+    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+
+
+def mask_phone(phone):
+    if not phone:
+        return "-"
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+def mask_email(email):
+    if not email or "@" not in email:
+        return "-"
+    user, host = email.split("@", 1)
+    return user[:3] + "***@" + host
+
+
+def today_local():
+    return datetime.now(SHANGHAI).date()
+
+
+def is_date(value):
+    return isinstance(value, date)

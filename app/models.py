@@ -1,0 +1,317 @@
+"""All tables (DESIGN.md §2). Column names are the glossary's code names.
+
+Times are naive UTC datetimes; `app.labels` shows them in Asia/Shanghai.
+Status columns hold the lowercase codes of DESIGN.md §3; only `app.workflow` assigns them.
+"""
+from datetime import datetime, timezone
+
+from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import relationship
+
+# R6: the statuses that make an outcome "live".
+LIVE_AGREEMENT_STATUSES = ("accepted", "certified")
+LIVE_DESTINATION_STATUSES = ("submitted", "approved")
+OPEN_TERMINATION_STATUSES = ("requested", "agreed")
+
+
+def utcnow():
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class School(Model):
+    __tablename__ = "school"
+    id = Column(Integer, primary_key=True)
+    code = Column(String(5), nullable=False, unique=True)
+    name = Column(String(100), nullable=False)
+
+    def __repr__(self):
+        return self.name
+
+
+class Student(Model):
+    __tablename__ = "student"
+    __table_args__ = (
+        UniqueConstraint("school_id", "student_no", name="uq_student_school_no"),
+        # R2 search: school + year + name, then ID number or phone compared in Python-free SQL.
+        Index("ix_student_search", "school_id", "graduation_year", "name"),
+        Index("ix_student_id_number", "id_number"),
+    )
+    id = Column(Integer, primary_key=True)
+    school_id = Column(Integer, ForeignKey("school.id"), nullable=False)
+    school = relationship(School)
+    student_no = Column(String(32), nullable=False)
+    name = Column(String(50), nullable=False)
+    id_number = Column(String(18), nullable=False)
+    gender = Column(String(1), nullable=False, default="男")
+    phone = Column(String(11), nullable=False)
+    email = Column(String(120))
+    address = Column(String(200))
+    graduation_year = Column(Integer, nullable=False)
+    education = Column(String(10), nullable=False, default="本科生毕业")
+    department = Column(String(100), nullable=False, default="")
+    major = Column(String(100), nullable=False, default="")
+    training_mode = Column(String(20), nullable=False, default="non_targeted")
+    signing_restricted = Column(Boolean, nullable=False, default=False)
+    plan_submitted = Column(Boolean, nullable=False, default=False)
+    verified_at = Column(DateTime)
+
+    def __repr__(self):
+        return self.name
+
+
+class Employer(Model):
+    __tablename__ = "employer"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(200), nullable=False)
+    credit_code = Column(String(18), nullable=False, unique=True)
+    nature = Column(String(2))
+    industry = Column(String(1))
+    region = Column(String(6))
+    contact_name = Column(String(50))
+    contact_phone = Column(String(20))
+    email = Column(String(120))
+    address = Column(String(200))
+    archive_mode = Column(String(20))
+    archive_unit = Column(String(200))
+    archive_address = Column(String(200))
+    archive_postcode = Column(String(6))
+    archive_contact = Column(String(50))
+    archive_phone = Column(String(20))
+    hukou_mode = Column(String(20))
+    hukou_address = Column(String(200))
+    profile_confirmed_at = Column(DateTime)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    def __repr__(self):
+        return self.name
+
+
+class EmployerApproval(Model):
+    __tablename__ = "employer_approval"
+    __table_args__ = (UniqueConstraint("employer_id", "school_id", name="uq_approval"),)
+    id = Column(Integer, primary_key=True)
+    employer_id = Column(Integer, ForeignKey("employer.id"), nullable=False)
+    employer = relationship(Employer, backref="approvals")
+    school_id = Column(Integer, ForeignKey("school.id"), nullable=False)
+    school = relationship(School)
+    status = Column(String(10), nullable=False, default="pending")
+    reason = Column(String(200))
+    reviewed_at = Column(DateTime)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class InviteListEntry(Model):
+    """签约发送列表: the students an employer has found and may send offers to."""
+
+    __tablename__ = "invite_list_entry"
+    __table_args__ = (UniqueConstraint("employer_id", "student_id", name="uq_invite_list"),)
+    id = Column(Integer, primary_key=True)
+    employer_id = Column(Integer, ForeignKey("employer.id"), nullable=False)
+    student_id = Column(Integer, ForeignKey("student.id"), nullable=False)
+    student = relationship(Student)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Agreement(Model):
+    """An offer (邀请函) and what it becomes: an electronic or paper agreement (协议书)."""
+
+    __tablename__ = "agreement"
+    __table_args__ = (
+        # R3: one pending offer per employer and student, enforced by the database.
+        Index(
+            "uq_agreement_pending_offer",
+            "employer_id",
+            "student_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        # R6: at most one live agreement per student.
+        Index(
+            "uq_agreement_live_student",
+            "student_id",
+            unique=True,
+            postgresql_where=text("status IN ('accepted', 'certified')"),
+            sqlite_where=text("status IN ('accepted', 'certified')"),
+        ),
+        Index("ix_agreement_school_status", "school_id", "status", "accepted_at"),
+        Index("ix_agreement_employer_status", "employer_id", "status", "sent_at"),
+        Index("ix_agreement_student", "student_id", "sent_at"),
+        Index("ix_agreement_pending_expiry", "expires_at", postgresql_where=text("status = 'pending'")),
+        CheckConstraint("kind IN ('electronic', 'paper')", name="ck_agreement_kind"),
+    )
+    id = Column(Integer, primary_key=True)
+    kind = Column(String(10), nullable=False, default="electronic")
+    status = Column(String(10), nullable=False, default="pending")
+    number = Column(String(15), unique=True)
+    student_id = Column(Integer, ForeignKey("student.id"), nullable=False)
+    student = relationship(Student)
+    # Copied from the student so a school's lists need no join to be scoped.
+    school_id = Column(Integer, ForeignKey("school.id"), nullable=False)
+    school = relationship(School)
+    employer_id = Column(Integer, ForeignKey("employer.id"))
+    employer = relationship(Employer)
+    employer_name = Column(String(200), nullable=False)
+    employer_credit_code = Column(String(18), nullable=False)
+
+    # Offer terms (邀请函), DESIGN.md §2.
+    job_category = Column(String(50), nullable=False)
+    position = Column(String(100), nullable=False)
+    feedback_days = Column(Integer, nullable=False, default=5)
+    probation_days = Column(Integer, nullable=False, default=0)
+    probation_salary = Column(Integer, nullable=False, default=0)
+    salary = Column(Integer, nullable=False, default=0)
+    penalty = Column(Integer, nullable=False, default=0)
+    report_region = Column(String(6), nullable=False)
+    report_deadline = Column(Date, nullable=False)
+    work_region = Column(String(6), nullable=False)
+    contact_name = Column(String(50), nullable=False)
+    contact_phone = Column(String(20), nullable=False)
+    archive_mode = Column(String(20), nullable=False)
+    archive_unit = Column(String(200))
+    archive_address = Column(String(200))
+    archive_postcode = Column(String(6))
+    archive_contact = Column(String(50))
+    archive_phone = Column(String(20))
+    hukou_mode = Column(String(20), nullable=False)
+    hukou_address = Column(String(200))
+
+    sent_at = Column(DateTime, nullable=False, default=utcnow)
+    # R4: the instant the offer stops being answerable (24:00 Shanghai of sent + feedback_days).
+    expires_at = Column(DateTime, nullable=False)
+    accepted_at = Column(DateTime)
+    answered_at = Column(DateTime)
+    certified_at = Column(DateTime)
+    reviewed_at = Column(DateTime)
+    review_reason = Column(String(500))
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+
+    events = relationship(
+        "FlowEvent",
+        primaryjoin="FlowEvent.agreement_id == Agreement.id",
+        order_by="FlowEvent.id.desc()",
+        viewonly=True,
+    )
+
+
+class NumberCounter(Model):
+    """R9: per-school, per-year sequence. Incremented with one atomic UPDATE … RETURNING."""
+
+    __tablename__ = "number_counter"
+    school_id = Column(Integer, ForeignKey("school.id"), primary_key=True)
+    year = Column(Integer, primary_key=True)
+    last = Column(Integer, nullable=False, default=0)
+
+
+class Destination(Model):
+    """其他去向 (升学, 出国出境 …); its flow is reviewed by the school."""
+
+    __tablename__ = "destination"
+    __table_args__ = (
+        Index(
+            "uq_destination_live_student",
+            "student_id",
+            unique=True,
+            postgresql_where=text("status IN ('submitted', 'approved')"),
+            sqlite_where=text("status IN ('submitted', 'approved')"),
+        ),
+    )
+    id = Column(Integer, primary_key=True)
+    student_id = Column(Integer, ForeignKey("student.id"), nullable=False)
+    student = relationship(Student)
+    school_id = Column(Integer, ForeignKey("school.id"), nullable=False)
+    kind = Column(String(2), nullable=False)
+    details = Column(Text)
+    proof_path = Column(String(300))
+    status = Column(String(10), nullable=False, default="submitted")
+    review_reason = Column(String(500))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    reviewed_at = Column(DateTime)
+
+
+class Termination(Model):
+    """解约: asked by one side, agreed by the other, reviewed by the school (R11–R13)."""
+
+    __tablename__ = "termination"
+    __table_args__ = (
+        # R11: at most one open termination per agreement.
+        Index(
+            "uq_termination_open",
+            "agreement_id",
+            unique=True,
+            postgresql_where=text("status IN ('requested', 'agreed')"),
+            sqlite_where=text("status IN ('requested', 'agreed')"),
+        ),
+    )
+    id = Column(Integer, primary_key=True)
+    agreement_id = Column(Integer, ForeignKey("agreement.id"), nullable=False)
+    agreement = relationship(Agreement, backref="terminations")
+    initiator = Column(String(10), nullable=False)
+    reason = Column(String(200), nullable=False)
+    proof_path = Column(String(300))
+    status = Column(String(10), nullable=False, default="requested")
+    review_reason = Column(String(500))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    agreed_at = Column(DateTime)
+    reviewed_at = Column(DateTime)
+
+
+class FlowEvent(Model):
+    """流程追踪: appended by every transition, never edited (R14)."""
+
+    __tablename__ = "flow_event"
+    id = Column(Integer, primary_key=True)
+    agreement_id = Column(Integer, ForeignKey("agreement.id"), index=True)
+    termination_id = Column(Integer, ForeignKey("termination.id"), index=True)
+    destination_id = Column(Integer, ForeignKey("destination.id"), index=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id"))
+    actor_name = Column(String(200), nullable=False)
+    action = Column(String(50), nullable=False)
+    remark = Column(String(500))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Notification(Model):
+    """Outbox row and in-app message in one: `email_status` for the mailer, `read_at` for the page."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user", "user_id", "created_at"),)
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
+    email = Column(String(120))
+    subject = Column(String(200), nullable=False)
+    body = Column(Text, nullable=False)
+    link = Column(String(300))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    read_at = Column(DateTime)
+    email_status = Column(String(10), nullable=False, default="pending")
+    sent_at = Column(DateTime)
+
+
+class AppUser(User):
+    """FAB's login with the party it belongs to: exactly one of the three, by role."""
+
+    __tablename__ = "ab_user"
+    student_id = Column(Integer, ForeignKey("student.id"), unique=True)
+    employer_id = Column(Integer, ForeignKey("employer.id"))
+    school_id = Column(Integer, ForeignKey("school.id"))
+    must_change_password = Column(Boolean, default=False)
+
+    student = relationship(Student, foreign_keys=[student_id])
+    employer = relationship(Employer, foreign_keys=[employer_id])
+    school = relationship(School, foreign_keys=[school_id])

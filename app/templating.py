@@ -1,0 +1,15 @@
+"""Jinja filters and globals: every screen formats codes, dates and money the same way."""
+from . import labels, regions
+
+
+def register_template_helpers(app):
+    app.jinja_env.filters.update(
+        date=labels.fmt_date,
+        datetime=labels.fmt_datetime,
+        money=labels.fmt_money,
+        mask_id=labels.mask_id,
+        mask_phone=labels.mask_phone,
+        mask_email=labels.mask_email,
+        region=regions.full_name,
+    )
+    app.jinja_env.globals.update(L=labels, regions=regions)

@@ -1,0 +1,692 @@
+"""Transitions and rules (DESIGN.md §3–§5). The only code that assigns a `status`.
+
+Every public function checks all its rules first, then writes the change, its FlowEvent and the
+notifications and commits once. A refusal is a `WorkflowError` carrying a Chinese message and
+the rule number; nothing is written then.
+
+Concurrency (R3, R6, R9): functions that can make an outcome live lock the student row first
+(SELECT … FOR UPDATE, a no-op on SQLite where writers are serialised anyway), then re-read the
+agreement; partial unique indexes back the checks up, and their IntegrityError becomes the same
+WorkflowError. Lock order is always student → agreement → counter, so calls cannot deadlock.
+"""
+import re
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask import current_app, has_request_context
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import labels, regions
+from .extensions import db
+from .models import (
+    LIVE_AGREEMENT_STATUSES,
+    LIVE_DESTINATION_STATUSES,
+    OPEN_TERMINATION_STATUSES,
+    Agreement,
+    AppUser,
+    Destination,
+    Employer,
+    EmployerApproval,
+    FlowEvent,
+    NumberCounter,
+    School,
+    Student,
+    Termination,
+)
+from .notify import notify, notify_many, users_of
+
+
+class WorkflowError(Exception):
+    """A rule said no. `rule` is the DESIGN.md rule number ("R6"), `fields` maps form fields
+    to their messages when the refusal is about input (R15)."""
+
+    def __init__(self, message, rule=None, fields=None):
+        super().__init__(message)
+        self.message = message
+        self.rule = rule
+        self.fields = fields or {}
+
+    def __str__(self):
+        return f"{self.message}（{self.rule}）" if self.rule else self.message
+
+
+# The transition table: action → (allowed source statuses, target status, who may).
+TRANSITIONS = {
+    "accept": ({"pending"}, "accepted", "student"),
+    "reject": ({"pending"}, "rejected", "student"),
+    "expire": ({"pending"}, "expired", "system"),
+    "amend": ({"pending", "accepted"}, "pending", "employer"),
+    "certify": ({"accepted"}, "certified", "school"),
+    "decline": ({"accepted"}, "declined", "school"),
+    "withdraw": ({"certified"}, "accepted", "school"),
+    "terminate": ({"certified"}, "terminated", "school"),
+}
+
+REFUSED_FROM = {
+    "accept": "该邀约当前状态为“{status}”，不能应约",
+    "reject": "该邀约当前状态为“{status}”，不能拒绝",
+    "amend": "该协议书当前状态为“{status}”，不能修改邀约；学校已审核的协议书请先办理解约，再重新签约",
+    "certify": "该协议书当前状态为“{status}”，不能审核通过",
+    "decline": "该协议书当前状态为“{status}”，不能审核不通过",
+    "withdraw": "该协议书当前状态为“{status}”，不能撤回审核",
+}
+
+
+def _move(agreement, action):
+    sources, target, _who = TRANSITIONS[action]
+    if agreement.status not in sources:
+        status = labels.label(labels.AGREEMENT_STATUS, agreement.status)
+        rule = "R8" if action == "amend" else None
+        raise WorkflowError(REFUSED_FROM[action].format(status=status), rule)
+    agreement.status = target
+
+
+# ---------------------------------------------------------------- time helpers
+
+def _utc(now):
+    """Aware (or naive UTC) datetime → naive UTC, the storage form."""
+    if now is None:
+        return datetime.now(timezone.utc).replace(tzinfo=None)
+    if now.tzinfo is not None:
+        now = now.astimezone(timezone.utc).replace(tzinfo=None)
+    return now
+
+
+def expiry_instant(sent_utc, feedback_days):
+    """R4: 24:00 (Asia/Shanghai) of day `sent + feedback_days`, as naive UTC."""
+    sent_local = labels.local(sent_utc)
+    last_day = sent_local.date() + timedelta(days=feedback_days)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=labels.SHANGHAI)
+    return end.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def effective_status(agreement, now=None):
+    """R4 on read: a pending offer past its deadline is expired even before the job runs."""
+    if agreement.status == "pending" and _utc(now) >= agreement.expires_at:
+        return "expired"
+    return agreement.status
+
+
+def pending_clause(now=None):
+    """SQL for 'still answerable' (待应约): pending and not past its deadline."""
+    return and_(Agreement.status == "pending", Agreement.expires_at > _utc(now))
+
+
+def expired_clause(now=None):
+    """SQL for 已过期, including offers the job has not marked yet (R4)."""
+    n = _utc(now)
+    return (Agreement.status == "expired") | and_(Agreement.status == "pending", Agreement.expires_at <= n)
+
+
+# ---------------------------------------------------------------- actor helpers
+
+def _current_user_id():
+    if not has_request_context():
+        return None
+    from flask_login import current_user
+
+    return getattr(current_user, "id", None) if current_user and current_user.is_authenticated else None
+
+
+def _event(actor_name, action, remark=None, now=None, **target):
+    db.session.add(FlowEvent(
+        actor_name=actor_name, action=action, remark=remark, user_id=_current_user_id(),
+        created_at=_utc(now), **target,
+    ))
+
+
+def _reviewer_school_id(reviewer):
+    school_id = getattr(reviewer, "school_id", None)
+    if not school_id or isinstance(reviewer, (Student, Employer)):
+        raise WorkflowError("只有学校就业部门老师可以审核", "R9")
+    return school_id
+
+
+def _lock_student(student_id):
+    return db.session.execute(
+        select(Student).where(Student.id == student_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _lock_agreement(agreement_id):
+    return db.session.execute(
+        select(Agreement).where(Agreement.id == agreement_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _commit():
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def transition(func):
+    """A refused rule leaves nothing behind: roll back (and release row locks) and re-raise."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except BaseException:
+            db.session.rollback()
+            raise
+    return wrapper
+
+
+# ---------------------------------------------------------------- rules as checks (no side effects)
+
+def employer_may_offer(employer):
+    """R1."""
+    if employer.profile_confirmed_at is None:
+        raise WorkflowError("请先完成签约信息确认，再发送邀约", "R1")
+    approved = db.session.scalar(
+        select(func.count()).select_from(EmployerApproval).where(
+            EmployerApproval.employer_id == employer.id, EmployerApproval.status == "approved"
+        )
+    )
+    if not approved:
+        raise WorkflowError("单位尚未通过任一学校审核，暂不能发送邀约", "R1")
+
+
+def student_block_reason(student):
+    """R7: why this student may not sign (or be found), or None."""
+    if student.verified_at is None:
+        return "尚未完成首次登录信息验证"
+    if student.signing_restricted:
+        return "已被学校限制签约"
+    if student.training_mode == "targeted":
+        return "培养方式为定向"
+    if student.plan_submitted:
+        return "已提交就业方案"
+    return None
+
+
+def live_outcome_exists(student_id, exclude_agreement_id=None):
+    """R6: an accepted/certified agreement or a submitted/approved destination."""
+    q = select(func.count()).select_from(Agreement).where(
+        Agreement.student_id == student_id, Agreement.status.in_(LIVE_AGREEMENT_STATUSES)
+    )
+    if exclude_agreement_id is not None:
+        q = q.where(Agreement.id != exclude_agreement_id)
+    if db.session.scalar(q):
+        return True
+    return bool(db.session.scalar(
+        select(func.count()).select_from(Destination).where(
+            Destination.student_id == student_id, Destination.status.in_(LIVE_DESTINATION_STATUSES)
+        )
+    ))
+
+
+def open_termination(agreement_id):
+    return db.session.scalar(
+        select(Termination).where(
+            Termination.agreement_id == agreement_id, Termination.status.in_(OPEN_TERMINATION_STATUSES)
+        )
+    )
+
+
+# ---------------------------------------------------------------- R15: offer terms
+
+TERM_FIELDS = (
+    "job_category", "position", "feedback_days", "probation_days", "probation_salary", "salary",
+    "penalty", "report_region", "report_deadline", "work_region", "contact_name", "contact_phone",
+    "archive_mode", "archive_unit", "archive_address", "archive_postcode", "archive_contact",
+    "archive_phone", "hukou_mode", "hukou_address",
+)
+ARCHIVE_DETAIL_FIELDS = ("archive_unit", "archive_address", "archive_postcode", "archive_contact", "archive_phone")
+MONEY_MAX = 10_000_000
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+_POSTCODE = re.compile(r"^\d{6}$")
+
+
+def valid_phone(value):
+    return bool(value) and bool(_MOBILE.match(value) or _LANDLINE.match(value))
+
+
+def _as_int(value):
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not re.fullmatch(r"-?\d+", text):
+        raise ValueError
+    return int(text)
+
+
+def _as_date(value):
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value).strip())
+
+
+def validate_terms(terms, now=None):
+    """R15. Returns a clean dict of the offer terms or raises WorkflowError with `fields`."""
+    errors, clean = {}, {}
+
+    def text_field(name, label, max_len, required=True):
+        value = str(terms.get(name) or "").strip()
+        if required and not value:
+            errors[name] = f"请输入{label}"
+        elif len(value) > max_len:
+            errors[name] = f"{label}不能超过{max_len}个字"
+        clean[name] = value or None
+
+    def int_field(name, label, lo=0, hi=MONEY_MAX):
+        raw = terms.get(name)
+        if raw is None or str(raw).strip() == "":
+            errors[name] = f"请输入{label}"
+            return
+        try:
+            value = _as_int(raw)
+        except (ValueError, TypeError):
+            errors[name] = f"{label}须为整数"
+            return
+        if value < lo:
+            errors[name] = f"{label}不能小于{lo}"
+        elif value > hi:
+            errors[name] = f"{label}不能大于{hi}"
+        else:
+            clean[name] = value
+
+    category = str(terms.get("job_category") or "").strip()
+    if category not in labels.JOB_CATEGORY:
+        errors["job_category"] = "请选择工作职位类别"
+    clean["job_category"] = category
+    text_field("position", "拟聘用职位", 100)
+    int_field("feedback_days", "反馈有效期", lo=1, hi=30)
+    int_field("probation_days", "试用期", hi=180)  # R15: probation ≤ 180 days (劳动合同法 第19条)
+    int_field("probation_salary", "试用起薪")
+    int_field("salary", "转正起薪")
+    int_field("penalty", "违约金")
+    if "salary" in clean and "probation_salary" in clean:
+        # R15: 劳动合同法 第20条 — probation pay ≥ 80% of the regular pay.
+        if clean["probation_salary"] * 5 < clean["salary"] * 4:
+            errors["probation_salary"] = "试用起薪不得低于转正起薪的80%（劳动合同法第二十条）"
+    for name, label in (("report_region", "报到地点"), ("work_region", "实际工作地点")):
+        code = str(terms.get(name) or "").strip()
+        if not regions.is_valid(code):
+            errors[name] = f"请选择{label}"
+        clean[name] = code
+    try:
+        deadline = _as_date(terms.get("report_deadline"))
+        if deadline <= labels.local(_utc(now)).date():
+            errors["report_deadline"] = "报到期限须晚于今天"
+        clean["report_deadline"] = deadline
+    except (ValueError, TypeError):
+        errors["report_deadline"] = "请选择报到期限（格式 2026-07-01）"
+    text_field("contact_name", "签约联系人", 50)
+    phone = str(terms.get("contact_phone") or "").strip()
+    if not valid_phone(phone):
+        errors["contact_phone"] = "联系电话格式不正确（手机号或带区号的固定电话）"
+    clean["contact_phone"] = phone
+
+    archive_mode = str(terms.get("archive_mode") or "").strip()
+    if archive_mode not in labels.ARCHIVE_MODE:
+        errors["archive_mode"] = "请选择档案接收方式"
+    clean["archive_mode"] = archive_mode
+    if archive_mode in ("employer", "forward"):
+        text_field("archive_unit", "档案转寄单位名称", 200)
+        text_field("archive_address", "档案转递地址", 200)
+        text_field("archive_contact", "档案转递联系人", 50)
+        postcode = str(terms.get("archive_postcode") or "").strip()
+        if not _POSTCODE.match(postcode):
+            errors["archive_postcode"] = "档案转递邮编须为6位数字"
+        clean["archive_postcode"] = postcode
+        archive_phone = str(terms.get("archive_phone") or "").strip()
+        if not valid_phone(archive_phone):
+            errors["archive_phone"] = "档案转递联系电话格式不正确"
+        clean["archive_phone"] = archive_phone
+    else:  # 单位不接收: no forwarding details are kept
+        for name in ARCHIVE_DETAIL_FIELDS:
+            clean[name] = None
+    hukou_mode = str(terms.get("hukou_mode") or "").strip()
+    if hukou_mode not in labels.HUKOU_MODE:
+        errors["hukou_mode"] = "请选择户口接收类型"
+    clean["hukou_mode"] = hukou_mode
+    if hukou_mode in ("employer", "forward"):
+        text_field("hukou_address", "户口接收地址", 200)
+    else:
+        clean["hukou_address"] = None
+
+    if errors:
+        raise WorkflowError("邀请函填写有误，请按提示修改", "R15", errors)
+    return clean
+
+
+def terms_from_profile(employer, feedback_days=None):
+    """The archive/hukou part of an offer, prefilled from the employer's signing profile."""
+    return {
+        "feedback_days": feedback_days or current_app.config["FEEDBACK_DAYS_DEFAULT"],
+        "contact_name": employer.contact_name,
+        "contact_phone": employer.contact_phone,
+        "work_region": employer.region,
+        "report_region": employer.region,
+        **{f: getattr(employer, f) for f in ("archive_mode",) + ARCHIVE_DETAIL_FIELDS + ("hukou_mode", "hukou_address")},
+    }
+
+
+# ---------------------------------------------------------------- R9: numbers
+
+def _next_sequence(school_id, year):
+    """Atomic per-school, per-year counter: the row lock of UPDATE … RETURNING hands each
+    caller a distinct value, and a rolled-back caller's value is never reused by a committed one."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    db.session.execute(
+        dialect_insert(NumberCounter).values(school_id=school_id, year=year, last=0)
+        .on_conflict_do_nothing(index_elements=["school_id", "year"])
+    )
+    return db.session.execute(
+        update(NumberCounter)
+        .where(NumberCounter.school_id == school_id, NumberCounter.year == year)
+        .values(last=NumberCounter.last + 1)
+        .returning(NumberCounter.last)
+    ).scalar_one()
+
+
+def agreement_number(kind, year, school_code, sequence):
+    """R9: kind digit + year + school code + 5-digit sequence, e.g. 120262048600001."""
+    if sequence > 99999:
+        raise WorkflowError("本校本年度协议书编号已用尽，请联系省就业中心", "R9")
+    return f"{1 if kind == 'electronic' else 2}{year:04d}{school_code}{sequence:05d}"
+
+
+# ---------------------------------------------------------------- transitions
+
+@transition
+def invite(employer, students, terms, now=None):
+    """发送签约邀请 to one or many students; all or nothing. Returns agreements in order."""
+    n = _utc(now)
+    employer_may_offer(employer)  # R1
+    clean = validate_terms(terms, now)  # R15
+    students = list(students)
+    if not students:
+        raise WorkflowError("请选择要邀约的学生")
+    if len({s.id for s in students}) != len(students):
+        raise WorkflowError("同一学生不能在一次邀约中出现两次", "R3")
+    problems = []
+    for student in students:
+        reason = student_block_reason(student)  # R7
+        if reason:
+            problems.append(f"{student.name}（{reason}）")
+    if problems:
+        raise WorkflowError("以下学生暂不能接收邀约：" + "、".join(problems), "R7")
+    ids = [s.id for s in students]
+    # R4: offers past their deadline stop blocking a new one even if the job has not run.
+    _expire_where(n, Agreement.employer_id == employer.id, Agreement.student_id.in_(ids))
+    busy = db.session.scalars(
+        select(Agreement.student_id).where(
+            Agreement.employer_id == employer.id, Agreement.student_id.in_(ids), Agreement.status == "pending"
+        )
+    ).all()
+    if busy:
+        names = "、".join(s.name for s in students if s.id in set(busy))
+        raise WorkflowError(f"已向{names}发出邀约且尚在应约有效期内，学生拒绝或邀约过期后方可再次邀约", "R3")
+
+    expires = expiry_instant(n, clean["feedback_days"])
+    created = []
+    for student in students:
+        agreement = Agreement(
+            kind="electronic", status="pending", student_id=student.id, school_id=student.school_id,
+            employer_id=employer.id, employer_name=employer.name, employer_credit_code=employer.credit_code,
+            sent_at=n, expires_at=expires, updated_at=n, **clean,
+        )
+        db.session.add(agreement)
+        created.append(agreement)
+    try:
+        db.session.flush()
+    except IntegrityError:  # R3 race: another request inserted the same pending offer
+        raise WorkflowError("该学生已有本单位待应约的邀约", "R3")
+    for agreement, student in zip(created, students):
+        _event(employer.name, "invite", None, n, agreement_id=agreement.id)
+        notify(users_of(student_id=student.id), f"{employer.name}向你发出签约邀请",
+               f"{student.name}同学：{employer.name}拟录用你为“{agreement.position}”，请于"
+               f"{labels.fmt_date(labels.deadline_date(expires))}24时之前登录系统应约。",
+               link=f"/student/offers/{agreement.id}", now=n)
+    _commit()
+    return created
+
+
+@transition
+def accept(student, agreement, now=None):
+    """同意签约 (after 签约前必读 + 现在签约 on screen)."""
+    n = _utc(now)
+    if agreement.student_id != student.id:
+        raise WorkflowError("只能处理发给本人的邀约")
+    student = _lock_student(student.id)  # R6: serialise this student's accepts
+    agreement = _lock_agreement(agreement.id)
+    if agreement.kind != "electronic":
+        raise WorkflowError("纸质协议书不能在此应约")
+    if agreement.status == "pending" and n >= agreement.expires_at:
+        raise WorkflowError("该邀约已过应约有效期，不能再应约", "R4")
+    _move(agreement, "accept")
+    cooling = timedelta(minutes=current_app.config["COOLING_OFF_MINUTES"])
+    # R5/R8: cooling-off runs from the first sending; an amendment does not start a second one.
+    if n < agreement.sent_at + cooling:
+        ready = labels.fmt_datetime(agreement.sent_at + cooling)
+        raise WorkflowError(f"单位邀约后{current_app.config['COOLING_OFF_MINUTES']}分钟内为冷静期，"
+                            f"请于{ready}之后再应约", "R5")
+    reason = student_block_reason(student)
+    if reason:
+        raise WorkflowError(f"你目前不能签约：{reason}", "R7")
+    if live_outcome_exists(student.id, exclude_agreement_id=agreement.id):
+        raise WorkflowError("你已有生效或待审核的签约/其他去向，其他邀请函只能查看", "R6")
+    agreement.accepted_at = agreement.answered_at = agreement.updated_at = n
+    try:
+        db.session.flush()
+    except IntegrityError:  # R6 backstop: the partial unique index
+        raise WorkflowError("你已有生效或待审核的签约，不能再应约", "R6")
+    _event("学生本人", "accept", None, n, agreement_id=agreement.id)
+    notify(users_of(employer_id=agreement.employer_id), f"{student.name}同意签约",
+           f"{student.name}已同意贵单位“{agreement.position}”岗位的邀约，等待学校鉴证。",
+           link=f"/employer/offers/{agreement.id}", now=n)
+    notify(users_of(school_id=agreement.school_id), f"待审核：{student.name}与{agreement.employer_name}",
+           f"{student.name}与{agreement.employer_name}已达成签约意向，请审核。",
+           link=f"/school/review/{agreement.id}", now=n)
+    _commit()
+    return agreement
+
+
+@transition
+def reject(student, agreement, now=None):
+    n = _utc(now)
+    if agreement.student_id != student.id:
+        raise WorkflowError("只能处理发给本人的邀约")
+    agreement = _lock_agreement(agreement.id)
+    if agreement.status == "pending" and n >= agreement.expires_at:
+        raise WorkflowError("该邀约已过应约有效期", "R4")
+    _move(agreement, "reject")
+    agreement.answered_at = agreement.updated_at = n
+    _event("学生本人", "reject", None, n, agreement_id=agreement.id)
+    notify(users_of(employer_id=agreement.employer_id), f"{student.name}拒绝了邀约",
+           f"{student.name}拒绝了贵单位“{agreement.position}”岗位的邀约，单位可重新发起邀约。",
+           link=f"/employer/offers/{agreement.id}", now=n)
+    _commit()
+    return agreement
+
+
+@transition
+def amend(employer, agreement, terms, now=None):
+    """修改邀约 before certification (R8); the student answers again."""
+    n = _utc(now)
+    if agreement.employer_id != employer.id:
+        raise WorkflowError("只能修改本单位发出的邀约")
+    clean = validate_terms(terms, now)
+    agreement = _lock_agreement(agreement.id)
+    if agreement.status == "pending" and n >= agreement.expires_at:
+        raise WorkflowError("该邀约已过期，请重新发起邀约", "R4")
+    was = agreement.status
+    changed = [f for f in TERM_FIELDS if getattr(agreement, f) != clean[f]]
+    if not changed:
+        raise WorkflowError("邀请函内容没有变化")
+    _move(agreement, "amend")
+    for field, value in clean.items():
+        setattr(agreement, field, value)
+    agreement.expires_at = expiry_instant(n, clean["feedback_days"])
+    agreement.accepted_at = agreement.answered_at = None
+    agreement.updated_at = n
+    _event(employer.name, "amend", "修改：" + "、".join(TERM_LABELS.get(f, f) for f in changed), n,
+           agreement_id=agreement.id)
+    notify(users_of(student_id=agreement.student_id), f"{employer.name}修改了邀请函",
+           f"{employer.name}修改了“{agreement.position}”岗位的邀请函，请重新查看并应约。",
+           link=f"/student/offers/{agreement.id}", now=n)
+    if was == "accepted":
+        notify(users_of(school_id=agreement.school_id), "协议书已被单位修改",
+               f"{agreement.employer_name}修改了已应约的协议书，学生重新应约后再审核。", now=n)
+    _commit()
+    return agreement
+
+
+@transition
+def certify(reviewer, agreement, now=None):
+    """签约审核通过: assigns the number (R9) unless it kept one from before a withdrawal (R10)."""
+    n = _utc(now)
+    school_id = _reviewer_school_id(reviewer)
+    if agreement.school_id != school_id:
+        raise WorkflowError("只能审核本校学生的协议书", "R9")
+    _lock_student(agreement.student_id)
+    agreement = _lock_agreement(agreement.id)
+    _move(agreement, "certify")
+    if agreement.number is None:
+        student = db.session.get(Student, agreement.student_id)
+        school = db.session.get(School, school_id)
+        seq = _next_sequence(school_id, student.graduation_year)
+        agreement.number = agreement_number(agreement.kind, student.graduation_year, school.code, seq)
+    agreement.certified_at = agreement.reviewed_at = agreement.updated_at = n
+    agreement.review_reason = None
+    _event(_reviewer_name(reviewer), "certify", None, n, agreement_id=agreement.id)
+    _notify_parties(agreement, "协议书已鉴证生效",
+                    f"{agreement.employer_name}与学生的协议书已通过学校鉴证，协议书编号 {agreement.number}。", n)
+    _commit()
+    return agreement
+
+
+@transition
+def decline(reviewer, agreement, reason, now=None):
+    """签约审核不通过 with a reason (R9); the student may sign with others again."""
+    n = _utc(now)
+    school_id = _reviewer_school_id(reviewer)
+    if agreement.school_id != school_id:
+        raise WorkflowError("只能审核本校学生的协议书", "R9")
+    reason = _reason(reason, "请填写审核不通过原因", "R9")
+    agreement = _lock_agreement(agreement.id)
+    _move(agreement, "decline")
+    agreement.reviewed_at = agreement.updated_at = n
+    agreement.review_reason = reason
+    _event(_reviewer_name(reviewer), "decline", reason, n, agreement_id=agreement.id)
+    _notify_parties(agreement, "协议书审核不通过", f"学校审核不通过，原因：{reason}", n)
+    _commit()
+    return agreement
+
+
+@transition
+def withdraw_certification(reviewer, agreement, reason, now=None):
+    """撤回审核 (R10): back to accepted, the number is kept."""
+    n = _utc(now)
+    school_id = _reviewer_school_id(reviewer)
+    if agreement.school_id != school_id:
+        raise WorkflowError("只能撤回本校学生协议书的审核", "R9")
+    reason = _reason(reason, "请填写撤回审核原因", "R10")
+    agreement = _lock_agreement(agreement.id)
+    if open_termination(agreement.id) is not None:
+        raise WorkflowError("该协议书有正在办理的解约，不能撤回审核", "R10")
+    _move(agreement, "withdraw")
+    agreement.certified_at = None
+    agreement.reviewed_at = agreement.updated_at = n
+    _event(_reviewer_name(reviewer), "withdraw", reason, n, agreement_id=agreement.id)
+    _notify_parties(agreement, "学校撤回了协议书审核", f"学校撤回了对协议书 {agreement.number} 的审核，原因：{reason}", n)
+    _commit()
+    return agreement
+
+
+def _expire_where(n, *conditions):
+    """Mark overdue pending offers expired, set-based, and write their FlowEvents and notices.
+
+    The WHERE re-checks `status = 'pending'` under the row lock, so two concurrent runs (or a run
+    racing an accept) expire each offer exactly once; RETURNING tells this run which rows it won."""
+    sources, target, _ = TRANSITIONS["expire"]
+    rows = db.session.execute(
+        update(Agreement)
+        .where(Agreement.status.in_(sources), Agreement.expires_at <= n, *conditions)
+        .values(status=target, updated_at=n)
+        .returning(Agreement.id, Agreement.employer_id, Agreement.position)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not rows:
+        return 0
+    db.session.execute(insert(FlowEvent), [
+        {"agreement_id": r.id, "actor_name": "系统", "action": "expire", "remark": "超过应约有效期未反馈",
+         "created_at": n} for r in rows
+    ])
+    employer_ids = {r.employer_id for r in rows}
+    logins = db.session.execute(
+        select(AppUser.id, AppUser.email, AppUser.employer_id)
+        .where(AppUser.employer_id.in_(employer_ids), AppUser.active.is_(True))
+    ).all()
+    by_employer = {}
+    for uid, email, eid in logins:
+        by_employer.setdefault(eid, []).append((uid, email))
+    notify_many([
+        {"user_id": uid, "email": email, "subject": "邀约已过期",
+         "body": f"“{r.position}”岗位的一份邀约已超过应约有效期，单位可重新发起邀约。",
+         "link": f"/employer/offers/{r.id}", "created_at": n,
+         "email_status": "pending" if email else "none"}
+        for r in rows for uid, email in by_employer.get(r.employer_id, [])
+    ])
+    return len(rows)
+
+
+@transition
+def expire_due(now=None):
+    """Mark every overdue offer expired (R4). Safe to run twice or concurrently. Returns the count."""
+    n = _utc(now)
+    count = _expire_where(n)
+    _commit()
+    return count
+
+
+# ---------------------------------------------------------------- small helpers
+
+TERM_LABELS = {
+    "job_category": "工作职位类别", "position": "拟聘用职位", "feedback_days": "反馈有效期",
+    "probation_days": "试用期", "probation_salary": "试用起薪", "salary": "转正起薪", "penalty": "违约金",
+    "report_region": "报到地点", "report_deadline": "报到期限", "work_region": "实际工作地点",
+    "contact_name": "签约联系人", "contact_phone": "联系电话", "archive_mode": "档案接收",
+    "archive_unit": "档案转寄单位名称", "archive_address": "档案转递地址", "archive_postcode": "档案转递邮编",
+    "archive_contact": "档案转递联系人", "archive_phone": "档案转递联系电话", "hukou_mode": "户口接收类型",
+    "hukou_address": "户口接收地址",
+}
+
+
+def _reason(reason, empty_message, rule, max_len=500):
+    reason = (reason or "").strip()
+    if not reason:
+        raise WorkflowError(empty_message, rule)
+    if len(reason) > max_len:
+        raise WorkflowError(f"原因不能超过{max_len}个字", rule)
+    return reason
+
+
+def _reviewer_name(reviewer):
+    school = db.session.get(School, reviewer.school_id)
+    return f"{school.name}（{getattr(reviewer, 'first_name', '') or '审核老师'}）"
+
+
+def _notify_parties(agreement, subject, body, n):
+    notify(users_of(student_id=agreement.student_id), subject, body,
+           link=f"/student/offers/{agreement.id}", now=n)
+    if agreement.employer_id:
+        notify(users_of(employer_id=agreement.employer_id), subject, body,
+               link=f"/employer/offers/{agreement.id}", now=n)

@@ -1,0 +1,69 @@
+"""Settings, all read from the environment (DESIGN.md §6).
+
+`create_app(overrides)` applies `overrides` after this module, so tests can swap the database.
+"""
+import os
+
+from flask_appbuilder.const import AUTH_DB
+
+BASE_DIR = os.path.abspath(os.path.dirname(__file__))
+INSTANCE_DIR = os.path.join(BASE_DIR, "instance")
+
+
+def _int(name, default):
+    return int(os.environ.get(name, default))
+
+
+def _bool(name, default):
+    return os.environ.get(name, str(default)).lower() in ("1", "true", "yes", "on")
+
+
+SQLALCHEMY_DATABASE_URI = os.environ.get(
+    "DATABASE_URL", "sqlite:///" + os.path.join(INSTANCE_DIR, "app.db")
+)
+SQLALCHEMY_TRACK_MODIFICATIONS = False
+REDIS_URL = os.environ.get("REDIS_URL") or None
+SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me-" + "x" * 16)
+
+# Business settings (R4, R5, R12).
+TIMEZONE = "Asia/Shanghai"
+COOLING_OFF_MINUTES = _int("COOLING_OFF_MINUTES", 60)
+FEEDBACK_DAYS_DEFAULT = _int("FEEDBACK_DAYS_DEFAULT", 5)
+TERMINATION_LIMIT = _int("TERMINATION_LIMIT", 1)
+SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "30 per minute")
+PAGE_SIZE = _int("PAGE_SIZE", 20)
+PAGE_SIZE_MAX = _int("PAGE_SIZE_MAX", 100)
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8080")
+
+# Flask-AppBuilder
+APP_NAME = "就业协议网上签约系统"
+AUTH_TYPE = AUTH_DB
+AUTH_USER_REGISTRATION = False
+AUTH_ROLE_ADMIN = "admin"
+AUTH_ROLE_PUBLIC = "public"
+# Migrations own the schema; FAB must not create tables behind Alembic's back (STACK-NOTES).
+FAB_CREATE_DB = False
+# Permissions are synced by `flask roles sync` (run by `make migrate` and the tests), not at
+# every start: a start against an empty database must not crash.
+FAB_UPDATE_PERMS = _bool("FAB_UPDATE_PERMS", False)
+FAB_SECURITY_MANAGER_CLASS = "app.security.AppSecurityManager"
+FAB_INDEX_VIEW = "app.views.home.HomeIndexView"
+FAB_ADD_SECURITY_API = False
+FAB_API_SWAGGER_UI = False
+FAB_PASSWORD_COMPLEXITY_ENABLED = True
+FAB_PASSWORD_COMPLEXITY_VALIDATOR = "app.security.password_validator"
+FAB_SAFE_REDIRECT_HOSTS = ["127.0.0.1", "localhost"]
+AUTH_RATE_LIMITED = True
+AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
+RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
+BABEL_DEFAULT_LOCALE = "zh"
+BABEL_DEFAULT_TIMEZONE = TIMEZONE
+LANGUAGES = {"zh": {"flag": "cn", "name": "中文"}}
+APP_THEME = ""
+
+WTF_CSRF_ENABLED = True
+WTF_CSRF_TIME_LIMIT = None
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_HTTPONLY = True
