@@ -73,6 +73,16 @@ class Student(Model):
     def __repr__(self):
         return self.name
 
+    # Labels for FAB list/show columns (学生管理).
+    def training_mode_label(self):
+        return {"non_targeted": "非定向", "targeted": "定向"}.get(self.training_mode, self.training_mode)
+
+    def signing_restricted_label(self):
+        return "是" if self.signing_restricted else "否"
+
+    def verified_label(self):
+        return "已验证" if self.verified_at else "未验证"
+
 
 class Employer(Model):
     __tablename__ = "employer"

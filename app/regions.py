@@ -79,6 +79,7 @@ def children(code):
             if c[:4] == code[:4] and not c.endswith("00") and n != "市辖区"]
 
 
+@lru_cache(maxsize=1)
 def choices():
     """All current codes as (code, full name), for a searchable select."""
-    return [(c, full_name(c)) for c in sorted(_table())]
+    return tuple((c, full_name(c)) for c in sorted(_table()) if name_of(c) != "市辖区")

@@ -31,7 +31,7 @@ _SELF_SERVICE = [
 ROLE_VIEWS = {
     ROLE_EMPLOYER: ["EmployerPortal"],
     ROLE_STUDENT: ["StudentPortal"],
-    ROLE_SCHOOL: ["SchoolPortal", "SchoolReviewView", "SchoolStudentView", "SchoolEmployerApprovalView"],
+    ROLE_SCHOOL: ["SchoolPortal", "SchoolStudentView"],
     ROLE_PROVINCE: ["ProvincePortal"],
 }
 

@@ -1,5 +1,6 @@
 """Jinja filters and globals: every screen formats codes, dates and money the same way."""
 from . import labels, regions
+from .views.menus import portal_menu
 
 
 def register_template_helpers(app):
@@ -12,4 +13,10 @@ def register_template_helpers(app):
         mask_email=labels.mask_email,
         region=regions.full_name,
     )
-    app.jinja_env.globals.update(L=labels, regions=regions)
+    app.jinja_env.globals.update(
+        L=labels,
+        regions=regions,
+        job_options=[(c, c) for c in labels.JOB_CATEGORY],
+        region_options=regions.choices(),
+        portal_menu=portal_menu,
+    )

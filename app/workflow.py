@@ -72,13 +72,18 @@ REFUSED_FROM = {
 }
 
 
-def _move(agreement, action):
+def _check_move(agreement, action):
+    """Raise unless the transition table allows `action` from the agreement's status; no change."""
     sources, target, _who = TRANSITIONS[action]
     if agreement.status not in sources:
         status = labels.label(labels.AGREEMENT_STATUS, agreement.status)
         rule = "R8" if action == "amend" else None
         raise WorkflowError(REFUSED_FROM[action].format(status=status), rule)
-    agreement.status = target
+    return target
+
+
+def _move(agreement, action):
+    agreement.status = _check_move(agreement, action)
 
 
 # ---------------------------------------------------------------- time helpers
@@ -471,7 +476,9 @@ def accept(student, agreement, now=None):
         raise WorkflowError("纸质协议书不能在此应约")
     if agreement.status == "pending" and n >= agreement.expires_at:
         raise WorkflowError("该邀约已过应约有效期，不能再应约", "R4")
-    _move(agreement, "accept")
+    # Check only: the status changes after the R6 query below, or its autoflush would hit the
+    # partial unique index and raise IntegrityError instead of the R6 refusal.
+    _check_move(agreement, "accept")
     cooling = timedelta(minutes=current_app.config["COOLING_OFF_MINUTES"])
     # R5/R8: cooling-off runs from the first sending; an amendment does not start a second one.
     if n < agreement.sent_at + cooling:
@@ -483,6 +490,7 @@ def accept(student, agreement, now=None):
         raise WorkflowError(f"你目前不能签约：{reason}", "R7")
     if live_outcome_exists(student.id, exclude_agreement_id=agreement.id):
         raise WorkflowError("你已有生效或待审核的签约/其他去向，其他邀请函只能查看", "R6")
+    _move(agreement, "accept")
     agreement.accepted_at = agreement.answered_at = agreement.updated_at = n
     try:
         db.session.flush()
@@ -531,12 +539,25 @@ def amend(employer, agreement, terms, now=None):
     changed = [f for f in TERM_FIELDS if getattr(agreement, f) != clean[f]]
     if not changed:
         raise WorkflowError("邀请函内容没有变化")
+    if was == "accepted":
+        # R3: the employer may have sent this student a newer offer since the acceptance;
+        # turning this one back to pending would make two pending offers (overdue ones don't count).
+        pair = (Agreement.employer_id == agreement.employer_id, Agreement.student_id == agreement.student_id,
+                Agreement.id != agreement.id)
+        _expire_where(n, *pair)
+        if db.session.scalar(select(func.count()).select_from(Agreement).where(
+                Agreement.status == "pending", *pair)):
+            raise WorkflowError("本单位已向该学生发出另一份待应约的邀约，待学生处理或该邀约过期后再修改本协议书", "R3")
     _move(agreement, "amend")
     for field, value in clean.items():
         setattr(agreement, field, value)
     agreement.expires_at = expiry_instant(n, clean["feedback_days"])
     agreement.accepted_at = agreement.answered_at = None
     agreement.updated_at = n
+    try:
+        db.session.flush()
+    except IntegrityError:  # R3 race: a new pending offer was inserted concurrently
+        raise WorkflowError("本单位已向该学生发出另一份待应约的邀约", "R3")
     _event(employer.name, "amend", "修改：" + "、".join(TERM_LABELS.get(f, f) for f in changed), n,
            agreement_id=agreement.id)
     notify(users_of(student_id=agreement.student_id), f"{employer.name}修改了邀请函",
@@ -690,3 +711,44 @@ def _notify_parties(agreement, subject, body, n):
     if agreement.employer_id:
         notify(users_of(employer_id=agreement.employer_id), subject, body,
                link=f"/employer/offers/{agreement.id}", now=n)
+
+
+# ---------------------------------------------------------------- school administration
+
+@transition
+def review_employer(reviewer, approval, approve, reason=None, now=None):
+    """单位审核 (R1): approve, or refuse with a reason. One approval anywhere lets it offer everywhere."""
+    n = _utc(now)
+    school_id = _reviewer_school_id(reviewer)
+    if approval.school_id != school_id:
+        raise WorkflowError("只能处理提交给本校的单位审核", "R1")
+    if approval.status != "pending":
+        raise WorkflowError("该单位审核已处理", "R1")
+    if not approve:
+        approval.reason = _reason(reason, "请填写审核不通过原因", "R1", max_len=200)
+    approval.status = "approved" if approve else "refused"
+    approval.reviewed_at = n
+    employer = db.session.get(Employer, approval.employer_id)
+    subject = "单位审核通过" if approve else "单位审核不通过"
+    body = (f"{_reviewer_name(reviewer)}已审核通过贵单位，现在可以向所有学校的学生发送签约邀请。" if approve
+            else f"{_reviewer_name(reviewer)}审核不通过，原因：{approval.reason}")
+    notify(users_of(employer_id=employer.id), subject, body, link="/employer/", now=n)
+    _commit()
+    return approval
+
+
+@transition
+def set_signing_restricted(reviewer, students, restricted, now=None):
+    """限制签约 / 解除限制 (R7) for the reviewer's own students."""
+    n = _utc(now)
+    school_id = _reviewer_school_id(reviewer)
+    students = list(students)
+    if any(s.school_id != school_id for s in students):
+        raise WorkflowError("只能管理本校学生", "R7")
+    for student in students:
+        student.signing_restricted = bool(restricted)
+        notify(users_of(student_id=student.id), "签约限制已变更",
+               "学校已限制你网上签约，如有疑问请联系学校就业部门老师。" if restricted
+               else "学校已解除对你的签约限制。", now=n)
+    _commit()
+    return students

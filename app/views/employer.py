@@ -1,2 +1,283 @@
+"""用人单位: 签约搜索 → 签约发送列表 → 邀请函 → 预览 → 确认发送; 数据管理; 修改邀约."""
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_appbuilder import expose
+from flask_appbuilder.security.decorators import has_access
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits import parse as parse_limit
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import joinedload
+
+from .. import labels, regions, workflow
+from ..extensions import db
+from ..models import Agreement, EmployerApproval, FlowEvent, InviteListEntry, School, Student
+from ..security import current_employer, scoped_one
+from .common import Page, PortalView, back, flash_error, ids_from_form, recent_messages
+
+OFFER_TABS = [
+    ("pending", "待应约"), ("accepted", "已应约"), ("rejected", "已拒绝"),
+    ("expired", "已过期"), ("certified", "已签约"),
+]
+
+
+def tab_clause(tab, now=None):
+    if tab == "pending":
+        return workflow.pending_clause(now)
+    if tab == "expired":
+        return workflow.expired_clause(now)
+    if tab == "accepted":
+        return Agreement.status.in_(("accepted", "declined"))
+    if tab == "certified":
+        return Agreement.status.in_(("certified", "terminated"))
+    return Agreement.status == tab
+
+
+def _serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="employer-search")
+
+
+def form_terms(form):
+    return {f: form.get(f, "").strip() for f in workflow.TERM_FIELDS}
+
+
+class EmployerPortal(PortalView):
+    route_base = "/employer"
+
+    def _employer(self):
+        return current_employer()
+
+    def _offer(self, agreement_id):
+        employer = self._employer()
+        return scoped_one(select(Agreement).where(Agreement.id == agreement_id, Agreement.employer_id == employer.id))
+
+    # ------------------------------------------------------------ home
+
+    @expose("/")
+    @has_access
+    def home(self):
+        employer = self._employer()
+        counts = dict(db.session.execute(
+            select(Agreement.status, func.count()).where(Agreement.employer_id == employer.id)
+            .group_by(Agreement.status)
+        ).all())
+        pending_now = db.session.scalar(
+            select(func.count()).select_from(Agreement)
+            .where(Agreement.employer_id == employer.id, workflow.pending_clause())
+        )
+        approvals = db.session.execute(
+            select(EmployerApproval, School.name).join(School, School.id == EmployerApproval.school_id)
+            .where(EmployerApproval.employer_id == employer.id)
+        ).all()
+        listed = db.session.scalar(
+            select(func.count()).select_from(InviteListEntry).where(InviteListEntry.employer_id == employer.id)
+        )
+        return self.render("employer/home.html", employer=employer, counts=counts, pending_now=pending_now,
+                           approvals=approvals, listed=listed, messages=recent_messages())
+
+    @expose("/profile")
+    @has_access
+    def profile(self):
+        return self.render("employer/profile.html", employer=self._employer())
+
+    # ------------------------------------------------------------ R2 search and the invite list
+
+    @expose("/search")
+    @has_access
+    def search(self):
+        employer = self._employer()
+        schools = db.session.scalars(select(School).order_by(School.code)).all()
+        q = {k: request.args.get(k, "").strip() for k in ("school_id", "year", "name", "key")}
+        results, searched = [], any(q.values())
+        if searched:
+            if not all(q.values()):
+                flash("请完整填写毕业院校、毕业年度、姓名和身份证号/手机号，四项全部正确才能搜索到学生", "warning")
+            elif not self._search_allowed(employer):
+                flash("搜索过于频繁，请稍后再试", "danger")
+                return self.render("employer/search.html", schools=schools, q=q, results=[],
+                                   searched=True), 429
+            else:
+                results = self._find(q)
+        tokens = {s.id: _serializer().dumps([employer.id, s.id]) for s in results}
+        return self.render("employer/search.html", schools=schools, q=q, results=results, tokens=tokens,
+                           searched=searched)
+
+    def _search_allowed(self, employer):
+        extension = self.appbuilder.sm.limiter
+        if not current_app.config.get("RATELIMIT_ENABLED") or not extension.enabled:
+            return True
+        limiter = extension.limiter
+        return limiter.hit(parse_limit(current_app.config["SEARCH_RATE_LIMIT"]), "employer-search", str(employer.id))
+
+    @staticmethod
+    def _find(q):
+        """R2: school, year, name and (ID number or phone) must all match exactly; R7 students stay hidden."""
+        try:
+            school_id, year = int(q["school_id"]), int(q["year"])
+        except ValueError:
+            return []
+        key = q["key"].upper()
+        rows = db.session.scalars(
+            select(Student).options(joinedload(Student.school)).where(
+                Student.school_id == school_id, Student.graduation_year == year, Student.name == q["name"],
+                (Student.id_number == key) | (Student.phone == key),
+            )
+        ).all()
+        return [s for s in rows if workflow.student_block_reason(s) is None]
+
+    @expose("/list/add", methods=["POST"])
+    @has_access
+    def list_add(self):
+        employer = self._employer()
+        try:
+            owner, student_id = _serializer().loads(request.form.get("token", ""), max_age=3600)
+        except BadSignature:
+            abort(404)
+        if owner != employer.id:
+            abort(404)
+        exists = db.session.scalar(select(InviteListEntry.id).where(
+            InviteListEntry.employer_id == employer.id, InviteListEntry.student_id == student_id))
+        if not exists:
+            db.session.add(InviteListEntry(employer_id=employer.id, student_id=student_id))
+            db.session.commit()
+        flash("已加入签约发送列表", "success")
+        return redirect(url_for(".invite_list"))
+
+    @expose("/list/")
+    @has_access
+    def invite_list(self):
+        employer = self._employer()
+        query = (
+            select(InviteListEntry, Student, School.name)
+            .join(Student, Student.id == InviteListEntry.student_id)
+            .join(School, School.id == Student.school_id)
+            .where(InviteListEntry.employer_id == employer.id)
+            .order_by(InviteListEntry.id.desc())
+        )
+        return self.render("employer/invite_list.html", page=Page(query))
+
+    @expose("/list/remove", methods=["POST"])
+    @has_access
+    def list_remove(self):
+        employer = self._employer()
+        ids = ids_from_form()
+        if not ids:
+            flash("请先勾选学生", "warning")
+        else:
+            db.session.execute(delete(InviteListEntry).where(
+                InviteListEntry.employer_id == employer.id, InviteListEntry.student_id.in_(ids)))
+            db.session.commit()
+            flash("已移出签约发送列表", "success")
+        return redirect(url_for(".invite_list"))
+
+    # ------------------------------------------------------------ 邀请函 → 预览 → 确认发送
+
+    def _listed_students(self, employer, ids):
+        if not ids:
+            return []
+        students = db.session.scalars(
+            select(Student).join(InviteListEntry, InviteListEntry.student_id == Student.id)
+            .where(InviteListEntry.employer_id == employer.id, Student.id.in_(ids))
+            .order_by(Student.id)
+        ).all()
+        if len(students) != len(set(ids)):
+            abort(404)  # only students on this employer's own list
+        return students
+
+    @expose("/invite", methods=["GET", "POST"])
+    @has_access
+    def invite(self):
+        employer = self._employer()
+        if request.method == "GET":
+            ids = [int(i) for i in request.args.getlist("ids") if i.isdigit()]
+        else:
+            ids = ids_from_form()
+        students = self._listed_students(employer, ids)
+        if not students:
+            flash("请先在签约发送列表中勾选学生", "warning")
+            return redirect(url_for(".invite_list"))
+        try:
+            workflow.employer_may_offer(employer)
+        except workflow.WorkflowError as e:
+            flash_error(e)
+            return redirect(url_for(".invite_list"))
+        step = request.form.get("step")
+        if request.method == "GET" or step == "edit":
+            values = workflow.terms_from_profile(employer) if step != "edit" else form_terms(request.form)
+            return self.render("employer/offer_form.html", students=students, values=values, errors={},
+                               employer=employer, mode="invite")
+        values = form_terms(request.form)
+        try:
+            clean = workflow.validate_terms(values)
+        except workflow.WorkflowError as e:
+            flash_error(e)
+            return self.render("employer/offer_form.html", students=students, values=values, errors=e.fields,
+                               employer=employer, mode="invite"), 422
+        if step == "confirm":
+            try:
+                workflow.invite(employer, students, values)
+            except workflow.WorkflowError as e:
+                flash_error(e)
+                return self.render("employer/offer_form.html", students=students, values=values,
+                                   errors=e.fields, employer=employer, mode="invite"), 409
+            flash(f"邀约发送成功，共邀请{len(students)}名学生，系统已通知学生", "success")
+            return redirect(url_for(".offers", tab="pending"))
+        deadline = labels.deadline_date(workflow.expiry_instant(workflow._utc(None), clean["feedback_days"]))
+        return self.render("employer/offer_preview.html", students=students, values=values, clean=clean,
+                           employer=employer, deadline=deadline, mode="invite")
+
+    # ------------------------------------------------------------ 数据管理
+
+    @expose("/offers/")
+    @has_access
+    def offers(self):
+        employer = self._employer()
+        tab = request.args.get("tab", "pending")
+        if tab not in dict(OFFER_TABS):
+            tab = "pending"
+        name = request.args.get("name", "").strip()
+        query = (
+            select(Agreement, Student, School.name)
+            .join(Student, Student.id == Agreement.student_id)
+            .join(School, School.id == Agreement.school_id)
+            .where(Agreement.employer_id == employer.id, Agreement.kind == "electronic", tab_clause(tab))
+            .order_by(Agreement.sent_at.desc(), Agreement.id.desc())
+        )
+        if name:
+            query = query.where(Student.name == name)
+        return self.render("employer/offers.html", page=Page(query), tab=tab, tabs=OFFER_TABS, name=name,
+                           now_status=workflow.effective_status)
+
+    @expose("/offers/<int:agreement_id>")
+    @has_access
+    def offer_detail(self, agreement_id):
+        agreement = self._offer(agreement_id)
+        events = db.session.scalars(select(FlowEvent).where(FlowEvent.agreement_id == agreement.id)
+                                    .order_by(FlowEvent.id.desc())).all()
+        return self.render("employer/offer_detail.html", a=agreement, student=agreement.student,
+                           school=agreement.school, events=events, status=workflow.effective_status(agreement))
+
+    @expose("/offers/<int:agreement_id>/amend", methods=["GET", "POST"])
+    @has_access
+    def amend(self, agreement_id):
+        employer = self._employer()
+        agreement = self._offer(agreement_id)
+        students = [agreement.student]
+        if request.method == "GET":
+            values = {f: getattr(agreement, f) for f in workflow.TERM_FIELDS}
+            values["report_deadline"] = agreement.report_deadline.isoformat()
+            return self.render("employer/offer_form.html", students=students, values=values, errors={},
+                               employer=employer, mode="amend", a=agreement)
+        values = form_terms(request.form)
+        try:
+            workflow.amend(employer, agreement, values)
+        except workflow.WorkflowError as e:
+            flash_error(e)
+            return self.render("employer/offer_form.html", students=students, values=values, errors=e.fields,
+                               employer=employer, mode="amend", a=agreement), 422
+        flash("邀约已修改，等待学生重新应约", "success")
+        return back(url_for(".offer_detail", agreement_id=agreement.id))
+
+
 def register(appbuilder):
-    pass
+    appbuilder.add_view_no_menu(EmployerPortal())
+    # Warm the region table once at start rather than on the first offer form.
+    regions.choices()

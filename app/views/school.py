@@ -1,2 +1,216 @@
+"""学校就业部门: 签约审核 (list, detail, bulk), 单位审核, 学生管理."""
+from flask import flash, redirect, request, url_for
+from flask_appbuilder import expose
+from flask_appbuilder.actions import action
+from flask_appbuilder.models.sqla.filters import FilterEqualFunction
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from .. import workflow
+from ..extensions import db
+from ..models import Agreement, Employer, EmployerApproval, FlowEvent, Student
+from ..security import current_school, scoped_one
+from .common import Page, PortalView, ScopedModelView, back, flash_error, ids_from_form, recent_messages
+
+REVIEW_FILTERS = [
+    ("accepted", "待审核"), ("certified", "签约审核通过"), ("declined", "签约审核不通过"),
+    ("terminated", "已解约"), ("all", "全部"),
+]
+
+
+class SchoolPortal(PortalView):
+    route_base = "/school"
+
+    def _agreement(self, agreement_id):
+        school = current_school()
+        return scoped_one(select(Agreement).where(Agreement.id == agreement_id, Agreement.school_id == school.id))
+
+    @expose("/")
+    @has_access
+    def home(self):
+        school = current_school()
+        counts = dict(db.session.execute(
+            select(Agreement.status, func.count()).where(Agreement.school_id == school.id)
+            .group_by(Agreement.status)
+        ).all())
+        employers_waiting = db.session.scalar(
+            select(func.count()).select_from(EmployerApproval)
+            .where(EmployerApproval.school_id == school.id, EmployerApproval.status == "pending")
+        )
+        students = db.session.scalar(select(func.count()).select_from(Student).where(Student.school_id == school.id))
+        return self.render("school/home.html", school=school, counts=counts, employers_waiting=employers_waiting,
+                           students=students, messages=recent_messages())
+
+    # ------------------------------------------------------------ 签约审核
+
+    @expose("/review/")
+    @has_access
+    def reviews(self):
+        school = current_school()
+        f = {k: request.args.get(k, "").strip() for k in ("status", "department", "major", "employer", "name")}
+        f["status"] = f["status"] or "accepted"
+        query = (
+            select(Agreement, Student)
+            .join(Student, Student.id == Agreement.student_id)
+            .where(Agreement.school_id == school.id, Agreement.status.in_(("accepted", "certified", "declined", "terminated")))
+            .order_by(Agreement.updated_at.desc(), Agreement.id.desc())
+        )
+        if f["status"] != "all":
+            query = query.where(Agreement.status == f["status"])
+        if f["department"]:
+            query = query.where(Student.department == f["department"])
+        if f["major"]:
+            query = query.where(Student.major == f["major"])
+        if f["employer"]:
+            query = query.where(Agreement.employer_name.contains(f["employer"]))
+        if f["name"]:
+            query = query.where((Student.name == f["name"]) | (Student.student_no == f["name"]))
+        departments = db.session.scalars(select(Student.department).where(Student.school_id == school.id)
+                                         .distinct().order_by(Student.department)).all()
+        majors = db.session.scalars(select(Student.major).where(Student.school_id == school.id)
+                                    .distinct().order_by(Student.major)).all()
+        return self.render("school/reviews.html", page=Page(query), f=f, filters=REVIEW_FILTERS,
+                           departments=departments, majors=majors)
+
+    @expose("/review/<int:agreement_id>")
+    @has_access
+    def review(self, agreement_id):
+        agreement = self._agreement(agreement_id)
+        events = db.session.scalars(select(FlowEvent).where(FlowEvent.agreement_id == agreement.id)
+                                    .order_by(FlowEvent.id.desc())).all()
+        return self.render("school/review.html", a=agreement, student=agreement.student,
+                           employer=agreement.employer, events=events,
+                           has_open_termination=workflow.open_termination(agreement.id) is not None)
+
+    def _do(self, agreement_id, fn, done, *args):
+        agreement = self._agreement(agreement_id)
+        try:
+            fn(current_user, agreement, *args)
+            flash(done, "success")
+        except workflow.WorkflowError as e:
+            flash_error(e)
+            return redirect(url_for(".review", agreement_id=agreement_id))
+        return back(url_for(".reviews"))
+
+    @expose("/review/<int:agreement_id>/certify", methods=["POST"])
+    @has_access
+    def certify(self, agreement_id):
+        return self._do(agreement_id, workflow.certify, "签约审核通过")
+
+    @expose("/review/<int:agreement_id>/decline", methods=["POST"])
+    @has_access
+    def decline(self, agreement_id):
+        return self._do(agreement_id, workflow.decline, "已审核不通过", request.form.get("reason", ""))
+
+    @expose("/review/<int:agreement_id>/withdraw", methods=["POST"])
+    @has_access
+    def withdraw(self, agreement_id):
+        return self._do(agreement_id, workflow.withdraw_certification, "已撤回审核，协议书回到待审核状态",
+                        request.form.get("reason", ""))
+
+    @expose("/review/bulk-certify", methods=["POST"])
+    @has_access
+    def bulk_certify(self):
+        school = current_school()
+        ids = ids_from_form()
+        if not ids:
+            flash("请先勾选要审核的协议书", "warning")
+            return back(url_for(".reviews"))
+        agreements = db.session.scalars(
+            select(Agreement).where(Agreement.id.in_(ids), Agreement.school_id == school.id)
+        ).all()
+        if len(agreements) != len(set(ids)):
+            return self._not_found()
+        done, failed = 0, []
+        for agreement in agreements:
+            try:
+                workflow.certify(current_user, agreement)
+                done += 1
+            except workflow.WorkflowError as e:
+                failed.append(f"{agreement.student.name}：{e}")
+        if done:
+            flash(f"{done}份协议书签约审核通过", "success")
+        for line in failed:
+            flash(line, "danger")
+        return back(url_for(".reviews"))
+
+    def _not_found(self):
+        from flask import abort
+
+        abort(404)
+
+    # ------------------------------------------------------------ 单位审核 (R1)
+
+    @expose("/employers/")
+    @has_access
+    def employers(self):
+        school = current_school()
+        status = request.args.get("status", "pending")
+        query = (select(EmployerApproval, Employer).join(Employer, Employer.id == EmployerApproval.employer_id)
+                 .where(EmployerApproval.school_id == school.id).order_by(EmployerApproval.created_at.desc()))
+        if status != "all":
+            query = query.where(EmployerApproval.status == status)
+        return self.render("school/employers.html", page=Page(query), status=status)
+
+    @expose("/employers/<int:approval_id>/review", methods=["POST"])
+    @has_access
+    def employer_review(self, approval_id):
+        school = current_school()
+        approval = scoped_one(select(EmployerApproval).where(
+            EmployerApproval.id == approval_id, EmployerApproval.school_id == school.id))
+        approve = request.form.get("decision") == "approve"
+        try:
+            workflow.review_employer(current_user, approval, approve, request.form.get("reason"))
+            flash("单位审核通过" if approve else "已审核不通过", "success")
+        except workflow.WorkflowError as e:
+            flash_error(e)
+        return back(url_for(".employers"))
+
+
+class SchoolStudentView(ScopedModelView):
+    """学生管理: the school's own students only (base filter on the login's school)."""
+
+    route_base = "/school/students"
+    datamodel = SQLAInterface(Student)
+    base_permissions = ["can_list", "can_show"]
+    base_filters = [["school_id", FilterEqualFunction, lambda: current_user.school_id]]
+    base_order = ("student_no", "asc")
+    page_size = 20
+    list_title = "学生管理"
+    show_title = "学生信息"
+    list_columns = ["student_no", "name", "gender", "department", "major", "education", "graduation_year",
+                    "training_mode_label", "signing_restricted_label", "verified_label"]
+    show_columns = ["student_no", "name", "gender", "id_number", "phone", "email", "department", "major",
+                    "education", "graduation_year", "training_mode_label", "signing_restricted_label",
+                    "verified_label"]
+    search_columns = ["student_no", "name", "department", "major", "graduation_year", "signing_restricted"]
+    label_columns = {
+        "student_no": "学号", "name": "姓名", "gender": "性别", "id_number": "身份证号", "phone": "手机",
+        "email": "邮箱", "department": "院系", "major": "专业", "education": "学历",
+        "graduation_year": "毕业年度", "training_mode_label": "培养方式", "signing_restricted": "限制签约",
+        "signing_restricted_label": "限制签约", "verified_label": "信息验证",
+    }
+
+    @action("restrict", "限制签约", "确定限制所选学生网上签约吗？", "fa-ban", single=False)
+    def restrict(self, items):
+        return self._set_restricted(items, True)
+
+    @action("unrestrict", "解除限制", "确定解除所选学生的签约限制吗？", "fa-check", single=False)
+    def unrestrict(self, items):
+        return self._set_restricted(items, False)
+
+    def _set_restricted(self, items, restricted):
+        items = items if isinstance(items, list) else [items]
+        try:
+            workflow.set_signing_restricted(current_user, items, restricted)
+            flash(f"已{'限制' if restricted else '解除限制'}{len(items)}名学生", "success")
+        except workflow.WorkflowError as e:
+            flash_error(e)
+        return redirect(url_for(".list"))
+
+
 def register(appbuilder):
-    pass
+    appbuilder.add_view_no_menu(SchoolPortal())
+    appbuilder.add_view_no_menu(SchoolStudentView())

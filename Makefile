@@ -1,0 +1,110 @@
+# 就业协议网上签约 — build, run and test (GNU make; Debian 12, run as root).
+#
+#   make run        venv + Debian packages + migrations + demo data, then serve
+#                   http://127.0.0.1:8080 on SQLite (instance/app.db); prints the demo logins
+#   make test       pytest on SQLite, then on PostgreSQL (PG_URL); fails if either fails
+#   make migration  after changing app/models.py: compare the models with the migrations and
+#                   write a new revision into migrations/versions when they differ (review it!)
+#
+# Variables: PYTHON (python3), PG_URL, PYTEST_ARGS (e.g. PYTEST_ARGS="-x -k seed"), MSG.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+MSG ?= model changes
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+export FLASK_APP := app:create_app
+export PYTHONPATH := $(CURDIR)
+
+DEB_PACKAGES := wkhtmltopdf fonts-noto-cjk poppler-utils chromium
+APT_INSTALL := apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
+
+VENV_STAMP := $(VENV)/.stamp-requirements
+DEB_STAMP := .stamp-deb
+
+.PHONY: help venv deb migrate seed run test migration
+
+help:
+	@echo "make run        serve the demo on http://$(HOST):$(PORT) (SQLite) and print the demo logins"
+	@echo "make test       pytest on SQLite, then on PostgreSQL ($(PG_URL))"
+	@echo "make migration  compare app/models.py with migrations/; write a new revision if they differ"
+	@echo "make venv | deb | migrate | seed   the single steps"
+
+# ---------------------------------------------------------------- environment
+
+venv: $(VENV_STAMP)
+
+# Reruns only when requirements.txt changes (or .venv was deleted with the stamp inside it).
+$(VENV_STAMP): requirements.txt
+	@if [ ! -x $(VENV)/bin/pip ]; then \
+	  rm -rf $(VENV); \
+	  $(PYTHON) -m venv $(VENV) || { \
+	    echo "python3 -m venv failed: installing python3-venv"; rm -rf $(VENV); \
+	    $(APT_INSTALL) python3-venv && $(PYTHON) -m venv $(VENV); }; \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+deb: $(DEB_STAMP)
+
+# apt runs only when a package is missing; the stamp is redone when this Makefile changes.
+$(DEB_STAMP): Makefile
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg -s $$p 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(APT_INSTALL) $$missing; \
+	else \
+	  echo "Debian packages present: $(DEB_PACKAGES)"; \
+	fi
+	touch $@
+
+# ---------------------------------------------------------------- database
+
+migrate: venv
+	$(FLASK) db upgrade
+	$(FLASK) roles sync
+
+seed: migrate
+	$(FLASK) demo seed
+
+run: venv deb seed
+	@echo "serving http://$(HOST):$(PORT)/ (Ctrl-C stops)"
+	$(FLASK) run --host $(HOST) --port $(PORT) --with-threads
+
+# After a model change: upgrade a scratch SQLite database to head, let Alembic compare it with
+# app/models.py, and autogenerate a revision only when they differ. Autogenerate misses things:
+# read the new file (partial indexes need postgresql_where and sqlite_where, data migrations).
+MIGRATION_DB := $(CURDIR)/instance/migration-scratch.db
+migration: venv
+	@mkdir -p instance; rm -f $(MIGRATION_DB)
+	DATABASE_URL=sqlite:///$(MIGRATION_DB) $(FLASK) db upgrade
+	@if DATABASE_URL=sqlite:///$(MIGRATION_DB) $(FLASK) db check; then \
+	  echo "migrations match app/models.py: nothing to do"; \
+	else \
+	  DATABASE_URL=sqlite:///$(MIGRATION_DB) $(FLASK) db migrate -m "$(MSG)" && \
+	  echo "new revision written to migrations/versions/: review it, then run make test"; \
+	fi
+	@rm -f $(MIGRATION_DB)
+
+# ---------------------------------------------------------------- tests
+
+test: venv deb
+	@status=0; \
+	echo "== pytest on SQLite"; \
+	env -u TEST_DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS) || status=1; \
+	echo "== pytest on PostgreSQL ($(PG_URL))"; \
+	TEST_DATABASE_URL='$(PG_URL)' $(PY) -m pytest $(PYTEST_ARGS) || status=1; \
+	if [ $$status -ne 0 ]; then echo "make test: FAILED (see above)"; fi; \
+	exit $$status

@@ -1,0 +1,122 @@
+"""Pieces every portal shares: the base view, pagination, the scoped ModelView, error flashing."""
+import math
+
+from flask import abort, current_app, flash, redirect, request
+from flask_appbuilder import BaseView, ModelView, expose
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Notification
+from ..workflow import WorkflowError
+
+
+class PortalView(BaseView):
+    """A role's pages; the sidebar comes from `menus.MENUS`."""
+
+    default_view = "home"
+
+    def render(self, template, **kwargs):
+        return self.render_template(template, **kwargs)
+
+
+def page_args():
+    size = request.args.get("size", type=int) or current_app.config["PAGE_SIZE"]
+    size = max(1, min(size, current_app.config["PAGE_SIZE_MAX"]))  # page size is capped
+    page = max(1, request.args.get("page", type=int) or 1)
+    return page, size
+
+
+class Page:
+    """One page of a select(): `items`, `total`, and the numbers the pager shows."""
+
+    def __init__(self, query, count_query=None):
+        self.page, self.size = page_args()
+        if count_query is None:
+            count_query = select(func.count()).select_from(query.order_by(None).subquery())
+        self.total = db.session.scalar(count_query)
+        self.pages = max(1, math.ceil(self.total / self.size))
+        self.page = min(self.page, self.pages)
+        self.items = db.session.execute(
+            query.limit(self.size).offset((self.page - 1) * self.size)
+        ).all()
+
+    def url(self, page):
+        args = request.args.to_dict()
+        args["page"] = page
+        from urllib.parse import urlencode
+
+        return request.path + "?" + urlencode(args)
+
+
+def flash_error(error):
+    if isinstance(error, WorkflowError):
+        flash(str(error), "danger")
+    else:
+        flash(error, "danger")
+
+
+def back(default):
+    """Redirect to a same-site `next` path only (no open redirect)."""
+    target = request.form.get("next") or request.args.get("next") or ""
+    if not target.startswith("/") or target.startswith("//"):
+        target = default
+    return redirect(target)
+
+
+def recent_messages(limit=5):
+    return db.session.scalars(
+        select(Notification).where(Notification.user_id == current_user.id)
+        .order_by(Notification.id.desc()).limit(limit)
+    ).all()
+
+
+def unread_count():
+    return db.session.scalar(
+        select(func.count()).select_from(Notification)
+        .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+    )
+
+
+def ids_from_form(name="ids"):
+    out = []
+    for raw in request.form.getlist(name):
+        try:
+            out.append(int(raw))
+        except ValueError:
+            abort(400)
+    return out
+
+
+class ScopedModelView(ModelView):
+    """FAB's `action` and `action_post` fetch rows by pk without `base_filters` (STACK-NOTES):
+    one party could act on another's rows. Here both fetch through the base filters; a pk outside
+    them answers 404. `page_size` is capped too (FAB's psize_ has no upper bound)."""
+
+    def _get_scoped(self, pk):
+        item = self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters)
+        if item is None:
+            abort(404)
+        return item
+
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name, pk):
+        abort(404)  # single-row actions go through action_post (POST, CSRF-protected) only
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        name = request.form.get("action", "")
+        action = self.actions.get(name)
+        if action is None:
+            abort(404)
+        permission_name = self.get_action_permission_name(name)
+        if not self.appbuilder.sm.has_access(permission_name, self.class_permission_name):
+            abort(404)
+        items = [self._get_scoped(pk) for pk in request.form.getlist("rowid")]
+        return action.func(items)
+
+    def _get_list_widget(self, *args, **kwargs):
+        cap = current_app.config["PAGE_SIZE_MAX"]
+        if not kwargs.get("page_size") or kwargs["page_size"] > cap or kwargs["page_size"] < 1:
+            kwargs["page_size"] = min(self.page_size, cap)
+        return super()._get_list_widget(*args, **kwargs)

@@ -1,0 +1,38 @@
+"""The sidebar of each role, in the manual's menu structure (one place for all pages)."""
+from ..security import ROLE_ADMIN, ROLE_EMPLOYER, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT, role_of
+
+PASSWORD = ("修改密码", "ResetMyPasswordView.this_form_get")
+
+MENUS = {
+    ROLE_EMPLOYER: ("单位用户中心", [
+        ("签约中心", [("签约搜索", "EmployerPortal.search"), ("签约发送", "EmployerPortal.invite_list")]),
+        ("数据管理中心", [("数据管理", "EmployerPortal.offers")]),
+        ("单位信息维护", [("基本信息维护", "EmployerPortal.profile"), PASSWORD]),
+    ]),
+    ROLE_STUDENT: ("学生用户中心", [
+        ("就业信息维护", [("电子签约", "StudentPortal.offers")]),
+        ("个人信息维护", [("基本信息管理", "StudentPortal.home"), PASSWORD]),
+    ]),
+    ROLE_SCHOOL: ("学校用户中心", [
+        ("签约管理", [("签约审核", "SchoolPortal.reviews")]),
+        ("单位管理", [("单位审核", "SchoolPortal.employers")]),
+        ("学生管理", [("学生管理", "SchoolStudentView.list")]),
+        ("个人信息维护", [PASSWORD]),
+    ]),
+    ROLE_PROVINCE: ("省就业中心", [
+        ("数据统计", [("各校签约概况", "ProvincePortal.home")]),
+        ("个人信息维护", [PASSWORD]),
+    ]),
+    ROLE_ADMIN: ("系统管理", [
+        ("数据统计", [("各校签约概况", "ProvincePortal.home")]),
+        ("账号与权限", [("用户列表", "UserDBModelView.list"), ("角色列表", "RoleModelView.list")]),
+    ]),
+}
+
+
+def portal_menu():
+    role = role_of()
+    if role is None:
+        return None
+    title, groups = MENUS[role]
+    return {"title": title, "groups": groups}
