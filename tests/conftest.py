@@ -13,7 +13,7 @@ import os
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from tests.factories import PASSWORD, login as _login
 
@@ -79,6 +79,13 @@ def app(tmp_path_factory):
         overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 30, "max_overflow": 10, "pool_timeout": 60}
     app = create_app(overrides)
     with app.app_context():
+        if url.startswith("sqlite"):
+            # A throw-away file: skip fsync on every commit (factories commit a lot).
+            @event.listens_for(db.engine, "connect")
+            def _fast_sqlite(dbapi_connection, _record):
+                dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+            db.engine.dispose()
         if url.startswith("postgresql"):
             Model.metadata.drop_all(db.engine)
         Model.metadata.create_all(db.engine)
@@ -90,20 +97,33 @@ def app(tmp_path_factory):
         db.engine.dispose()
 
 
+_WIPE = {}
+
+
 def wipe(app):
-    """Delete every data row; keep FAB's roles and permissions."""
+    """Delete every data row; keep FAB's roles and permissions.
+
+    PostgreSQL: plain DELETEs plus a sequence reset in one transaction — TRUNCATE … RESTART
+    IDENTITY gives the same result but costs ~0.5 s a test (new files for every table)."""
     from flask_appbuilder import Model
 
     from app.extensions import db
 
     tables = [t for t in Model.metadata.sorted_tables if t.name not in KEEP_TABLES]
     with db.engine.begin() as conn:
+        for table in reversed(tables):
+            conn.execute(table.delete())
         if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(tables):
-                conn.execute(table.delete())
+            if "sequences" not in _WIPE:
+                kept = {f"{name}_id_seq" for name in KEEP_TABLES}
+                _WIPE["sequences"] = [
+                    name for name in conn.scalars(text(
+                        "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()"))
+                    if name not in kept
+                ]
+            if _WIPE["sequences"]:
+                conn.execute(text("SELECT setval(quote_ident(s), 1, false) FROM unnest(CAST(:seqs AS text[])) AS s"),
+                             {"seqs": _WIPE["sequences"]})
 
 
 @pytest.fixture(autouse=True)

@@ -96,6 +96,8 @@ def test_search_needs_all_four_fields_and_hides_blocked_students(client, login, 
         "school_id": school.id, "year": GRADUATION_YEAR + 1, "name": student.name, "key": student.phone})
     assert 'name="token"' not in wrong.get_data(as_text=True)
     assert 'name="token"' in search(client, school, student, student.id_number).get_data(as_text=True)
+    bad_id = search(client, school, student, student.id_number[:-1] + ("0" if student.id_number[-1] != "0" else "1"))
+    assert "身份证号或手机号格式不正确" in bad_id.get_data(as_text=True)  # checksum checked by stdnum
     blocked = make_student(school, name="限制生", signing_restricted=True)
     assert 'name="token"' not in search(client, school, blocked, blocked.phone).get_data(as_text=True)
 

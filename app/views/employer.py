@@ -1,4 +1,6 @@
 """用人单位: 签约搜索 → 签约发送列表 → 邀请函 → 预览 → 确认发送; 数据管理; 修改邀约."""
+import re
+
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
@@ -6,10 +8,11 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import parse as parse_limit
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
+from stdnum.cn import ric
 
 from .. import labels, regions, workflow
 from ..extensions import db
-from ..models import Agreement, EmployerApproval, FlowEvent, InviteListEntry, School, Student
+from ..models import Agreement, EmployerApproval, InviteListEntry, School, Student
 from ..security import current_employer, scoped_one
 from .common import Page, PortalView, back, flash_error, ids_from_form, recent_messages
 
@@ -86,10 +89,13 @@ class EmployerPortal(PortalView):
         employer = self._employer()
         schools = db.session.scalars(select(School).order_by(School.code)).all()
         q = {k: request.args.get(k, "").strip() for k in ("school_id", "year", "name", "key")}
+        q["key"] = q["key"].upper()  # an ID number's check digit may be typed as x
         results, searched = [], any(q.values())
         if searched:
             if not all(q.values()):
                 flash("请完整填写毕业院校、毕业年度、姓名和身份证号/手机号，四项全部正确才能搜索到学生", "warning")
+            elif not (ric.is_valid(q["key"]) or re.fullmatch(r"1[3-9]\d{9}", q["key"])):
+                flash("身份证号或手机号格式不正确，请核对后再搜索", "warning")
             elif not self._search_allowed(employer):
                 flash("搜索过于频繁，请稍后再试", "danger")
                 return self.render("employer/search.html", schools=schools, q=q, results=[],
@@ -114,7 +120,7 @@ class EmployerPortal(PortalView):
             school_id, year = int(q["school_id"]), int(q["year"])
         except ValueError:
             return []
-        key = q["key"].upper()
+        key = q["key"]
         rows = db.session.scalars(
             select(Student).options(joinedload(Student.school)).where(
                 Student.school_id == school_id, Student.graduation_year == year, Student.name == q["name"],
@@ -250,10 +256,8 @@ class EmployerPortal(PortalView):
     @has_access
     def offer_detail(self, agreement_id):
         agreement = self._offer(agreement_id)
-        events = db.session.scalars(select(FlowEvent).where(FlowEvent.agreement_id == agreement.id)
-                                    .order_by(FlowEvent.id.desc())).all()
         return self.render("employer/offer_detail.html", a=agreement, student=agreement.student,
-                           school=agreement.school, events=events, status=workflow.effective_status(agreement))
+                           school=agreement.school, events=agreement.events, status=workflow.effective_status(agreement))
 
     @expose("/offers/<int:agreement_id>/amend", methods=["GET", "POST"])
     @has_access

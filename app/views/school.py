@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from .. import workflow
 from ..extensions import db
-from ..models import Agreement, Employer, EmployerApproval, FlowEvent, Student
+from ..models import Agreement, Employer, EmployerApproval, Student
 from ..security import current_school, scoped_one
 from .common import Page, PortalView, ScopedModelView, back, flash_error, ids_from_form, recent_messages
 
@@ -78,10 +78,8 @@ class SchoolPortal(PortalView):
     @has_access
     def review(self, agreement_id):
         agreement = self._agreement(agreement_id)
-        events = db.session.scalars(select(FlowEvent).where(FlowEvent.agreement_id == agreement.id)
-                                    .order_by(FlowEvent.id.desc())).all()
         return self.render("school/review.html", a=agreement, student=agreement.student,
-                           employer=agreement.employer, events=events,
+                           employer=agreement.employer, events=agreement.events,
                            has_open_termination=workflow.open_termination(agreement.id) is not None)
 
     def _do(self, agreement_id, fn, done, *args):

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from .. import workflow
 from ..extensions import db
-from ..models import LIVE_AGREEMENT_STATUSES, Agreement, FlowEvent
+from ..models import LIVE_AGREEMENT_STATUSES, Agreement
 from ..security import current_student, scoped_one
 from .common import Page, PortalView, flash_error, recent_messages
 
@@ -105,10 +105,8 @@ class StudentPortal(PortalView):
     def detail(self, agreement_id):
         student = current_student()
         agreement = self._offer(agreement_id)
-        events = db.session.scalars(select(FlowEvent).where(FlowEvent.agreement_id == agreement.id)
-                                    .order_by(FlowEvent.id.desc())).all()
         return self.render("student/detail.html", a=agreement, student=student, employer=agreement.employer,
-                           events=events, status=workflow.effective_status(agreement))
+                           events=agreement.events, status=workflow.effective_status(agreement))
 
 
 def register(appbuilder):
