@@ -325,3 +325,7 @@ class AppUser(User):
     student = relationship(Student, foreign_keys=[student_id])
     employer = relationship(Employer, foreign_keys=[employer_id])
     school = relationship(School, foreign_keys=[school_id])
+
+    def get_full_name(self):
+        # Chinese order: family name (last_name) first, no space — 王伟, not "伟 王".
+        return f"{self.last_name or ''}{self.first_name or ''}"

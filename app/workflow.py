@@ -458,7 +458,7 @@ def invite(employer, students, terms, now=None):
         _event(employer.name, "invite", None, n, agreement_id=agreement.id)
         notify(users_of(student_id=student.id), f"{employer.name}向你发出签约邀请",
                f"{student.name}同学：{employer.name}拟录用你为“{agreement.position}”，请于"
-               f"{labels.fmt_date(labels.deadline_date(expires))}24时之前登录系统应约。",
+               f"{labels.fmt_date(labels.deadline_date(expires))} 24时之前登录系统应约。",
                link=f"/student/offers/{agreement.id}", now=n)
     _commit()
     return created

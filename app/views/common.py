@@ -67,7 +67,7 @@ def back(default):
 def recent_messages(limit=5):
     return db.session.scalars(
         select(Notification).where(Notification.user_id == current_user.id)
-        .order_by(Notification.id.desc()).limit(limit)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
     ).all()
 
 
