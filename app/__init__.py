@@ -20,10 +20,8 @@ def create_app(overrides=None):
 
     db.init_app(app)
     csrf.init_app(app)
-    from flask_appbuilder import Model
-
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
-                     metadata=Model.metadata)
+    # migrations/env.py targets flask_appbuilder.Model.metadata (our tables are not on db.metadata).
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
 
     with app.app_context():
         from . import models  # noqa: F401  (tables on Model.metadata before FAB looks)

@@ -147,6 +147,14 @@ def _reviewer_school_id(reviewer):
     return school_id
 
 
+def _own_school(reviewer, row, message="只能审核本校学生的协议书", rule="R9"):
+    """R9: a reviewer acts only on its own school's rows (agreements, approvals, students)."""
+    school_id = _reviewer_school_id(reviewer)
+    if row.school_id != school_id:
+        raise WorkflowError(message, rule)
+    return school_id
+
+
 def _lock_student(student_id):
     return db.session.execute(
         select(Student).where(Student.id == student_id).with_for_update()
@@ -574,9 +582,7 @@ def amend(employer, agreement, terms, now=None):
 def certify(reviewer, agreement, now=None):
     """签约审核通过: assigns the number (R9) unless it kept one from before a withdrawal (R10)."""
     n = _utc(now)
-    school_id = _reviewer_school_id(reviewer)
-    if agreement.school_id != school_id:
-        raise WorkflowError("只能审核本校学生的协议书", "R9")
+    school_id = _own_school(reviewer, agreement)
     _lock_student(agreement.student_id)
     agreement = _lock_agreement(agreement.id)
     _move(agreement, "certify")
@@ -598,9 +604,7 @@ def certify(reviewer, agreement, now=None):
 def decline(reviewer, agreement, reason, now=None):
     """签约审核不通过 with a reason (R9); the student may sign with others again."""
     n = _utc(now)
-    school_id = _reviewer_school_id(reviewer)
-    if agreement.school_id != school_id:
-        raise WorkflowError("只能审核本校学生的协议书", "R9")
+    _own_school(reviewer, agreement)
     reason = _reason(reason, "请填写审核不通过原因", "R9")
     agreement = _lock_agreement(agreement.id)
     _move(agreement, "decline")
@@ -616,9 +620,7 @@ def decline(reviewer, agreement, reason, now=None):
 def withdraw_certification(reviewer, agreement, reason, now=None):
     """撤回审核 (R10): back to accepted, the number is kept."""
     n = _utc(now)
-    school_id = _reviewer_school_id(reviewer)
-    if agreement.school_id != school_id:
-        raise WorkflowError("只能撤回本校学生协议书的审核", "R9")
+    _own_school(reviewer, agreement, "只能撤回本校学生协议书的审核")
     reason = _reason(reason, "请填写撤回审核原因", "R10")
     agreement = _lock_agreement(agreement.id)
     if open_termination(agreement.id) is not None:
@@ -719,9 +721,7 @@ def _notify_parties(agreement, subject, body, n):
 def review_employer(reviewer, approval, approve, reason=None, now=None):
     """单位审核 (R1): approve, or refuse with a reason. One approval anywhere lets it offer everywhere."""
     n = _utc(now)
-    school_id = _reviewer_school_id(reviewer)
-    if approval.school_id != school_id:
-        raise WorkflowError("只能处理提交给本校的单位审核", "R1")
+    _own_school(reviewer, approval, "只能处理提交给本校的单位审核", "R1")
     if approval.status != "pending":
         raise WorkflowError("该单位审核已处理", "R1")
     if not approve:
@@ -741,10 +741,9 @@ def review_employer(reviewer, approval, approve, reason=None, now=None):
 def set_signing_restricted(reviewer, students, restricted, now=None):
     """限制签约 / 解除限制 (R7) for the reviewer's own students."""
     n = _utc(now)
-    school_id = _reviewer_school_id(reviewer)
     students = list(students)
-    if any(s.school_id != school_id for s in students):
-        raise WorkflowError("只能管理本校学生", "R7")
+    for student in students:
+        _own_school(reviewer, student, "只能管理本校学生", "R7")
     for student in students:
         student.signing_restricted = bool(restricted)
         notify(users_of(student_id=student.id), "签约限制已变更",

@@ -39,9 +39,7 @@ def get_metadata():
 
 
 def _configure_args(dialect_name):
-    # create_app() passes metadata=Model.metadata to Migrate; it is not an Alembic option.
     args = dict(current_app.extensions["migrate"].configure_args)
-    args.pop("metadata", None)
     args.setdefault("compare_type", True)
     args["render_as_batch"] = dialect_name == "sqlite"
     return args

@@ -99,7 +99,7 @@ def make_student(school, **kw):
 
 def make_employer(approved_by=None, confirmed=True, **kw):
     """An employer with a confirmed signing profile; approved by `approved_by` (a School) if given."""
-    from app.models import Employer, EmployerApproval
+    from app.models import Employer
 
     n = next(_seq)
     values = dict(

@@ -1,6 +1,6 @@
 """Every view of one party tried with another party's ids: 404, never the data (DESIGN.md §1)."""
 import pytest
-from sqlalchemy import select
+
 
 from app import workflow
 from app.extensions import db

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from app.extensions import db
-from app.models import Agreement
+
 from tests.factories import PASSWORD, make_employer, make_school, make_student, make_user
 
 

@@ -270,3 +270,18 @@ def test_every_role_home_page_renders(client, login, world):
         page = client.get("/", follow_redirects=True).get_data(as_text=True)
         assert marker in page, user.username
         client.get("/logout/")
+
+
+def test_expire_job_marks_overdue_offers_once(world):
+    from datetime import timedelta
+
+    from app.jobs import expire_due_offers
+    from tests.factories import NOW
+
+    from app import workflow
+
+    [agreement] = workflow.invite(world["employer"], [world["student"]], valid_terms(), now=NOW)
+    later = (NOW + timedelta(days=6)).isoformat()
+    assert expire_due_offers(later) == 1
+    assert expire_due_offers(later) == 0
+    assert db.session.get(Agreement, agreement.id).status == "expired"
