@@ -24,7 +24,7 @@ from werkzeug.security import generate_password_hash
 
 from . import labels, regions, workflow
 from .extensions import db
-from .models import Agreement, AppUser, Employer, EmployerApproval, School, Student
+from .models import Agreement, Employer, EmployerApproval, InviteListEntry, School, Student
 from .security import (
     ROLE_ADMIN,
     ROLE_EMPLOYER,
@@ -328,7 +328,17 @@ def seed():
         db.session.commit()
         schools[school.code] = school
     employers = _employers(schools, naive)
-    return _offers(schools, students, employers, reviewers, base)
+    created = _offers(schools, students, employers, reviewers, base)
+    _invite_list(employers["guanggu"], [s for code in schools for s in students[code][10:12]])
+    return created
+
+
+def _invite_list(employer, candidates):
+    """A few found students on an approved employer's 签约发送列表, so 邀约 can be tried at once."""
+    for student in candidates:
+        if workflow.student_block_reason(student) is None:
+            _get_or_add(InviteListEntry, {"employer_id": employer.id, "student_id": student.id})
+    db.session.commit()
 
 
 # ---------------------------------------------------------------- the table `make run` shows
