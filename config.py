@@ -23,7 +23,30 @@ SQLALCHEMY_DATABASE_URI = os.environ.get(
 )
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 REDIS_URL = os.environ.get("REDIS_URL") or None
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me-" + "x" * 16)
+def _secret_key():
+    """SECRET_KEY from the environment; otherwise a random key kept in instance/secret_key, so a
+    deployment without the variable never signs sessions with a key printed in the source."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = os.path.join(INSTANCE_DIR, "secret_key")
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except FileNotFoundError:
+        import secrets
+
+        os.makedirs(INSTANCE_DIR, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process wrote it first: use that one
+            return _secret_key()
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
+
+
+SECRET_KEY = _secret_key()
 
 # Business settings (R4, R5, R12).
 TIMEZONE = "Asia/Shanghai"

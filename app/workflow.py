@@ -105,6 +105,11 @@ def expiry_instant(sent_utc, feedback_days):
     return end.astimezone(timezone.utc).replace(tzinfo=None)
 
 
+def version_of(agreement):
+    """What the student read: changes whenever the offer is amended (R8)."""
+    return agreement.updated_at.isoformat()
+
+
 def effective_status(agreement, now=None):
     """R4 on read: a pending offer past its deadline is expired even before the job runs."""
     if agreement.status == "pending" and _utc(now) >= agreement.expires_at:
@@ -449,19 +454,22 @@ def invite(employer, students, terms, now=None):
         raise WorkflowError(f"已向{names}发出邀约且尚在应约有效期内，学生拒绝或邀约过期后方可再次邀约", "R3")
 
     expires = expiry_instant(n, clean["feedback_days"])
-    created = []
-    for student in students:
+    by_student = {}
+    # Insert in student-id order whatever order the caller gave: concurrent invites (and the
+    # expiry job) then take their index-entry locks in the same order and cannot deadlock.
+    for student in sorted(students, key=lambda s: s.id):
         agreement = Agreement(
             kind="electronic", status="pending", student_id=student.id, school_id=student.school_id,
             employer_id=employer.id, employer_name=employer.name, employer_credit_code=employer.credit_code,
             sent_at=n, expires_at=expires, updated_at=n, **clean,
         )
         db.session.add(agreement)
-        created.append(agreement)
+        by_student[student.id] = agreement
     try:
         db.session.flush()
     except IntegrityError:  # R3 race: another request inserted the same pending offer
         raise WorkflowError("该学生已有本单位待应约的邀约", "R3")
+    created = [by_student[s.id] for s in students]
     for agreement, student in zip(created, students):
         _event(employer.name, "invite", None, n, agreement_id=agreement.id)
         notify(users_of(student_id=student.id), f"{employer.name}向你发出签约邀请",
@@ -473,8 +481,11 @@ def invite(employer, students, terms, now=None):
 
 
 @transition
-def accept(student, agreement, now=None):
-    """同意签约 (after 签约前必读 + 现在签约 on screen)."""
+def accept(student, agreement, now=None, seen_version=None):
+    """同意签约 (after 签约前必读 + 现在签约 on screen).
+
+    `seen_version` is the `updated_at` of the letter the student read (the page sends it back):
+    if the employer amended the offer meanwhile, the student must read it again (R8)."""
     n = _utc(now)
     if agreement.student_id != student.id:
         raise WorkflowError("只能处理发给本人的邀约")
@@ -484,6 +495,8 @@ def accept(student, agreement, now=None):
         raise WorkflowError("纸质协议书不能在此应约")
     if agreement.status == "pending" and n >= agreement.expires_at:
         raise WorkflowError("该邀约已过应约有效期，不能再应约", "R4")
+    if seen_version is not None and seen_version != version_of(agreement):
+        raise WorkflowError("单位刚刚修改了邀请函，请重新阅读后再应约", "R8")
     # Check only: the status changes after the R6 query below, or its autoflush would hit the
     # partial unique index and raise IntegrityError instead of the R6 refusal.
     _check_move(agreement, "accept")
@@ -543,6 +556,9 @@ def amend(employer, agreement, terms, now=None):
     agreement = _lock_agreement(agreement.id)
     if agreement.status == "pending" and n >= agreement.expires_at:
         raise WorkflowError("该邀约已过期，请重新发起邀约", "R4")
+    if agreement.number is not None:
+        # R8: once certified (even if the review was withdrawn since) only termination changes it.
+        raise WorkflowError("该协议书已经学校鉴证并编号，不能修改邀约；请先办理解约，再重新签约", "R8")
     was = agreement.status
     changed = [f for f in TERM_FIELDS if getattr(agreement, f) != clean[f]]
     if not changed:
@@ -722,6 +738,11 @@ def review_employer(reviewer, approval, approve, reason=None, now=None):
     """单位审核 (R1): approve, or refuse with a reason. One approval anywhere lets it offer everywhere."""
     n = _utc(now)
     _own_school(reviewer, approval, "只能处理提交给本校的单位审核", "R1")
+    # Two reviewers deciding at once: the second waits here and then sees the first decision.
+    approval = db.session.execute(
+        select(EmployerApproval).where(EmployerApproval.id == approval.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
     if approval.status != "pending":
         raise WorkflowError("该单位审核已处理", "R1")
     if not approve:

@@ -285,3 +285,52 @@ def test_expire_job_marks_overdue_offers_once(world):
     assert expire_due_offers(later) == 1
     assert expire_due_offers(later) == 0
     assert db.session.get(Agreement, agreement.id).status == "expired"
+
+
+def test_student_cannot_accept_terms_changed_after_reading(client, login, world, no_cooling):
+    from app import workflow
+
+    agreement = _send_offer(world)
+    login(client, world["student_user"].username)
+    letter = client.get(f"/student/offers/{agreement.id}").get_data(as_text=True)
+    version = re.search(r'name="version" value="([^"]+)"', letter).group(1)
+    workflow.amend(world["employer"], agreement, valid_terms(salary=20000, probation_salary=16000),
+                   now=agreement.updated_at.replace(tzinfo=__import__("datetime").timezone.utc)
+                   + __import__("datetime").timedelta(seconds=1))
+    response = client.post(f"/student/offers/{agreement.id}/accept", data={"agree": "1", "version": version},
+                           follow_redirects=True)
+    assert "请重新阅读后再应约" in response.get_data(as_text=True)
+    assert db.session.get(Agreement, agreement.id).status == "pending"
+
+
+def test_offer_numbered_once_cannot_be_amended_after_withdrawal(world, no_cooling):
+    from app import workflow
+
+    agreement = _send_offer(world)
+    workflow.accept(world["student"], agreement)
+    workflow.certify(world["reviewer"], agreement)
+    workflow.withdraw_certification(world["reviewer"], agreement, "重新审核")
+    with pytest.raises(workflow.WorkflowError) as refused:
+        workflow.amend(world["employer"], agreement, valid_terms(position="别的岗位"))
+    assert refused.value.rule == "R8"
+    assert db.session.get(Agreement, agreement.id).status == "accepted"
+
+
+def test_batch_invite_from_list_opens_prefilled_form(client, login, world):
+    other = make_student(world["school"])
+    for student in (world["student"], other):
+        db.session.add(InviteListEntry(employer_id=world["employer"].id, student_id=student.id))
+    db.session.commit()
+    login(client, world["employer_user"].username)
+    response = client.post("/employer/invite", data={"ids": [world["student"].id, other.id]})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "邀请函" in text and "请输入" in text
+    assert "field-error" not in text and count(Agreement) == 0
+
+
+@pytest.mark.parametrize("target", ["//evil.com", "/\\evil.com", "/\tevil.com", "https://evil.com"])
+def test_next_parameter_cannot_leave_the_site(app, target):
+    from app.views.common import back
+
+    with app.test_request_context("/", method="POST", data={"next": target}):
+        assert back("/safe").headers["Location"] == "/safe"

@@ -59,7 +59,10 @@ def flash_error(error):
 def back(default):
     """Redirect to a same-site `next` path only (no open redirect)."""
     target = request.form.get("next") or request.args.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
+    # Same-site paths only: no scheme/host, no backslash or control characters that browsers
+    # might read as "//host" (open redirect).
+    if (not target.startswith("/") or target.startswith("//")
+            or any(c == "\\" or ord(c) < 32 for c in target)):
         target = default
     return redirect(target)
 

@@ -7,6 +7,7 @@ from flask_appbuilder.security.decorators import has_access
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import parse as parse_limit
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from stdnum.cn import ric
 
@@ -143,7 +144,10 @@ class EmployerPortal(PortalView):
             InviteListEntry.employer_id == employer.id, InviteListEntry.student_id == student_id))
         if not exists:
             db.session.add(InviteListEntry(employer_id=employer.id, student_id=student_id))
-            db.session.commit()
+            try:
+                db.session.commit()
+            except IntegrityError:  # a double click added it a moment ago
+                db.session.rollback()
         flash("已加入签约发送列表", "success")
         return redirect(url_for(".invite_list"))
 
@@ -206,7 +210,7 @@ class EmployerPortal(PortalView):
             flash_error(e)
             return redirect(url_for(".invite_list"))
         step = request.form.get("step")
-        if request.method == "GET" or step == "edit":
+        if request.method == "GET" or step in (None, "", "edit"):  # from the list: show the form
             values = workflow.terms_from_profile(employer) if step != "edit" else form_terms(request.form)
             return self.render("employer/offer_form.html", students=students, values=values, errors={},
                                employer=employer, mode="invite")
@@ -265,6 +269,9 @@ class EmployerPortal(PortalView):
         employer = self._employer()
         agreement = self._offer(agreement_id)
         students = [agreement.student]
+        if agreement.number is not None or workflow.effective_status(agreement) not in ("pending", "accepted"):
+            flash("该协议书当前不能修改邀约；学校已审核的协议书请先办理解约，再重新签约（R8）", "warning")
+            return redirect(url_for(".offer_detail", agreement_id=agreement.id))
         if request.method == "GET":
             values = {f: getattr(agreement, f) for f in workflow.TERM_FIELDS}
             values["report_deadline"] = agreement.report_deadline.isoformat()

@@ -68,7 +68,7 @@ class StudentPortal(PortalView):
         busy = workflow.live_outcome_exists(student.id, exclude_agreement_id=agreement.id)
         can_answer = status == "pending" and not busy and workflow.student_block_reason(student) is None
         return self.render("student/offer.html", a=agreement, student=student, status=status,
-                           can_answer=can_answer, busy=busy,
+                           can_answer=can_answer, busy=busy, version=workflow.version_of(agreement),
                            deadline=workflow.labels.deadline_date(agreement.expires_at))
 
     @expose("/offers/<int:agreement_id>/accept", methods=["POST"])
@@ -80,7 +80,7 @@ class StudentPortal(PortalView):
             flash("请先阅读签约前必读，并勾选“我同意并遵守以上规定”", "warning")
             return redirect(url_for(".offer", agreement_id=agreement.id))
         try:
-            workflow.accept(student, agreement)
+            workflow.accept(student, agreement, seen_version=request.form.get("version"))
         except workflow.WorkflowError as e:
             flash_error(e)
             return redirect(url_for(".offer", agreement_id=agreement_id))
