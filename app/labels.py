@@ -1,5 +1,5 @@
 """The one place that maps codes to Chinese labels, and formats values for the screen."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -145,7 +145,3 @@ def mask_email(email):
 
 def today_local():
     return datetime.now(SHANGHAI).date()
-
-
-def is_date(value):
-    return isinstance(value, date)

@@ -16,9 +16,6 @@ class PortalView(BaseView):
 
     default_view = "home"
 
-    def render(self, template, **kwargs):
-        return self.render_template(template, **kwargs)
-
 
 def page_args():
     size = request.args.get("size", type=int) or current_app.config["PAGE_SIZE"]
@@ -73,12 +70,6 @@ def recent_messages(limit=5):
         .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
     ).all()
 
-
-def unread_count():
-    return db.session.scalar(
-        select(func.count()).select_from(Notification)
-        .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-    )
 
 
 def ids_from_form(name="ids"):

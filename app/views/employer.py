@@ -74,13 +74,13 @@ class EmployerPortal(PortalView):
         listed = db.session.scalar(
             select(func.count()).select_from(InviteListEntry).where(InviteListEntry.employer_id == employer.id)
         )
-        return self.render("employer/home.html", employer=employer, counts=counts, pending_now=pending_now,
+        return self.render_template("employer/home.html", employer=employer, counts=counts, pending_now=pending_now,
                            approvals=approvals, listed=listed, messages=recent_messages())
 
     @expose("/profile")
     @has_access
     def profile(self):
-        return self.render("employer/profile.html", employer=self._employer())
+        return self.render_template("employer/profile.html", employer=self._employer())
 
     # ------------------------------------------------------------ R2 search and the invite list
 
@@ -99,12 +99,12 @@ class EmployerPortal(PortalView):
                 flash("身份证号或手机号格式不正确，请核对后再搜索", "warning")
             elif not self._search_allowed(employer):
                 flash("搜索过于频繁，请稍后再试", "danger")
-                return self.render("employer/search.html", schools=schools, q=q, results=[],
+                return self.render_template("employer/search.html", schools=schools, q=q, results=[],
                                    searched=True), 429
             else:
                 results = self._find(q)
         tokens = {s.id: _serializer().dumps([employer.id, s.id]) for s in results}
-        return self.render("employer/search.html", schools=schools, q=q, results=results, tokens=tokens,
+        return self.render_template("employer/search.html", schools=schools, q=q, results=results, tokens=tokens,
                            searched=searched)
 
     def _search_allowed(self, employer):
@@ -162,7 +162,7 @@ class EmployerPortal(PortalView):
             .where(InviteListEntry.employer_id == employer.id)
             .order_by(InviteListEntry.id.desc())
         )
-        return self.render("employer/invite_list.html", page=Page(query))
+        return self.render_template("employer/invite_list.html", page=Page(query))
 
     @expose("/list/remove", methods=["POST"])
     @has_access
@@ -212,26 +212,26 @@ class EmployerPortal(PortalView):
         step = request.form.get("step")
         if request.method == "GET" or step in (None, "", "edit"):  # from the list: show the form
             values = workflow.terms_from_profile(employer) if step != "edit" else form_terms(request.form)
-            return self.render("employer/offer_form.html", students=students, values=values, errors={},
+            return self.render_template("employer/offer_form.html", students=students, values=values, errors={},
                                employer=employer, mode="invite")
         values = form_terms(request.form)
         try:
             clean = workflow.validate_terms(values)
         except workflow.WorkflowError as e:
             flash_error(e)
-            return self.render("employer/offer_form.html", students=students, values=values, errors=e.fields,
+            return self.render_template("employer/offer_form.html", students=students, values=values, errors=e.fields,
                                employer=employer, mode="invite"), 422
         if step == "confirm":
             try:
                 workflow.invite(employer, students, values)
             except workflow.WorkflowError as e:
                 flash_error(e)
-                return self.render("employer/offer_form.html", students=students, values=values,
+                return self.render_template("employer/offer_form.html", students=students, values=values,
                                    errors=e.fields, employer=employer, mode="invite"), 409
             flash(f"邀约发送成功，共邀请{len(students)}名学生，系统已通知学生", "success")
             return redirect(url_for(".offers", tab="pending"))
         deadline = labels.deadline_date(workflow.expiry_instant(workflow._utc(None), clean["feedback_days"]))
-        return self.render("employer/offer_preview.html", students=students, values=values, clean=clean,
+        return self.render_template("employer/offer_preview.html", students=students, values=values, clean=clean,
                            employer=employer, deadline=deadline, mode="invite")
 
     # ------------------------------------------------------------ 数据管理
@@ -253,14 +253,14 @@ class EmployerPortal(PortalView):
         )
         if name:
             query = query.where(Student.name == name)
-        return self.render("employer/offers.html", page=Page(query), tab=tab, tabs=OFFER_TABS, name=name,
+        return self.render_template("employer/offers.html", page=Page(query), tab=tab, tabs=OFFER_TABS, name=name,
                            now_status=workflow.effective_status)
 
     @expose("/offers/<int:agreement_id>")
     @has_access
     def offer_detail(self, agreement_id):
         agreement = self._offer(agreement_id)
-        return self.render("employer/offer_detail.html", a=agreement, student=agreement.student,
+        return self.render_template("employer/offer_detail.html", a=agreement, student=agreement.student,
                            school=agreement.school, events=agreement.events, status=workflow.effective_status(agreement))
 
     @expose("/offers/<int:agreement_id>/amend", methods=["GET", "POST"])
@@ -275,14 +275,14 @@ class EmployerPortal(PortalView):
         if request.method == "GET":
             values = {f: getattr(agreement, f) for f in workflow.TERM_FIELDS}
             values["report_deadline"] = agreement.report_deadline.isoformat()
-            return self.render("employer/offer_form.html", students=students, values=values, errors={},
+            return self.render_template("employer/offer_form.html", students=students, values=values, errors={},
                                employer=employer, mode="amend", a=agreement)
         values = form_terms(request.form)
         try:
             workflow.amend(employer, agreement, values)
         except workflow.WorkflowError as e:
             flash_error(e)
-            return self.render("employer/offer_form.html", students=students, values=values, errors=e.fields,
+            return self.render_template("employer/offer_form.html", students=students, values=values, errors=e.fields,
                                employer=employer, mode="amend", a=agreement), 422
         flash("邀约已修改，等待学生重新应约", "success")
         return back(url_for(".offer_detail", agreement_id=agreement.id))

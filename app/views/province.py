@@ -25,7 +25,7 @@ class ProvincePortal(PortalView):
             ).outerjoin(Agreement, Agreement.school_id == School.id)
             .group_by(School.id).order_by(School.code)
         ).all()
-        return self.render("province/home.html", rows=rows, students=students)
+        return self.render_template("province/home.html", rows=rows, students=students)
 
 
 def register(appbuilder):

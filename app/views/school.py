@@ -1,5 +1,5 @@
 """学校就业部门: 签约审核 (list, detail, bulk), 单位审核, 学生管理."""
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
@@ -40,7 +40,7 @@ class SchoolPortal(PortalView):
             .where(EmployerApproval.school_id == school.id, EmployerApproval.status == "pending")
         )
         students = db.session.scalar(select(func.count()).select_from(Student).where(Student.school_id == school.id))
-        return self.render("school/home.html", school=school, counts=counts, employers_waiting=employers_waiting,
+        return self.render_template("school/home.html", school=school, counts=counts, employers_waiting=employers_waiting,
                            students=students, messages=recent_messages())
 
     # ------------------------------------------------------------ 签约审核
@@ -71,14 +71,14 @@ class SchoolPortal(PortalView):
                                          .distinct().order_by(Student.department)).all()
         majors = db.session.scalars(select(Student.major).where(Student.school_id == school.id)
                                     .distinct().order_by(Student.major)).all()
-        return self.render("school/reviews.html", page=Page(query), f=f, filters=REVIEW_FILTERS,
+        return self.render_template("school/reviews.html", page=Page(query), f=f, filters=REVIEW_FILTERS,
                            departments=departments, majors=majors)
 
     @expose("/review/<int:agreement_id>")
     @has_access
     def review(self, agreement_id):
         agreement = self._agreement(agreement_id)
-        return self.render("school/review.html", a=agreement, student=agreement.student,
+        return self.render_template("school/review.html", a=agreement, student=agreement.student,
                            employer=agreement.employer, events=agreement.events,
                            has_open_termination=workflow.open_termination(agreement.id) is not None)
 
@@ -120,7 +120,7 @@ class SchoolPortal(PortalView):
             select(Agreement).where(Agreement.id.in_(ids), Agreement.school_id == school.id)
         ).all()
         if len(agreements) != len(set(ids)):
-            return self._not_found()
+            abort(404)
         done, failed = 0, []
         for agreement in agreements:
             try:
@@ -134,11 +134,6 @@ class SchoolPortal(PortalView):
             flash(line, "danger")
         return back(url_for(".reviews"))
 
-    def _not_found(self):
-        from flask import abort
-
-        abort(404)
-
     # ------------------------------------------------------------ 单位审核 (R1)
 
     @expose("/employers/")
@@ -150,7 +145,7 @@ class SchoolPortal(PortalView):
                  .where(EmployerApproval.school_id == school.id).order_by(EmployerApproval.created_at.desc()))
         if status != "all":
             query = query.where(EmployerApproval.status == status)
-        return self.render("school/employers.html", page=Page(query), status=status)
+        return self.render_template("school/employers.html", page=Page(query), status=status)
 
     @expose("/employers/<int:approval_id>/review", methods=["POST"])
     @has_access

@@ -42,7 +42,7 @@ class StudentPortal(PortalView):
             select(func.count()).select_from(Agreement)
             .where(Agreement.student_id == student.id, workflow.pending_clause())
         )
-        return self.render("student/home.html", student=student, todo=todo,
+        return self.render_template("student/home.html", student=student, todo=todo,
                            job=employment_summary(student.id), messages=recent_messages(),
                            block_reason=workflow.student_block_reason(student))
 
@@ -55,7 +55,7 @@ class StudentPortal(PortalView):
                  .order_by(Agreement.sent_at.desc(), Agreement.id.desc()))
         if name:
             query = query.where(Agreement.employer_name.contains(name))
-        return self.render("student/offers.html", page=Page(query), employer=name,
+        return self.render_template("student/offers.html", page=Page(query), employer=name,
                            now_status=workflow.effective_status)
 
     @expose("/offers/<int:agreement_id>")
@@ -67,7 +67,7 @@ class StudentPortal(PortalView):
         # R6: while another outcome is live, other offers are view-only.
         busy = workflow.live_outcome_exists(student.id, exclude_agreement_id=agreement.id)
         can_answer = status == "pending" and not busy and workflow.student_block_reason(student) is None
-        return self.render("student/offer.html", a=agreement, student=student, status=status,
+        return self.render_template("student/offer.html", a=agreement, student=student, status=status,
                            can_answer=can_answer, busy=busy, version=workflow.version_of(agreement),
                            deadline=workflow.labels.deadline_date(agreement.expires_at))
 
@@ -105,7 +105,7 @@ class StudentPortal(PortalView):
     def detail(self, agreement_id):
         student = current_student()
         agreement = self._offer(agreement_id)
-        return self.render("student/detail.html", a=agreement, student=student, employer=agreement.employer,
+        return self.render_template("student/detail.html", a=agreement, student=student, employer=agreement.employer,
                            events=agreement.events, status=workflow.effective_status(agreement))
 
 
