@@ -58,6 +58,37 @@ PAGE_SIZE = _int("PAGE_SIZE", 20)
 PAGE_SIZE_MAX = _int("PAGE_SIZE_MAX", 100)
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8080")
 
+# Uploaded proofs (纸质签约 scans, 解约 release letters, 其他去向 proofs): PDF/JPEG/PNG by content.
+UPLOAD_DIR = os.environ.get("UPLOAD_DIR", os.path.join(INSTANCE_DIR, "uploads"))
+UPLOAD_MAX_BYTES = _int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+
+# Spreadsheet imports (imports/): caps checked before and while parsing.
+IMPORT_MAX_BYTES = _int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+IMPORT_MAX_ROWS = _int("IMPORT_MAX_ROWS", 50_000)
+IMPORT_MAX_UNZIPPED_BYTES = _int("IMPORT_MAX_UNZIPPED_BYTES", 200 * 1024 * 1024)
+IMPORT_MAX_ZIP_RATIO = _int("IMPORT_MAX_ZIP_RATIO", 100)
+IMPORT_ASYNC_ROWS = _int("IMPORT_ASYNC_ROWS", 5_000)
+
+# Mail (the outbox is sent by a job; without MAIL_SERVER rows stay pending and show in-app).
+MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+MAIL_PORT = _int("MAIL_PORT", 25)
+MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@jiuye.example.cn")
+MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 5)
+
+# Reminders (each sent once).
+EXPIRY_REMINDER_HOURS = _int("EXPIRY_REMINDER_HOURS", 24)
+TERMINATION_REMINDER_DAYS = _int("TERMINATION_REMINDER_DAYS", 3)
+REVIEW_REMINDER_WORKDAYS = _int("REVIEW_REMINDER_WORKDAYS", 5)
+
+# Agreement PDF and public verification (app.documents).
+WKHTMLTOPDF = os.environ.get("WKHTMLTOPDF", "/usr/bin/wkhtmltopdf")
+PDF_TIMEOUT_SECONDS = _int("PDF_TIMEOUT_SECONDS", 60)
+VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "20 per minute")
+
 # Flask-AppBuilder
 APP_NAME = "就业协议网上签约系统"
 AUTH_TYPE = AUTH_DB

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -210,6 +211,14 @@ class Agreement(Model):
     reviewed_at = Column(DateTime)
     review_reason = Column(String(500))
     updated_at = Column(DateTime, nullable=False, default=utcnow)
+    # Paper agreements (纸质签约): the scan of the signed paper agreement (app.uploads store key).
+    proof_path = Column(String(300))
+    # Verification of the printed agreement (app.documents): set when certified.
+    check_code = Column(String(12))
+    content_hash = Column(String(64))
+    # Reminders (app.jobs): each sent once.
+    expiry_reminded_at = Column(DateTime)
+    review_reminded_at = Column(DateTime)
 
     events = relationship(
         "FlowEvent",
@@ -233,6 +242,7 @@ class Destination(Model):
 
     __tablename__ = "destination"
     __table_args__ = (
+        Index("ix_destination_school_status", "school_id", "status", "created_at"),
         Index(
             "uq_destination_live_student",
             "student_id",
@@ -245,13 +255,18 @@ class Destination(Model):
     student_id = Column(Integer, ForeignKey("student.id"), nullable=False)
     student = relationship(Student)
     school_id = Column(Integer, ForeignKey("school.id"), nullable=False)
+    school = relationship(School)
     kind = Column(String(2), nullable=False)
+    # JSON object of the kind's detail fields (e.g. 升学: school, major).
     details = Column(Text)
     proof_path = Column(String(300))
+    # submitted → approved | declined; withdrawn by the student before review.
     status = Column(String(10), nullable=False, default="submitted")
     review_reason = Column(String(500))
     created_at = Column(DateTime, nullable=False, default=utcnow)
     reviewed_at = Column(DateTime)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+    review_reminded_at = Column(DateTime)
 
 
 class Termination(Model):
@@ -267,10 +282,18 @@ class Termination(Model):
             postgresql_where=text("status IN ('requested', 'agreed')"),
             sqlite_where=text("status IN ('requested', 'agreed')"),
         ),
+        Index("ix_termination_school_status", "school_id", "status", "created_at"),
+        Index("ix_termination_employer_status", "employer_id", "status", "created_at"),
+        Index("ix_termination_student", "student_id", "status"),
     )
     id = Column(Integer, primary_key=True)
     agreement_id = Column(Integer, ForeignKey("agreement.id"), nullable=False)
     agreement = relationship(Agreement, backref="terminations")
+    # Copied from the agreement so lists and R12 need no join to be scoped.
+    student_id = Column(Integer, ForeignKey("student.id"), nullable=False)
+    student = relationship(Student)
+    school_id = Column(Integer, ForeignKey("school.id"), nullable=False)
+    employer_id = Column(Integer, ForeignKey("employer.id"))
     initiator = Column(String(10), nullable=False)
     reason = Column(String(200), nullable=False)
     proof_path = Column(String(300))
@@ -279,6 +302,10 @@ class Termination(Model):
     created_at = Column(DateTime, nullable=False, default=utcnow)
     agreed_at = Column(DateTime)
     reviewed_at = Column(DateTime)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+    # Reminders (app.jobs): the waiting party after 3 days, the school after 5 working days.
+    reminded_at = Column(DateTime)
+    review_reminded_at = Column(DateTime)
 
 
 class FlowEvent(Model):
@@ -309,8 +336,59 @@ class Notification(Model):
     link = Column(String(300))
     created_at = Column(DateTime, nullable=False, default=utcnow)
     read_at = Column(DateTime)
+    # pending → sending (claimed by one mailer) → sent | failed; none when there is no address.
     email_status = Column(String(10), nullable=False, default="pending")
     sent_at = Column(DateTime)
+    attempts = Column(Integer, nullable=False, default=0)
+    claimed_at = Column(DateTime)
+    last_error = Column(String(500))
+
+
+class AgreementDocument(Model):
+    """The rendered agreement PDF, stored once per certified version (app.documents)."""
+
+    __tablename__ = "agreement_document"
+    __table_args__ = (UniqueConstraint("agreement_id", "fingerprint", name="uq_agreement_document"),)
+    id = Column(Integer, primary_key=True)
+    agreement_id = Column(Integer, ForeignKey("agreement.id"), nullable=False, index=True)
+    # Hash of what the PDF shows (status, number, terms …): a different fingerprint = re-render.
+    fingerprint = Column(String(64), nullable=False)
+    pdf = Column(LargeBinary, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class JobRun(Model):
+    """Heavy work a user started (imports, exports): the page polls it for progress and result."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (Index("ix_job_run_user", "user_id", "created_at"),)
+    id = Column(Integer, primary_key=True)
+    kind = Column(String(30), nullable=False)
+    user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
+    # queued → running → done | failed
+    status = Column(String(10), nullable=False, default="queued")
+    total = Column(Integer)
+    done = Column(Integer, nullable=False, default=0)
+    message = Column(String(500))
+    # JSON: parameters in, summary out (counts, file keys for downloads).
+    params = Column(Text)
+    result = Column(Text)
+    rq_job_id = Column(String(64))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    started_at = Column(DateTime)
+    finished_at = Column(DateTime)
+
+
+class ExportAudit(Model):
+    """Who exported which detailed list (with ID numbers), when, with what filter, how many rows."""
+
+    __tablename__ = "export_audit"
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False, index=True)
+    what = Column(String(50), nullable=False)
+    filters = Column(Text)
+    row_count = Column(Integer, nullable=False, default=0)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class AppUser(User):
