@@ -29,10 +29,11 @@ _SELF_SERVICE = [
     ("can_userinfo", "UserDBModelView"), ("resetmypassword", "UserDBModelView"),
 ]
 ROLE_VIEWS = {
-    ROLE_EMPLOYER: ["EmployerPortal"],
-    ROLE_STUDENT: ["StudentPortal"],
-    ROLE_SCHOOL: ["SchoolPortal", "SchoolStudentView"],
-    ROLE_PROVINCE: ["ProvincePortal"],
+    ROLE_EMPLOYER: ["EmployerPortal", "EmployerImportView", "DocumentView", "JobRunView"],
+    ROLE_STUDENT: ["StudentPortal", "DocumentView"],
+    ROLE_SCHOOL: ["SchoolPortal", "SchoolStudentView", "SchoolImportView", "DocumentView", "JobRunView",
+                  "SchoolStatsView"],
+    ROLE_PROVINCE: ["ProvincePortal", "ProvinceStatsView", "JobRunView", "QueueAdminView"],
 }
 
 _PASSWORD_RULE = "密码至少8位，且须同时包含大写字母、小写字母和数字"

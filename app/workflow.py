@@ -16,7 +16,7 @@ from flask import current_app, has_request_context
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import labels, regions
+from . import documents, labels, regions
 from .extensions import db
 from .models import (
     LIVE_AGREEMENT_STATUSES,
@@ -609,6 +609,7 @@ def certify(reviewer, agreement, now=None):
         agreement.number = agreement_number(agreement.kind, student.graduation_year, school.code, seq)
     agreement.certified_at = agreement.reviewed_at = agreement.updated_at = n
     agreement.review_reason = None
+    documents.seal(agreement)
     _event(_reviewer_name(reviewer), "certify", None, n, agreement_id=agreement.id)
     _notify_parties(agreement, "协议书已鉴证生效",
                     f"{agreement.employer_name}与学生的协议书已通过学校鉴证，协议书编号 {agreement.number}。", n)

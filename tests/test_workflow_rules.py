@@ -565,7 +565,7 @@ def test_withdraw_certification_keeps_number(w, certified):
 
 @pytest.mark.parametrize("status", ["requested", "agreed"])
 def test_cannot_withdraw_certification_while_termination_open(w, certified, status):
-    db.session.add(Termination(agreement_id=certified.id, initiator="student", reason="考取公务员", status=status))
+    db.session.add(Termination(agreement_id=certified.id, student_id=certified.student_id, school_id=certified.school_id, initiator="student", reason="考取公务员", status=status))
     db.session.commit()
     with refused("R10"):
         workflow.withdraw_certification(w.reviewer, certified, "录入有误", now=at(hours=4))
@@ -573,7 +573,7 @@ def test_cannot_withdraw_certification_while_termination_open(w, certified, stat
 
 
 def test_may_withdraw_certification_after_termination_refused(w, certified):
-    db.session.add(Termination(agreement_id=certified.id, initiator="student", reason="考取公务员",
+    db.session.add(Termination(agreement_id=certified.id, student_id=certified.student_id, school_id=certified.school_id, initiator="student", reason="考取公务员",
                                status="refused", review_reason="理由不充分"))
     db.session.commit()
     assert workflow.withdraw_certification(w.reviewer, certified, "录入有误", now=at(hours=4)).status == "accepted"

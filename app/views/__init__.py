@@ -2,10 +2,15 @@
 
 
 def register_views(appbuilder):
-    from . import employer, home, province, school, student
+    from . import console, documents, employer, home, imports, jobs, province, school, stats, student
 
     home.register(appbuilder)
     employer.register(appbuilder)
     student.register(appbuilder)
     school.register(appbuilder)
     province.register(appbuilder)
+    imports.register(appbuilder)
+    documents.register(appbuilder)
+    jobs.register(appbuilder)
+    stats.register(appbuilder)
+    console.register(appbuilder)

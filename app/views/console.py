@@ -1,0 +1,5 @@
+"""(console views: being built.)"""
+
+
+def register(appbuilder):
+    pass

@@ -1,0 +1,5 @@
+"""(documents views: being built.)"""
+
+
+def register(appbuilder):
+    pass

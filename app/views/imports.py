@@ -1,0 +1,5 @@
+"""(imports views: being built.)"""
+
+
+def register(appbuilder):
+    pass

@@ -1,0 +1,5 @@
+"""(jobs views: being built.)"""
+
+
+def register(appbuilder):
+    pass

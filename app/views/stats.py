@@ -1,0 +1,5 @@
+"""(stats views: being built.)"""
+
+
+def register(appbuilder):
+    pass
