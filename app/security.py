@@ -29,7 +29,7 @@ _SELF_SERVICE = [
     ("can_userinfo", "UserDBModelView"), ("resetmypassword", "UserDBModelView"),
 ]
 ROLE_VIEWS = {
-    ROLE_EMPLOYER: ["EmployerPortal", "EmployerImportView", "DocumentView", "JobRunView"],
+    ROLE_EMPLOYER: ["EmployerPortal", "EmployerImportView", "EmployerExportView", "DocumentView", "JobRunView"],
     ROLE_STUDENT: ["StudentPortal", "DocumentView"],
     ROLE_SCHOOL: ["SchoolPortal", "SchoolStudentView", "SchoolImportView", "DocumentView", "JobRunView",
                   "SchoolStatsView"],
