@@ -43,6 +43,7 @@ STATUS_BADGE = {
     "requested": "info",
     "agreed": "warning",
     "submitted": "warning",
+    "withdrawn": "default",
 }
 AGREEMENT_KIND = {"electronic": "电子签约", "paper": "纸质签约"}
 APPROVAL_STATUS = {"pending": "待审核", "approved": "审核通过", "refused": "审核不通过"}
@@ -80,6 +81,46 @@ FLOW_ACTION = {
     "certify": "签约审核通过",
     "decline": "签约审核不通过",
     "withdraw": "撤回审核",
+    "paper_record": "录入纸质协议书，待管理员审核",
+    "termination_request": "提出解约申请",
+    "termination_agree": "同意解约，待学校审核",
+    "termination_approve": "解约审核通过",
+    "termination_refuse": "解约审核不通过",
+    "destination_submit": "登记其他去向，待学校审核",
+    "destination_withdraw": "撤回其他去向登记",
+    "destination_approve": "其他去向审核通过",
+    "destination_decline": "其他去向审核不通过",
+}
+
+# 解约 (DESIGN.md §3).
+TERMINATION_STATUS = {
+    "requested": "待对方处理",
+    "agreed": "等待解约审核",
+    "approved": "解约审核通过",
+    "refused": "解约审核不通过",
+}
+TERMINATION_INITIATOR = {"student": "学生", "employer": "单位"}
+
+# 其他去向: MoE 毕业去向 codes a student may register (10 is an agreement, 70 is 待就业).
+DESTINATION_KIND = {
+    "80": "升学",
+    "85": "出国、出境",
+    "75": "自主创业",
+    "76": "自由职业",
+    "46": "应征义务兵",
+    "50": "国家基层项目",
+    "51": "地方基层项目",
+    "27": "科研助理、管理助理",
+    "11": "签劳动合同形式就业",
+    "12": "其他录用形式就业",
+}
+# Every 毕业去向 code this system reports (statistics, exports).
+OUTCOME_CODE = {"10": "签就业协议形式就业", **DESTINATION_KIND, "70": "待就业"}
+DESTINATION_STATUS = {
+    "submitted": "待审核",
+    "approved": "审核通过",
+    "declined": "审核不通过",
+    "withdrawn": "已撤回",
 }
 
 

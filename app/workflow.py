@@ -16,7 +16,7 @@ from flask import current_app, has_request_context
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import documents, labels, regions
+from . import documents, labels, regions, uploads
 from .extensions import db
 from .models import (
     LIVE_AGREEMENT_STATUSES,
@@ -724,12 +724,454 @@ def _reviewer_name(reviewer):
     return f"{school.name}（{getattr(reviewer, 'first_name', '') or '审核老师'}）"
 
 
-def _notify_parties(agreement, subject, body, n):
-    notify(users_of(student_id=agreement.student_id), subject, body,
-           link=f"/student/offers/{agreement.id}", now=n)
-    if agreement.employer_id:
-        notify(users_of(employer_id=agreement.employer_id), subject, body,
-               link=f"/employer/offers/{agreement.id}", now=n)
+def _notify_parties(agreement, subject, body, n, termination_id=None):
+    if termination_id is not None:
+        student_link = f"/student/terminations/{termination_id}"
+        employer_link = f"/employer/terminations/{termination_id}"
+    elif agreement.kind == "paper":
+        student_link, employer_link = "/student/paper", None
+    else:
+        student_link, employer_link = f"/student/offers/{agreement.id}", f"/employer/offers/{agreement.id}"
+    notify(users_of(student_id=agreement.student_id), subject, body, link=student_link, now=n)
+    if agreement.employer_id and agreement.kind == "electronic":
+        notify(users_of(employer_id=agreement.employer_id), subject, body, link=employer_link, now=n)
+
+
+# ---------------------------------------------------------------- paper agreements (纸质签约)
+
+PAPER_OPTIONAL_INTS = ("probation_days", "probation_salary", "salary", "penalty")
+
+
+def validate_paper_terms(terms, now=None):
+    """R15 for a paper agreement typed in by the student: the employer's name and credit code,
+    and the offer terms (money fields may be left empty: 0). Raises WorkflowError with `fields`."""
+    from stdnum.cn import uscc
+
+    given = dict(terms)
+    given["feedback_days"] = 1  # no answering period: the paper is already signed
+    for name in PAPER_OPTIONAL_INTS:
+        if str(given.get(name) or "").strip() == "":
+            given[name] = 0
+    errors = {}
+    try:
+        clean = validate_terms(given, now)
+    except WorkflowError as exc:
+        errors.update(exc.fields)
+        clean = {}
+    name = str(terms.get("employer_name") or "").strip()
+    if not name:
+        errors["employer_name"] = "请输入单位名称"
+    elif len(name) > 200:
+        errors["employer_name"] = "单位名称不能超过200个字"
+    code = str(terms.get("employer_credit_code") or "").strip().upper()
+    if not uscc.is_valid(code):
+        errors["employer_credit_code"] = "统一社会信用代码不正确（18位，含校验位）"
+    if errors:
+        raise WorkflowError("协议书信息填写有误，请按提示修改", "R15", errors)
+    clean.pop("feedback_days", None)
+    clean["employer_name"], clean["employer_credit_code"] = name, code
+    return clean
+
+
+@transition
+def record_paper_agreement(student, terms, proof, now=None):
+    """录入协议书: the student enters a signed paper agreement with its scan; it waits for the
+    school's review like an electronic one (certify/decline), numbered with kind digit 2 (R9)."""
+    n = _utc(now)
+    clean = validate_paper_terms(terms, now)
+    if not isinstance(proof, uploads.Upload):
+        raise WorkflowError("请上传已签字盖章的纸质协议书扫描件", "R13", {"proof": "请上传协议书扫描件"})
+    student = _lock_student(student.id)
+    reason = student_block_reason(student)
+    if reason:
+        raise WorkflowError(f"你目前不能签约：{reason}", "R7")
+    if live_outcome_exists(student.id):
+        raise WorkflowError("你已有生效或待审核的签约/其他去向，不能录入纸质协议书", "R6")
+    # The employer is not an online party of a paper agreement (R13): no employer_id, so none of
+    # its pages lists it; statistics find the employer by the credit code.
+    agreement = Agreement(
+        kind="paper", status="accepted", student_id=student.id, school_id=student.school_id,
+        employer_id=None, feedback_days=0,
+        sent_at=n, expires_at=n, accepted_at=n, answered_at=n, updated_at=n, **clean,
+    )
+    db.session.add(agreement)
+    try:
+        db.session.flush()
+    except IntegrityError:  # R6 backstop
+        raise WorkflowError("你已有生效或待审核的签约，不能录入纸质协议书", "R6")
+    _event("学生本人", "paper_record", None, n, agreement_id=agreement.id)
+    notify(users_of(school_id=student.school_id), f"待审核：{student.name}的纸质协议书",
+           f"{student.name}录入了与{agreement.employer_name}的纸质协议书，请审核。",
+           link=f"/school/review/{agreement.id}", now=n)
+    agreement.proof_path = uploads.save(proof, "paper")
+    _commit_or_discard(agreement.proof_path)
+    return agreement
+
+
+def _commit_or_discard(*keys):
+    """Commit; if it fails, remove the files this transaction stored (nothing half-written)."""
+    try:
+        _commit()
+    except BaseException:
+        for key in keys:
+            uploads.discard(key)
+        raise
+
+
+# ---------------------------------------------------------------- terminations (解约, R11–R13)
+
+TERMINATION_TRANSITIONS = {
+    # action → (allowed source statuses, target)
+    "agree": ({"requested"}, "agreed"),
+    "approve": ({"agreed"}, "approved"),
+    "refuse": ({"agreed"}, "refused"),
+}
+TERMINATION_REASON_MAX = 200
+
+
+def _termination_move(termination, action):
+    sources, target = TERMINATION_TRANSITIONS[action]
+    if termination.status not in sources:
+        status = labels.label(labels.TERMINATION_STATUS, termination.status)
+        raise WorkflowError(f"该解约申请当前状态为“{status}”，不能再{_TERMINATION_VERB[action]}", "R11")
+    termination.status = target
+
+
+_TERMINATION_VERB = {"agree": "同意", "approve": "审核通过", "refuse": "审核不通过"}
+
+
+def _side(party, agreement):
+    """'student' or 'employer' when `party` signed `agreement`; otherwise refused."""
+    if isinstance(party, Student) and agreement.student_id == party.id:
+        return "student"
+    if isinstance(party, Employer) and agreement.employer_id == party.id:
+        return "employer"
+    raise WorkflowError("只能对本人（本单位）签订的协议书办理解约", "R11")
+
+
+def _party_name(party):
+    return "学生本人" if isinstance(party, Student) else party.name
+
+
+def approved_terminations(student_id):
+    return db.session.scalar(select(func.count()).select_from(Termination).where(
+        Termination.student_id == student_id, Termination.status == "approved"))
+
+
+def termination_block_reason(agreement, party=None):
+    """Why no termination may be asked for this agreement now (R11–R13), or None. No side effects."""
+    if agreement.status == "accepted":
+        return "签约审核期间不能提出解约", "R11"
+    if agreement.status != "certified":
+        return "只有经学校鉴证通过的协议书才能解约", "R11"
+    if open_termination(agreement.id) is not None:
+        return "该协议书有正在办理的解约，解约审核期间不能再次提出", "R11"
+    if agreement.kind == "paper" and party is not None and not isinstance(party, Student):
+        return "纸质协议书的解约只能由学生向学校提出", "R13"
+    limit = current_app.config["TERMINATION_LIMIT"]
+    if approved_terminations(agreement.student_id) >= limit:
+        return f"每名学生只能办理{limit}次解约，该生的解约机会已用完", "R12"
+    return None
+
+
+@transition
+def request_termination(party, agreement, reason, proof=None, now=None):
+    """解约申请 by the student or the employer of a certified agreement (R11). For a paper
+    agreement only the student asks, with the employer's release letter, and it goes straight
+    to the school (R13). The initiator cannot withdraw it."""
+    n = _utc(now)
+    side = _side(party, agreement)
+    reason = _reason(reason, "请填写解除原因", "R11", max_len=TERMINATION_REASON_MAX)
+    _lock_student(agreement.student_id)
+    agreement = _lock_agreement(agreement.id)
+    blocked = termination_block_reason(agreement, party)
+    if blocked:
+        raise WorkflowError(*blocked)
+    paper = agreement.kind == "paper"
+    if paper and not isinstance(proof, uploads.Upload):
+        raise WorkflowError("纸质协议书解约须上传用人单位开具的解约证明材料", "R13", {"proof": "请上传解约证明材料"})
+    termination = Termination(
+        agreement_id=agreement.id, student_id=agreement.student_id, school_id=agreement.school_id,
+        employer_id=agreement.employer_id, initiator=side, reason=reason,
+        status="agreed" if paper else "requested", created_at=n, updated_at=n,
+        agreed_at=n if paper else None,
+    )
+    db.session.add(termination)
+    try:
+        db.session.flush()
+    except IntegrityError:  # R11 backstop: one open termination per agreement
+        raise WorkflowError("该协议书有正在办理的解约，不能再次提出", "R11")
+    agreement.updated_at = n
+    _event(_party_name(party), "termination_request", reason, n,
+           agreement_id=agreement.id, termination_id=termination.id)
+    student = db.session.get(Student, agreement.student_id)
+    if paper:
+        notify(users_of(school_id=agreement.school_id), f"待解约审核：{student.name}",
+               f"{student.name}申请解除与{agreement.employer_name}的纸质协议书（{agreement.number}），原因：{reason}",
+               link=f"/school/terminations/{termination.id}", now=n)
+    elif side == "student":
+        notify(users_of(employer_id=agreement.employer_id), f"{student.name}提出解约申请",
+               f"{student.name}申请解除编号 {agreement.number} 的就业协议，原因：{reason}。请在解约办理中处理。",
+               link=f"/employer/terminations/{termination.id}", now=n)
+    else:
+        notify(users_of(student_id=agreement.student_id), f"{agreement.employer_name}提出解约",
+               f"{agreement.employer_name}决定与你解除编号 {agreement.number} 的就业协议，原因：{reason}。"
+               f"请在解约办理中查看。", link=f"/student/terminations/{termination.id}", now=n)
+    key = None
+    if proof is not None:
+        termination.proof_path = key = uploads.save(proof, "termination")
+    _commit_or_discard(key)
+    return termination
+
+
+@transition
+def agree_termination(party, termination, now=None):
+    """同意 by the other party (R11): the request goes to the school."""
+    n = _utc(now)
+    agreement = db.session.get(Agreement, termination.agreement_id)
+    side = _side(party, agreement)
+    if side == termination.initiator:
+        raise WorkflowError("解约申请由你方提出，需等待对方处理", "R11")
+    _lock_student(agreement.student_id)
+    termination = _lock_termination(termination.id)
+    _termination_move(termination, "agree")
+    termination.agreed_at = termination.updated_at = n
+    _event(_party_name(party), "termination_agree", None, n,
+           agreement_id=agreement.id, termination_id=termination.id)
+    student = db.session.get(Student, agreement.student_id)
+    if side == "student":
+        notify(users_of(employer_id=agreement.employer_id), f"{student.name}同意解约",
+               f"{student.name}已同意解除编号 {agreement.number} 的就业协议，等待学校审核。",
+               link=f"/employer/terminations/{termination.id}", now=n)
+    else:
+        notify(users_of(student_id=agreement.student_id), f"{agreement.employer_name}同意解约",
+               f"{agreement.employer_name}已同意解除编号 {agreement.number} 的就业协议，等待学校审核。",
+               link=f"/student/terminations/{termination.id}", now=n)
+    notify(users_of(school_id=agreement.school_id), f"待解约审核：{student.name}",
+           f"{student.name}与{agreement.employer_name}已就解约达成一致，请审核。",
+           link=f"/school/terminations/{termination.id}", now=n)
+    _commit()
+    return termination
+
+
+def _lock_termination(termination_id):
+    return db.session.execute(
+        select(Termination).where(Termination.id == termination_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+@transition
+def approve_termination(reviewer, termination, now=None):
+    """解约审核通过: the agreement becomes 已解约 and the student may sign again (R11, R12)."""
+    n = _utc(now)
+    _own_school(reviewer, termination, "只能审核本校学生的解约申请", "R11")
+    _lock_student(termination.student_id)
+    agreement = _lock_agreement(termination.agreement_id)
+    termination = _lock_termination(termination.id)
+    limit = current_app.config["TERMINATION_LIMIT"]
+    # Counted before the move: autoflush would otherwise count this very approval.
+    if termination.status == "agreed" and approved_terminations(termination.student_id) >= limit:
+        raise WorkflowError(f"每名学生只能办理{limit}次解约，该生的解约机会已用完", "R12")
+    _termination_move(termination, "approve")
+    _move(agreement, "terminate")
+    termination.reviewed_at = termination.updated_at = agreement.updated_at = n
+    name = _reviewer_name(reviewer)
+    _event(name, "termination_approve", None, n, agreement_id=agreement.id, termination_id=termination.id)
+    _notify_parties(agreement, "解约审核通过",
+                    f"学校已审核通过编号 {agreement.number} 协议书的解约，协议书已解除；学生可重新签约或登记其他去向。", n,
+                    termination_id=termination.id)
+    _commit()
+    return termination
+
+
+@transition
+def refuse_termination(reviewer, termination, reason, now=None):
+    """解约审核不通过 with a reason: the agreement stays certified; a new request may follow."""
+    n = _utc(now)
+    _own_school(reviewer, termination, "只能审核本校学生的解约申请", "R11")
+    reason = _reason(reason, "请填写审核不通过原因", "R11")
+    termination = _lock_termination(termination.id)
+    _termination_move(termination, "refuse")
+    termination.review_reason = reason
+    termination.reviewed_at = termination.updated_at = n
+    agreement = db.session.get(Agreement, termination.agreement_id)
+    _event(_reviewer_name(reviewer), "termination_refuse", reason, n,
+           agreement_id=agreement.id, termination_id=termination.id)
+    _notify_parties(agreement, "解约审核不通过",
+                    f"学校审核不通过编号 {agreement.number} 协议书的解约，协议书仍然有效。原因：{reason}", n,
+                    termination_id=termination.id)
+    _commit()
+    return termination
+
+
+# ---------------------------------------------------------------- other destinations (其他去向)
+
+# Per kind: (field, label, type, required). Types: text, region, uscc, date.
+DESTINATION_FIELDS = {
+    "80": [("school", "升学院校", "text", True), ("major", "升学专业", "text", True),
+           ("level", "升学层次", "text", True)],
+    "85": [("country", "国家或地区", "text", True), ("institution", "学校或单位", "text", True),
+           ("purpose", "出国（境）类型", "text", True)],
+    "75": [("company", "企业名称", "text", True), ("credit_code", "统一社会信用代码", "uscc", True),
+           ("region", "创业地点", "region", True)],
+    "76": [("occupation", "职业内容", "text", True), ("region", "工作地点", "region", True)],
+    "46": [("region", "入伍地", "region", True), ("enlisted_on", "入伍时间", "date", True)],
+    "50": [("project", "项目名称", "text", True), ("region", "服务地", "region", True)],
+    "51": [("project", "项目名称", "text", True), ("region", "服务地", "region", True)],
+    "27": [("institution", "聘用单位", "text", True), ("project", "科研项目/课题组", "text", True),
+           ("region", "工作地点", "region", True)],
+    "11": [("company", "单位名称", "text", True), ("credit_code", "统一社会信用代码", "uscc", True),
+           ("region", "工作地点", "region", True), ("contract_start", "合同起始日期", "date", True)],
+    "12": [("company", "单位名称", "text", True), ("region", "工作地点", "region", True)],
+}
+# Proof each kind needs (录取通知书, 营业执照, 入伍通知书, 劳动合同 …); 自由职业 has none to show.
+DESTINATION_PROOF = {
+    "80": "录取通知书或拟录取证明", "85": "录取通知书或工作签证", "75": "营业执照", "46": "入伍通知书",
+    "50": "项目录取通知", "51": "项目录取通知", "27": "聘用证明", "11": "劳动合同", "12": "录用证明",
+}
+DESTINATION_TRANSITIONS = {
+    "withdraw": ({"submitted"}, "withdrawn"),
+    "approve": ({"submitted"}, "approved"),
+    "decline": ({"submitted"}, "declined"),
+}
+
+
+def validate_destination(kind, details):
+    """The details a destination kind needs; returns the clean dict or raises with `fields`."""
+    import json
+
+    from stdnum.cn import uscc
+
+    if kind not in labels.DESTINATION_KIND:
+        raise WorkflowError("请选择去向类别", "R15", {"kind": "请选择去向类别"})
+    errors, clean = {}, {}
+    for name, label, kind_of, required in DESTINATION_FIELDS[kind]:
+        value = str((details or {}).get(name) or "").strip()
+        if not value:
+            if required:
+                errors[name] = f"请输入{label}" if kind_of in ("text", "uscc") else f"请选择{label}"
+            continue
+        if kind_of == "text" and len(value) > 100:
+            errors[name] = f"{label}不能超过100个字"
+        elif kind_of == "uscc":
+            value = value.upper()
+            if not uscc.is_valid(value):
+                errors[name] = f"{label}不正确（18位，含校验位）"
+        elif kind_of == "region" and not regions.is_valid(value):
+            errors[name] = f"请选择{label}"
+        elif kind_of == "date":
+            try:
+                value = _as_date(value).isoformat()
+            except (ValueError, TypeError):
+                errors[name] = f"{label}格式应为 2026-07-01"
+        clean[name] = value
+    if errors:
+        raise WorkflowError("去向信息填写有误，请按提示修改", "R15", errors)
+    return json.dumps(clean, ensure_ascii=False, sort_keys=True)
+
+
+def _destination_move(destination, action):
+    sources, target = DESTINATION_TRANSITIONS[action]
+    if destination.status not in sources:
+        status = labels.label(labels.DESTINATION_STATUS, destination.status)
+        raise WorkflowError(f"该去向登记当前状态为“{status}”，不能再处理")
+    destination.status = target
+
+
+@transition
+def submit_destination(student, kind, details, proof=None, now=None):
+    """其他去向登记: a live outcome (R6) from submission; the school approves or declines."""
+    n = _utc(now)
+    details_json = validate_destination(kind, details)
+    if kind in DESTINATION_PROOF and not isinstance(proof, uploads.Upload):
+        raise WorkflowError(f"请上传{DESTINATION_PROOF[kind]}", "R15", {"proof": f"请上传{DESTINATION_PROOF[kind]}"})
+    student = _lock_student(student.id)  # same lock as accept: one live outcome (R6)
+    reason = student_block_reason(student)
+    if reason:
+        raise WorkflowError(f"你目前不能登记去向：{reason}", "R7")
+    if live_outcome_exists(student.id):
+        raise WorkflowError("你已有生效或待审核的签约/其他去向，不能再登记其他去向", "R6")
+    destination = Destination(student_id=student.id, school_id=student.school_id, kind=kind,
+                              details=details_json, status="submitted", created_at=n, updated_at=n)
+    db.session.add(destination)
+    try:
+        db.session.flush()
+    except IntegrityError:  # R6 backstop
+        raise WorkflowError("你已有待审核或已通过的其他去向", "R6")
+    _event("学生本人", "destination_submit", labels.DESTINATION_KIND[kind], n, destination_id=destination.id)
+    notify(users_of(school_id=student.school_id), f"待审核：{student.name}的其他去向",
+           f"{student.name}登记了其他去向“{labels.DESTINATION_KIND[kind]}”，请审核。",
+           link=f"/school/destinations/{destination.id}", now=n)
+    key = None
+    if proof is not None:
+        destination.proof_path = key = uploads.save(proof, "destination")
+    _commit_or_discard(key)
+    return destination
+
+
+@transition
+def withdraw_destination(student, destination, now=None):
+    """The student withdraws a destination before the school reviews it."""
+    n = _utc(now)
+    if destination.student_id != student.id:
+        raise WorkflowError("只能撤回本人的去向登记")
+    _lock_student(student.id)
+    destination = db.session.execute(
+        select(Destination).where(Destination.id == destination.id).with_for_update()
+        .execution_options(populate_existing=True)).scalar_one()
+    if destination.status != "submitted":
+        raise WorkflowError("学校已审核的去向登记不能撤回")
+    _destination_move(destination, "withdraw")
+    destination.updated_at = n
+    _event("学生本人", "destination_withdraw", None, n, destination_id=destination.id)
+    _commit()
+    return destination
+
+
+@transition
+def review_destination(reviewer, destination, approve, reason=None, now=None):
+    """其他去向审核: approve, or decline with a reason (the student may then sign or register again)."""
+    n = _utc(now)
+    _own_school(reviewer, destination, "只能审核本校学生的去向登记")
+    if not approve:
+        reason = _reason(reason, "请填写审核不通过原因", "R9")
+    destination = db.session.execute(
+        select(Destination).where(Destination.id == destination.id).with_for_update()
+        .execution_options(populate_existing=True)).scalar_one()
+    _destination_move(destination, "approve" if approve else "decline")
+    destination.review_reason = None if approve else reason
+    destination.reviewed_at = destination.updated_at = n
+    _event(_reviewer_name(reviewer), "destination_approve" if approve else "destination_decline",
+           None if approve else reason, n, destination_id=destination.id)
+    kind = labels.DESTINATION_KIND.get(destination.kind, destination.kind)
+    notify(users_of(student_id=destination.student_id),
+           "其他去向审核通过" if approve else "其他去向审核不通过",
+           f"你登记的去向“{kind}”已通过学校审核。" if approve
+           else f"你登记的去向“{kind}”未通过学校审核，原因：{reason}", link="/student/destinations", now=n)
+    _commit()
+    return destination
+
+
+# ---------------------------------------------------------------- reads for the pages
+
+def employment_status(student_id):
+    """就业状态 / 就业类别 / 就业时间 of the student home page, from the live outcome (R6)."""
+    agreement = db.session.scalar(select(Agreement).where(
+        Agreement.student_id == student_id, Agreement.status.in_(LIVE_AGREEMENT_STATUSES)))
+    if agreement is not None:
+        kind = labels.AGREEMENT_KIND[agreement.kind]
+        if agreement.status == "certified":
+            return {"state": "已就业", "category": f"签就业协议形式就业（{kind}）", "since": agreement.certified_at}
+        return {"state": "已签约，待学校审核", "category": f"签就业协议形式就业（{kind}）", "since": agreement.accepted_at}
+    destination = db.session.scalar(select(Destination).where(
+        Destination.student_id == student_id, Destination.status.in_(LIVE_DESTINATION_STATUSES)))
+    if destination is not None:
+        kind = labels.DESTINATION_KIND.get(destination.kind, destination.kind)
+        if destination.status == "approved":
+            return {"state": "已落实去向", "category": kind, "since": destination.reviewed_at}
+        return {"state": "去向待学校审核", "category": kind, "since": destination.created_at}
+    return {"state": "未就业", "category": None, "since": None}
 
 
 # ---------------------------------------------------------------- school administration

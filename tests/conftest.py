@@ -71,6 +71,7 @@ def app(tmp_path_factory):
         "COOLING_OFF_MINUTES": 60,
         "FEEDBACK_DAYS_DEFAULT": 5,
         "TERMINATION_LIMIT": 1,
+        "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
         # Hashing with scrypt costs ~50 ms a login; tests make many.
         "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }

@@ -234,3 +234,33 @@ def login(client, username, password=PASSWORD):
 
 def logout(client):
     return client.get("/logout/", follow_redirects=True)
+
+
+# ---------------------------------------------------------------- uploads and the later flows
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def proof(data=PDF_BYTES, filename="证明.pdf"):
+    """An uploaded proof as the views hand it to the workflow (checked by content)."""
+    from app import uploads
+
+    return uploads.from_bytes(data, filename)
+
+
+def paper_terms(**overrides):
+    """What a student types into 录入协议书 (valid under R15)."""
+    terms = valid_terms(employer_name="武汉纸质签约有限公司", employer_credit_code=credit_code())
+    terms.pop("feedback_days")
+    terms.update(overrides)
+    return terms
+
+
+def certified_offer(employer, student, reviewer, sent=None, **terms):
+    """An offer accepted and certified by `reviewer` (a school login) three hours after sending."""
+    from app import workflow
+
+    sent = sent or NOW
+    agreement = accepted_offer(employer, student, sent=sent, **terms)
+    return workflow.certify(reviewer, agreement, now=sent + timedelta(hours=3))

@@ -216,3 +216,66 @@ def test_accept_racing_expiry_at_the_deadline_is_one_or_the_other(app):
     events = db.session.scalars(select(FlowEvent.action).where(FlowEvent.agreement_id == agreement.id)
                                 .order_by(FlowEvent.id)).all()
     assert events == ["invite", "accept" if accepted else "expire"]
+
+
+def test_accept_racing_destination_registration_leaves_one_live_outcome(app):
+    """R6 across two tables: offers being accepted while the student registers 升学 (and enters a
+    paper agreement) at the same instant — exactly one outcome goes live."""
+    from app.models import Destination
+    from tests.factories import paper_terms, proof
+
+    school = make_school()
+    student = make_student(school)
+    offers = [offer(make_employer(approved_by=school), student) for _ in range(THREADS - 4)]
+    when = at(hours=2)
+
+    def accept(student, agreement):
+        return workflow.accept(student, agreement, now=when).id
+
+    def destination(student):
+        return workflow.submit_destination(
+            student, "80", {"school": "华中科技大学", "major": "软件工程", "level": "硕士研究生"}, proof(), now=when).id
+
+    def paper(student):
+        return workflow.record_paper_agreement(student, paper_terms(), proof(), now=when).id
+
+    jobs = [Job(accept, student=student.id, agreement=a.id) for a in offers]
+    jobs += [Job(destination, student=student.id) for _ in range(2)]
+    jobs += [Job(paper, student=student.id) for _ in range(2)]
+    results = race(app, jobs)
+
+    assert Counter(kind for kind, _ in results) == {"ok": 1, "refused": THREADS - 1}, results
+    assert {rule for kind, rule in results if kind == "refused"} == {"R6"}
+    live_agreements = db.session.scalar(select(func.count()).select_from(Agreement).where(
+        Agreement.student_id == student.id, Agreement.status.in_(("accepted", "certified"))))
+    live_destinations = db.session.scalar(select(func.count()).select_from(Destination).where(
+        Destination.student_id == student.id, Destination.status.in_(("submitted", "approved"))))
+    assert live_agreements + live_destinations == 1
+
+
+def test_both_parties_requesting_termination_at_once_open_one(app):
+    """R11: student and employer press 申请解约 together — one open termination."""
+    from app.models import Termination
+
+    school = make_school()
+    student = make_student(school)
+    employer = make_employer(approved_by=school)
+    reviewer = make_reviewer(school)
+    agreement = workflow.certify(reviewer, accepted_offer(employer, student), now=at(hours=3))
+
+    def by_student(student, agreement):
+        return workflow.request_termination(student, agreement, "考取公务员", now=at(days=1)).id
+
+    def by_employer(employer, agreement):
+        return workflow.request_termination(employer, agreement, "单位原因", now=at(days=1)).id
+
+    jobs = []
+    for i in range(THREADS):
+        if i % 2:
+            jobs.append(Job(by_student, student=student.id, agreement=agreement.id))
+        else:
+            jobs.append(Job(by_employer, employer=employer.id, agreement=agreement.id))
+    results = race(app, jobs)
+    assert Counter(kind for kind, _ in results) == {"ok": 1, "refused": THREADS - 1}, results
+    assert {rule for kind, rule in results if kind == "refused"} == {"R11"}
+    assert db.session.scalar(select(func.count()).select_from(Termination)) == 1

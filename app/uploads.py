@@ -1,0 +1,99 @@
+"""Uploaded proofs (纸质协议书扫描件, 解约证明, 其他去向证明材料): checked by content, stored by key.
+
+A view turns the request's file into an `Upload` with `from_request` (empty, too large or not a
+PDF/JPEG/PNG by its first bytes → `UploadError` with a Chinese message). The workflow stores it
+with `save` only after every rule has passed, and `discard`s it if the transaction fails, so a
+refused request leaves no file behind. Keys are random; files are served only through views that
+have checked the row the key belongs to.
+"""
+import os
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app, send_file
+
+# Magic numbers: the type comes from the content, never from the name or the browser's claim.
+_SIGNATURES = (
+    (b"%PDF-", "pdf", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
+    (b"\xff\xd8\xff", "jpg", "image/jpeg"),
+)
+ALLOWED_TEXT = "PDF、JPG 或 PNG"
+
+
+class UploadError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    ext: str
+    mimetype: str
+    filename: str = ""
+
+
+def max_bytes():
+    return current_app.config["UPLOAD_MAX_BYTES"]
+
+
+def from_bytes(data, filename="", label="证明材料"):
+    if not data:
+        raise UploadError(f"{label}是空文件，请重新选择")
+    limit = max_bytes()
+    if len(data) > limit:
+        raise UploadError(f"{label}不能超过 {limit // (1024 * 1024)} MB")
+    for magic, ext, mimetype in _SIGNATURES:
+        if data.startswith(magic):
+            return Upload(data, ext, mimetype, os.path.basename(filename or "")[:100])
+    raise UploadError(f"{label}须为 {ALLOWED_TEXT} 文件（按文件内容识别）")
+
+
+def from_request(file_storage, label="证明材料", required=True):
+    """A werkzeug FileStorage (request.files[...]) → Upload; None when optional and not chosen."""
+    if file_storage is None or not file_storage.filename:
+        if required:
+            raise UploadError(f"请上传{label}")
+        return None
+    data = file_storage.stream.read(max_bytes() + 1)  # never read more than the limit
+    return from_bytes(data, file_storage.filename, label)
+
+
+def _root():
+    return os.path.realpath(current_app.config["UPLOAD_DIR"])
+
+
+def path_of(key):
+    path = os.path.realpath(os.path.join(_root(), key))
+    if not path.startswith(_root() + os.sep):
+        raise UploadError("文件不存在")
+    return path
+
+
+def save(upload, folder="proofs"):
+    key = f"{folder}/{secrets.token_hex(16)}.{upload.ext}"
+    path = path_of(key)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "xb") as fh:
+        fh.write(upload.data)
+    return key
+
+
+def discard(key):
+    if key:
+        try:
+            os.remove(path_of(key))
+        except (OSError, UploadError):
+            pass
+
+
+def send(key, download_name):
+    """Serve a stored file; the caller has checked that the acting party may see its row."""
+    path = path_of(key)
+    if not os.path.exists(path):
+        from flask import abort
+
+        abort(404)
+    ext = key.rsplit(".", 1)[-1]
+    mimetype = {ext_: mt for _m, ext_, mt in _SIGNATURES}.get(ext, "application/octet-stream")
+    return send_file(path, mimetype=mimetype, download_name=f"{download_name}.{ext}", as_attachment=False)
