@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from tests.stats_world import build
+from tests.test_stats_world import build
 
 
 @pytest.fixture

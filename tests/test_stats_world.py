@@ -1,4 +1,4 @@
-"""A small fixed data set for the statistics, export and console tests (hand-counted in the tests).
+"""A small fixed data set (no tests here) for the statistics, export and console tests, hand-counted there.
 
 School A (10486), graduation year 2026:
   s1 男 本科 计算机学院/软件工程  electronic, certified     (E1 其他企业, 湖北省武汉市洪山区)  2026-05-11
