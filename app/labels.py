@@ -186,3 +186,19 @@ def mask_email(email):
 
 def today_local():
     return datetime.now(SHANGHAI).date()
+
+
+def day_start_utc(day):
+    """00:00 Asia/Shanghai of `day` as naive UTC (the storage form): date filters on lists."""
+    start = datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
+    return start.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def parse_day(text):
+    """'2026-07-01' → date, anything else → None (filters ignore what they cannot read)."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        return None

@@ -925,9 +925,13 @@ def request_termination(party, agreement, reason, proof=None, now=None):
 
 
 @transition
-def agree_termination(party, termination, now=None):
-    """同意 by the other party (R11): the request goes to the school."""
+def agree_termination(party, termination, now=None, remark=None):
+    """同意 by the other party (R11), with an optional remark the school reads: the request goes
+    to the school."""
     n = _utc(now)
+    remark = (remark or "").strip() or None
+    if remark and len(remark) > TERMINATION_REASON_MAX:
+        raise WorkflowError(f"意见不能超过{TERMINATION_REASON_MAX}个字", "R11")
     agreement = db.session.get(Agreement, termination.agreement_id)
     side = _side(party, agreement)
     if side == termination.initiator:
@@ -936,7 +940,7 @@ def agree_termination(party, termination, now=None):
     termination = _lock_termination(termination.id)
     _termination_move(termination, "agree")
     termination.agreed_at = termination.updated_at = n
-    _event(_party_name(party), "termination_agree", None, n,
+    _event(_party_name(party), "termination_agree", remark, n,
            agreement_id=agreement.id, termination_id=termination.id)
     student = db.session.get(Student, agreement.student_id)
     if side == "student":

@@ -1,4 +1,5 @@
 """Pieces every portal shares: the base view, pagination, the scoped ModelView, error flashing."""
+import json
 import math
 
 from flask import abort, current_app, flash, redirect, request
@@ -6,9 +7,10 @@ from flask_appbuilder import BaseView, ModelView, expose
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from .. import regions
 from ..extensions import db
 from ..models import Notification
-from ..workflow import WorkflowError
+from ..workflow import DESTINATION_FIELDS
 
 
 class PortalView(BaseView):
@@ -47,10 +49,8 @@ class Page:
 
 
 def flash_error(error):
-    if isinstance(error, WorkflowError):
-        flash(str(error), "danger")
-    else:
-        flash(error, "danger")
+    """A refused rule (WorkflowError), a bad upload (UploadError) or a plain message."""
+    flash(str(error), "danger")
 
 
 def back(default):
@@ -114,3 +114,14 @@ class ScopedModelView(ModelView):
         if not kwargs.get("page_size") or kwargs["page_size"] > cap or kwargs["page_size"] < 1:
             kwargs["page_size"] = min(self.page_size, cap)
         return super()._get_list_widget(*args, **kwargs)
+
+
+def destination_details(destination):
+    """(label, value) pairs of a destination's details, in the kind's field order."""
+    values = json.loads(destination.details or "{}")
+    out = []
+    for name, label, kind, _required in DESTINATION_FIELDS.get(destination.kind, []):
+        value = values.get(name)
+        if value:
+            out.append((label, regions.full_name(value) if kind == "region" else value))
+    return out

@@ -1,5 +1,6 @@
 """用人单位: 签约搜索 → 签约发送列表 → 邀请函 → 预览 → 确认发送; 数据管理; 修改邀约."""
 import re
+from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import expose
@@ -13,7 +14,7 @@ from stdnum.cn import ric
 
 from .. import labels, regions, workflow
 from ..extensions import db
-from ..models import Agreement, EmployerApproval, InviteListEntry, School, Student
+from ..models import Agreement, EmployerApproval, FlowEvent, InviteListEntry, School, Student, Termination
 from ..security import current_employer, scoped_one
 from .common import Page, PortalView, back, flash_error, ids_from_form, recent_messages
 
@@ -74,8 +75,12 @@ class EmployerPortal(PortalView):
         listed = db.session.scalar(
             select(func.count()).select_from(InviteListEntry).where(InviteListEntry.employer_id == employer.id)
         )
+        termination_todo = db.session.scalar(select(func.count()).select_from(Termination).where(
+            Termination.employer_id == employer.id, Termination.status == "requested",
+            Termination.initiator == "student"))
         return self.render_template("employer/home.html", employer=employer, counts=counts, pending_now=pending_now,
-                           approvals=approvals, listed=listed, messages=recent_messages())
+                           approvals=approvals, listed=listed, termination_todo=termination_todo,
+                           messages=recent_messages())
 
     @expose("/profile")
     @has_access
@@ -286,6 +291,125 @@ class EmployerPortal(PortalView):
                                employer=employer, mode="amend", a=agreement), 422
         flash("邀约已修改，等待学生重新应约", "success")
         return back(url_for(".offer_detail", agreement_id=agreement.id))
+
+    # ------------------------------------------------------------ 解约办理
+
+    @expose("/terminations/")
+    @has_access
+    def terminations(self):
+        employer = self._employer()
+        tab = request.args.get("tab", "todo")
+        if tab not in dict(TERMINATION_TABS):
+            tab = "todo"
+        if tab == "signed":
+            query, filters = self._signed_query(employer)
+            template = "employer/terminations_signed.html"
+        else:
+            filters = {}
+            query = (select(Termination, Agreement, Student, School.name)
+                     .join(Agreement, Agreement.id == Termination.agreement_id)
+                     .join(Student, Student.id == Termination.student_id)
+                     .join(School, School.id == Termination.school_id)
+                     .where(Termination.employer_id == employer.id)
+                     .order_by(Termination.created_at.desc(), Termination.id.desc()))
+            if tab == "todo":
+                query = query.where(Termination.status == "requested", Termination.initiator == "student")
+            template = "employer/terminations.html"
+        return self.render_template(template, page=Page(query), tab=tab, tabs=TERMINATION_TABS, f=filters,
+                                    schools=db.session.scalars(select(School).order_by(School.code)).all(),
+                                    reason_max=workflow.TERMINATION_REASON_MAX)
+
+    def _signed_query(self, employer):
+        """已签约成功学生列表: this employer's certified (or since terminated) electronic agreements,
+        each with its open termination if any; filters as the manual lists them."""
+        f = {k: request.args.get(k, "").strip() for k in
+             ("school", "year", "name", "id_number", "major", "date_from", "date_to", "status")}
+        open_t = (select(Termination.agreement_id, Termination.status.label("t_status"))
+                  .where(Termination.status.in_(("requested", "agreed"))).subquery())
+        query = (select(Agreement, Student, School.name, open_t.c.t_status)
+                 .join(Student, Student.id == Agreement.student_id)
+                 .join(School, School.id == Agreement.school_id)
+                 .outerjoin(open_t, open_t.c.agreement_id == Agreement.id)
+                 .where(Agreement.employer_id == employer.id, Agreement.kind == "electronic")
+                 .order_by(Agreement.certified_at.desc(), Agreement.id.desc()))
+        status = f["status"] if f["status"] in ("certified", "terminated") else None
+        query = query.where(Agreement.status == status if status else Agreement.status.in_(("certified", "terminated")))
+        if f["school"].isdigit():
+            query = query.where(Agreement.school_id == int(f["school"]))
+        if f["year"].isdigit():
+            query = query.where(Student.graduation_year == int(f["year"]))
+        if f["name"]:
+            query = query.where(Student.name == f["name"])
+        if f["id_number"]:
+            query = query.where(Student.id_number == f["id_number"].upper())
+        if f["major"]:
+            query = query.where(Student.major.contains(f["major"]))
+        day_from, day_to = labels.parse_day(f["date_from"]), labels.parse_day(f["date_to"])
+        if day_from:
+            query = query.where(Agreement.certified_at >= labels.day_start_utc(day_from))
+        if day_to:
+            query = query.where(Agreement.certified_at < labels.day_start_utc(day_to + timedelta(days=1)))
+        return query, f
+
+    @expose("/terminations/request", methods=["POST"])
+    @has_access
+    def termination_request(self):
+        """申请解约 on the selected rows: one request per agreement, each under the rules."""
+        employer = self._employer()
+        ids = ids_from_form()
+        if not ids:
+            flash("请先勾选需要解约的学生", "warning")
+            return redirect(url_for(".terminations", tab="signed"))
+        if request.form.get("agree") != "1":
+            flash("请先阅读解约须知，并勾选“我同意并遵守以上规定”", "warning")
+            return redirect(url_for(".terminations", tab="signed"))
+        agreements = db.session.scalars(select(Agreement).where(
+            Agreement.id.in_(ids), Agreement.employer_id == employer.id)).all()
+        if len(agreements) != len(set(ids)):
+            abort(404)
+        sent, problems = 0, []
+        for agreement in agreements:
+            try:
+                workflow.request_termination(employer, agreement, request.form.get("reason", ""))
+                sent += 1
+            except workflow.WorkflowError as e:
+                problems.append(f"{agreement.number}：{e}")
+        if sent:
+            flash(f"已向{sent}名学生发出解约申请，等待学生处理", "success")
+        for problem in problems:
+            flash(problem, "danger")
+        return redirect(url_for(".terminations", tab="records" if sent else "signed"))
+
+    def _termination(self, termination_id):
+        employer = self._employer()
+        return employer, scoped_one(select(Termination).where(
+            Termination.id == termination_id, Termination.employer_id == employer.id))
+
+    @expose("/terminations/<int:termination_id>")
+    @has_access
+    def termination(self, termination_id):
+        employer, termination = self._termination(termination_id)
+        agreement = db.session.get(Agreement, termination.agreement_id)
+        events = db.session.scalars(select(FlowEvent).where(FlowEvent.agreement_id == agreement.id)
+                                    .order_by(FlowEvent.id.desc())).all()
+        return self.render_template("employer/termination.html", t=termination, a=agreement, student=agreement.student,
+                                    events=events, may_agree=termination.status == "requested"
+                                    and termination.initiator == "student")
+
+    @expose("/terminations/<int:termination_id>/agree", methods=["POST"])
+    @has_access
+    def termination_agree(self, termination_id):
+        employer, termination = self._termination(termination_id)
+        try:
+            workflow.agree_termination(employer, termination, remark=request.form.get("remark"))
+        except workflow.WorkflowError as e:
+            flash_error(e)
+            return redirect(url_for(".termination", termination_id=termination_id))
+        flash("已同意解约，等待学校老师审核", "success")
+        return redirect(url_for(".terminations", tab="records"))
+
+
+TERMINATION_TABS = [("todo", "学生提出解约待办列表"), ("signed", "已签约成功学生列表"), ("records", "解约记录")]
 
 
 def register(appbuilder):

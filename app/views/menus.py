@@ -6,15 +6,18 @@ PASSWORD = ("修改密码", "ResetMyPasswordView.this_form_get")
 MENUS = {
     ROLE_EMPLOYER: ("单位用户中心", [
         ("签约中心", [("签约搜索", "EmployerPortal.search"), ("签约发送", "EmployerPortal.invite_list")]),
+        ("解约中心", [("解约办理", "EmployerPortal.terminations")]),
         ("数据管理中心", [("数据管理", "EmployerPortal.offers")]),
         ("单位信息维护", [("基本信息维护", "EmployerPortal.profile"), PASSWORD]),
     ]),
     ROLE_STUDENT: ("学生用户中心", [
-        ("就业信息维护", [("电子签约", "StudentPortal.offers")]),
+        ("就业信息维护", [("电子签约", "StudentPortal.offers"), ("纸质签约", "StudentPortal.paper"),
+                    ("其他去向", "StudentPortal.destinations"), ("解约办理", "StudentPortal.terminations")]),
         ("个人信息维护", [("基本信息管理", "StudentPortal.home"), PASSWORD]),
     ]),
     ROLE_SCHOOL: ("学校用户中心", [
-        ("签约管理", [("签约审核", "SchoolPortal.reviews")]),
+        ("签约管理", [("签约审核", "SchoolPortal.reviews"), ("解约审核", "SchoolPortal.terminations"),
+                  ("其他去向审核", "SchoolPortal.destinations")]),
         ("单位管理", [("单位审核", "SchoolPortal.employers")]),
         ("学生管理", [("学生管理", "SchoolStudentView.list")]),
         ("个人信息维护", [PASSWORD]),

@@ -1,5 +1,6 @@
-"""学校就业部门: 签约审核 (list, detail, bulk), 单位审核, 学生管理."""
-from flask import abort, flash, redirect, request, url_for
+"""学校就业部门: 签约审核 (list, detail, bulk), 解约审核, 其他去向审核, 单位审核, 学生管理."""
+
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
@@ -8,11 +9,20 @@ from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import workflow
+from .. import uploads, workflow
 from ..extensions import db
-from ..models import Agreement, Employer, EmployerApproval, Student
+from ..models import Agreement, Destination, Employer, EmployerApproval, FlowEvent, Student, Termination
 from ..security import current_school, scoped_one
-from .common import Page, PortalView, ScopedModelView, back, flash_error, ids_from_form, recent_messages
+from .common import (
+    Page,
+    PortalView,
+    ScopedModelView,
+    back,
+    destination_details,
+    flash_error,
+    ids_from_form,
+    recent_messages,
+)
 
 REVIEW_FILTERS = [
     ("accepted", "待审核"), ("certified", "签约审核通过"), ("declined", "签约审核不通过"),
@@ -40,8 +50,13 @@ class SchoolPortal(PortalView):
             .where(EmployerApproval.school_id == school.id, EmployerApproval.status == "pending")
         )
         students = db.session.scalar(select(func.count()).select_from(Student).where(Student.school_id == school.id))
+        terminations_waiting = db.session.scalar(select(func.count()).select_from(Termination).where(
+            Termination.school_id == school.id, Termination.status == "agreed"))
+        destinations_waiting = db.session.scalar(select(func.count()).select_from(Destination).where(
+            Destination.school_id == school.id, Destination.status == "submitted"))
         return self.render_template("school/home.html", school=school, counts=counts, employers_waiting=employers_waiting,
-                           students=students, messages=recent_messages())
+                           students=students, terminations_waiting=terminations_waiting,
+                           destinations_waiting=destinations_waiting, messages=recent_messages())
 
     # ------------------------------------------------------------ 签约审核
 
@@ -134,6 +149,137 @@ class SchoolPortal(PortalView):
             flash(line, "danger")
         return back(url_for(".reviews"))
 
+    @expose("/files/agreement/<int:agreement_id>")
+    @has_access
+    def agreement_file(self, agreement_id):
+        agreement = self._agreement(agreement_id)
+        if not agreement.proof_path:
+            abort(404)
+        return uploads.send(agreement.proof_path, f"协议书扫描件-{agreement.id}")
+
+    # ------------------------------------------------------------ 解约审核 (R11–R13)
+
+    def _termination(self, termination_id):
+        school = current_school()
+        return scoped_one(select(Termination).where(
+            Termination.id == termination_id, Termination.school_id == school.id))
+
+    @expose("/terminations/")
+    @has_access
+    def terminations(self):
+        school = current_school()
+        f = {k: request.args.get(k, "").strip() for k in ("status", "name", "employer")}
+        f["status"] = f["status"] if f["status"] in dict(TERMINATION_FILTERS) else "agreed"
+        query = (select(Termination, Agreement, Student)
+                 .join(Agreement, Agreement.id == Termination.agreement_id)
+                 .join(Student, Student.id == Termination.student_id)
+                 .where(Termination.school_id == school.id)
+                 .order_by(Termination.updated_at.desc(), Termination.id.desc()))
+        if f["status"] != "all":
+            query = query.where(Termination.status == f["status"])
+        if f["name"]:
+            query = query.where((Student.name == f["name"]) | (Student.student_no == f["name"]))
+        if f["employer"]:
+            query = query.where(Agreement.employer_name.contains(f["employer"]))
+        return self.render_template("school/terminations.html", page=Page(query), f=f, filters=TERMINATION_FILTERS)
+
+    @expose("/terminations/<int:termination_id>")
+    @has_access
+    def termination(self, termination_id):
+        termination = self._termination(termination_id)
+        agreement = db.session.get(Agreement, termination.agreement_id)
+        events = db.session.scalars(select(FlowEvent).where(FlowEvent.agreement_id == agreement.id)
+                                    .order_by(FlowEvent.id.desc())).all()
+        answer = db.session.scalar(select(FlowEvent).where(
+            FlowEvent.termination_id == termination.id, FlowEvent.action == "termination_agree"))
+        return self.render_template("school/termination.html", t=termination, a=agreement, student=agreement.student,
+                                    events=events, answer=answer,
+                                    used=workflow.approved_terminations(termination.student_id),
+                                    limit=current_app.config["TERMINATION_LIMIT"])
+
+    @expose("/terminations/<int:termination_id>/approve", methods=["POST"])
+    @has_access
+    def termination_approve(self, termination_id):
+        return self._review_termination(termination_id, workflow.approve_termination, "解约审核通过，协议书已解除")
+
+    @expose("/terminations/<int:termination_id>/refuse", methods=["POST"])
+    @has_access
+    def termination_refuse(self, termination_id):
+        return self._review_termination(termination_id, workflow.refuse_termination, "已解约审核不通过，协议书仍然有效",
+                                        request.form.get("reason", ""))
+
+    def _review_termination(self, termination_id, fn, done, *args):
+        termination = self._termination(termination_id)
+        try:
+            fn(current_user, termination, *args)
+        except workflow.WorkflowError as e:
+            flash_error(e)
+            return redirect(url_for(".termination", termination_id=termination_id))
+        flash(done, "success")
+        return back(url_for(".terminations"))
+
+    @expose("/files/termination/<int:termination_id>")
+    @has_access
+    def termination_file(self, termination_id):
+        termination = self._termination(termination_id)
+        if not termination.proof_path:
+            abort(404)
+        return uploads.send(termination.proof_path, f"解约证明-{termination.id}")
+
+    # ------------------------------------------------------------ 其他去向审核
+
+    def _destination(self, destination_id):
+        school = current_school()
+        return scoped_one(select(Destination).where(
+            Destination.id == destination_id, Destination.school_id == school.id))
+
+    @expose("/destinations/")
+    @has_access
+    def destinations(self):
+        school = current_school()
+        f = {k: request.args.get(k, "").strip() for k in ("status", "kind", "name")}
+        f["status"] = f["status"] if f["status"] in dict(DESTINATION_FILTERS) else "submitted"
+        query = (select(Destination, Student).join(Student, Student.id == Destination.student_id)
+                 .where(Destination.school_id == school.id)
+                 .order_by(Destination.updated_at.desc(), Destination.id.desc()))
+        if f["status"] != "all":
+            query = query.where(Destination.status == f["status"])
+        if f["kind"] in workflow.labels.DESTINATION_KIND:
+            query = query.where(Destination.kind == f["kind"])
+        if f["name"]:
+            query = query.where((Student.name == f["name"]) | (Student.student_no == f["name"]))
+        return self.render_template("school/destinations.html", page=Page(query), f=f, filters=DESTINATION_FILTERS)
+
+    @expose("/destinations/<int:destination_id>")
+    @has_access
+    def destination(self, destination_id):
+        destination = self._destination(destination_id)
+        events = db.session.scalars(select(FlowEvent).where(FlowEvent.destination_id == destination.id)
+                                    .order_by(FlowEvent.id.desc())).all()
+        return self.render_template("school/destination.html", d=destination, student=destination.student,
+                                    details=destination_details(destination), events=events)
+
+    @expose("/destinations/<int:destination_id>/review", methods=["POST"])
+    @has_access
+    def destination_review(self, destination_id):
+        destination = self._destination(destination_id)
+        approve = request.form.get("decision") == "approve"
+        try:
+            workflow.review_destination(current_user, destination, approve, request.form.get("reason"))
+        except workflow.WorkflowError as e:
+            flash_error(e)
+            return redirect(url_for(".destination", destination_id=destination_id))
+        flash("其他去向审核通过" if approve else "已审核不通过", "success")
+        return back(url_for(".destinations"))
+
+    @expose("/files/destination/<int:destination_id>")
+    @has_access
+    def destination_file(self, destination_id):
+        destination = self._destination(destination_id)
+        if not destination.proof_path:
+            abort(404)
+        return uploads.send(destination.proof_path, f"去向证明-{destination.id}")
+
     # ------------------------------------------------------------ 单位审核 (R1)
 
     @expose("/employers/")
@@ -160,6 +306,15 @@ class SchoolPortal(PortalView):
         except workflow.WorkflowError as e:
             flash_error(e)
         return back(url_for(".employers"))
+
+
+TERMINATION_FILTERS = [
+    ("agreed", "等待解约审核"), ("approved", "解约审核通过"), ("refused", "解约审核不通过"),
+    ("requested", "待对方处理"), ("all", "全部"),
+]
+DESTINATION_FILTERS = [
+    ("submitted", "待审核"), ("approved", "审核通过"), ("declined", "审核不通过"), ("withdrawn", "已撤回"), ("all", "全部"),
+]
 
 
 class SchoolStudentView(ScopedModelView):

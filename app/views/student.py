@@ -1,30 +1,32 @@
-"""毕业生: 学生首页, 电子签约 list, 查看邀请函 (同意 / 拒绝), 查看详情."""
-from flask import flash, redirect, request, url_for
+"""毕业生: 学生首页, 电子签约 (查看邀请函: 同意 / 拒绝), 纸质签约 (录入协议书), 其他去向, 解约办理."""
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
-from .. import workflow
+from .. import uploads, workflow
 from ..extensions import db
-from ..models import LIVE_AGREEMENT_STATUSES, Agreement
+from ..models import Agreement, Destination, FlowEvent, Termination
 from ..security import current_student, scoped_one
-from .common import Page, PortalView, flash_error, recent_messages
+from .common import Page, PortalView, destination_details, flash_error, recent_messages
+
+PAPER_FIELDS = ("employer_name", "employer_credit_code") + workflow.TERM_FIELDS
 
 
-def employment_summary(student_id):
-    """就业信息 on the home page: the live agreement if any."""
-    live = db.session.scalar(
-        select(Agreement).where(Agreement.student_id == student_id,
-                                Agreement.status.in_(LIVE_AGREEMENT_STATUSES))
-    )
-    if live is None:
-        return {"status": "未就业", "kind": "-", "time": None, "agreement": None}
-    return {
-        "status": "已就业" if live.status == "certified" else "已签约（待学校鉴证）",
-        "kind": "协议就业（电子签约）" if live.kind == "electronic" else "协议就业（纸质签约）",
-        "time": live.certified_at or live.accepted_at,
-        "agreement": live,
-    }
+def termination_todo(student_id):
+    """解约待办: requests the employer sent that wait for this student's answer."""
+    return db.session.scalar(select(func.count()).select_from(Termination).where(
+        Termination.student_id == student_id, Termination.status == "requested",
+        Termination.initiator == "employer"))
+
+
+def latest_termination_join():
+    """Each agreement with its newest termination (if any): the 解约 columns of the lists."""
+    newest = (select(Termination.agreement_id, func.max(Termination.id).label("tid"))
+              .group_by(Termination.agreement_id).subquery())
+    t = aliased(Termination)
+    return newest, t
 
 
 class StudentPortal(PortalView):
@@ -43,7 +45,8 @@ class StudentPortal(PortalView):
             .where(Agreement.student_id == student.id, workflow.pending_clause())
         )
         return self.render_template("student/home.html", student=student, todo=todo,
-                           job=employment_summary(student.id), messages=recent_messages(),
+                           termination_todo=termination_todo(student.id),
+                           job=workflow.employment_status(student.id), messages=recent_messages(),
                            block_reason=workflow.student_block_reason(student))
 
     @expose("/offers/")
@@ -107,6 +110,202 @@ class StudentPortal(PortalView):
         agreement = self._offer(agreement_id)
         return self.render_template("student/detail.html", a=agreement, student=student, employer=agreement.employer,
                            events=agreement.events, status=workflow.effective_status(agreement))
+
+    # ------------------------------------------------------------ 纸质签约
+
+    @expose("/paper/")
+    @has_access
+    def paper(self):
+        student = current_student()
+        query = (select(Agreement).where(Agreement.student_id == student.id, Agreement.kind == "paper")
+                 .order_by(Agreement.id.desc()))
+        return self.render_template("student/paper.html", page=Page(query), **self._paper_gate(student))
+
+    def _paper_gate(self, student):
+        """FAQ 4: why there is no 录入协议书 button (R6, R7), or None."""
+        reason = workflow.student_block_reason(student)
+        if reason:
+            return {"blocked": f"你目前不能签约：{reason}"}
+        if workflow.live_outcome_exists(student.id):
+            return {"blocked": "你已有生效或待审核的网上签约、纸质签约或其他去向登记，不能录入协议书（一名学生只能有一个就业去向）"}
+        return {"blocked": None}
+
+    @expose("/paper/new", methods=["GET", "POST"])
+    @has_access
+    def paper_new(self):
+        student = current_student()
+        gate = self._paper_gate(student)
+        if gate["blocked"]:
+            flash(gate["blocked"], "warning")
+            return redirect(url_for(".paper"))
+        values, errors = {}, {}
+        if request.method == "POST":
+            values = {f: request.form.get(f, "").strip() for f in PAPER_FIELDS}
+            try:
+                scan = uploads.from_request(request.files.get("proof"), "协议书扫描件")
+                workflow.record_paper_agreement(student, values, scan)
+            except uploads.UploadError as e:
+                errors["proof"] = str(e)
+                flash(str(e), "danger")
+            except workflow.WorkflowError as e:
+                errors = e.fields
+                flash_error(e)
+            else:
+                flash("协议书已录入，等待学校老师审核", "success")
+                return redirect(url_for(".paper"))
+        return self.render_template("student/paper_form.html", values=values, errors=errors)
+
+    @expose("/paper/<int:agreement_id>")
+    @has_access
+    def paper_detail(self, agreement_id):
+        student = current_student()
+        agreement = scoped_one(select(Agreement).where(
+            Agreement.id == agreement_id, Agreement.student_id == student.id, Agreement.kind == "paper"))
+        return self.render_template("student/detail.html", a=agreement, student=student, employer=None,
+                                    events=agreement.events, status=agreement.status)
+
+    @expose("/files/agreement/<int:agreement_id>")
+    @has_access
+    def agreement_file(self, agreement_id):
+        student = current_student()
+        agreement = scoped_one(select(Agreement).where(
+            Agreement.id == agreement_id, Agreement.student_id == student.id, Agreement.proof_path.isnot(None)))
+        return uploads.send(agreement.proof_path, f"协议书扫描件-{agreement.id}")
+
+    # ------------------------------------------------------------ 其他去向
+
+    @expose("/destinations/", methods=["GET", "POST"])
+    @has_access
+    def destinations(self):
+        student = current_student()
+        kind, values, errors = request.form.get("kind", ""), {}, {}
+        if request.method == "POST":
+            values = {k: v.strip() for k, v in request.form.items() if k not in ("csrf_token", "kind")}
+            fields = [f for f, *_ in workflow.DESTINATION_FIELDS.get(kind, [])]
+            try:
+                proof = uploads.from_request(request.files.get("proof"), "证明材料",
+                                             required=kind in workflow.DESTINATION_PROOF)
+                details = {f: values.get("region" if f == "region" else f"{kind}-{f}", "") for f in fields}
+                workflow.submit_destination(student, kind, details, proof)
+            except uploads.UploadError as e:
+                errors["proof"] = str(e)
+                flash(str(e), "danger")
+            except workflow.WorkflowError as e:
+                errors = e.fields
+                flash_error(e)
+            else:
+                flash("去向已登记，等待学校老师审核", "success")
+                return redirect(url_for(".destinations"))
+        rows = db.session.scalars(select(Destination).where(Destination.student_id == student.id)
+                                  .order_by(Destination.id.desc())).all()
+        blocked = workflow.student_block_reason(student)
+        if blocked:
+            blocked = f"你目前不能登记去向：{blocked}"
+        elif workflow.live_outcome_exists(student.id):
+            blocked = "你已有生效或待审核的网上签约、纸质签约或其他去向登记；如需变更，请先撤回未审核的登记或办理解约"
+        return self.render_template("student/destinations.html", rows=rows, details=destination_details, blocked=blocked,
+                                    kind=kind, values=values, errors=errors,
+                                    fields=workflow.DESTINATION_FIELDS, proofs=workflow.DESTINATION_PROOF,
+                                    region_labels={k: next((lb for n, lb, t, _r in f if t == "region"), None)
+                                                   for k, f in workflow.DESTINATION_FIELDS.items()})
+
+    @expose("/destinations/<int:destination_id>/withdraw", methods=["POST"])
+    @has_access
+    def destination_withdraw(self, destination_id):
+        student = current_student()
+        destination = scoped_one(select(Destination).where(
+            Destination.id == destination_id, Destination.student_id == student.id))
+        try:
+            workflow.withdraw_destination(student, destination)
+        except workflow.WorkflowError as e:
+            flash_error(e)
+        else:
+            flash("已撤回该去向登记", "success")
+        return redirect(url_for(".destinations"))
+
+    @expose("/files/destination/<int:destination_id>")
+    @has_access
+    def destination_file(self, destination_id):
+        student = current_student()
+        destination = scoped_one(select(Destination).where(
+            Destination.id == destination_id, Destination.student_id == student.id,
+            Destination.proof_path.isnot(None)))
+        return uploads.send(destination.proof_path, f"去向证明-{destination.id}")
+
+    # ------------------------------------------------------------ 解约办理
+
+    @expose("/terminations/")
+    @has_access
+    def terminations(self):
+        """Certified agreements (both kinds) and those that went through a termination."""
+        student = current_student()
+        newest, t = latest_termination_join()
+        name = request.args.get("employer", "").strip()
+        query = (select(Agreement, t)
+                 .outerjoin(newest, newest.c.agreement_id == Agreement.id)
+                 .outerjoin(t, t.id == newest.c.tid)
+                 .where(Agreement.student_id == student.id, Agreement.status.in_(("certified", "terminated")))
+                 .order_by(Agreement.certified_at.desc(), Agreement.id.desc()))
+        if name:
+            query = query.where(Agreement.employer_name.contains(name))
+        return self.render_template("student/terminations.html", page=Page(query), employer=name,
+                                    reason_max=workflow.TERMINATION_REASON_MAX,
+                                    block=lambda a: workflow.termination_block_reason(a, student))
+
+    @expose("/terminations/request/<int:agreement_id>", methods=["POST"])
+    @has_access
+    def termination_request(self, agreement_id):
+        student = current_student()
+        agreement = scoped_one(select(Agreement).where(
+            Agreement.id == agreement_id, Agreement.student_id == student.id))
+        if request.form.get("agree") != "1":
+            flash("请先阅读解约须知，并勾选“我同意并遵守以上规定”", "warning")
+            return redirect(url_for(".terminations"))
+        try:
+            proof = uploads.from_request(request.files.get("proof"), "解约证明材料",
+                                         required=agreement.kind == "paper")
+            workflow.request_termination(student, agreement, request.form.get("reason", ""), proof)
+        except (uploads.UploadError, workflow.WorkflowError) as e:
+            flash_error(e)
+            return redirect(url_for(".terminations"))
+        flash("解约申请已提交至学校审核" if agreement.kind == "paper" else "解约申请已发送至单位，等待单位处理", "success")
+        return redirect(url_for(".terminations"))
+
+    def _termination(self, termination_id):
+        student = current_student()
+        return student, scoped_one(select(Termination).where(
+            Termination.id == termination_id, Termination.student_id == student.id))
+
+    @expose("/terminations/<int:termination_id>")
+    @has_access
+    def termination(self, termination_id):
+        student, termination = self._termination(termination_id)
+        agreement = db.session.get(Agreement, termination.agreement_id)
+        events = db.session.scalars(select(FlowEvent).where(
+            FlowEvent.agreement_id == agreement.id).order_by(FlowEvent.id.desc())).all()
+        return self.render_template("student/termination.html", t=termination, a=agreement, student=student,
+                                    events=events, may_agree=termination.status == "requested"
+                                    and termination.initiator == "employer")
+
+    @expose("/terminations/<int:termination_id>/agree", methods=["POST"])
+    @has_access
+    def termination_agree(self, termination_id):
+        student, termination = self._termination(termination_id)
+        try:
+            workflow.agree_termination(student, termination, remark=request.form.get("remark"))
+        except workflow.WorkflowError as e:
+            flash_error(e)
+            return redirect(url_for(".termination", termination_id=termination_id))
+        flash("已同意解约，等待学校老师审核", "success")
+        return redirect(url_for(".terminations"))
+
+    @expose("/files/termination/<int:termination_id>")
+    @has_access
+    def termination_file(self, termination_id):
+        _student, termination = self._termination(termination_id)
+        if not termination.proof_path:
+            abort(404)
+        return uploads.send(termination.proof_path, f"解约证明-{termination.id}")
 
 
 def register(appbuilder):
