@@ -22,9 +22,18 @@ from sqlalchemy import func, select
 from stdnum.cn import ric, uscc
 from werkzeug.security import generate_password_hash
 
-from . import labels, regions, workflow
+from . import labels, regions, uploads, workflow
 from .extensions import db
-from .models import Agreement, Employer, EmployerApproval, InviteListEntry, School, Student
+from .models import (
+    Agreement,
+    Destination,
+    Employer,
+    EmployerApproval,
+    InviteListEntry,
+    School,
+    Student,
+    Termination,
+)
 from .security import (
     ROLE_ADMIN,
     ROLE_EMPLOYER,
@@ -59,7 +68,7 @@ SCHOOLS = [
         ],
     },
 ]
-SIGNABLE_PER_SCHOOL = 30  # students 0..7 get offers below, the other 22 have none
+SIGNABLE_PER_SCHOOL = 40  # students 0..9 and 12..19 get offers/outcomes below; 10, 11, 20.. have none
 # One student per R7 reason, each blocked by exactly that reason.
 BLOCKED = [
     ("9001", "限制签约", {"signing_restricted": True}),
@@ -329,7 +338,110 @@ def seed():
         schools[school.code] = school
     employers = _employers(schools, naive)
     created = _offers(schools, students, employers, reviewers, base)
+    created += _later_flows(schools, students, employers, reviewers, base)
     _invite_list(employers["guanggu"], [s for code in schools for s in students[code][10:12]])
+    return created
+
+
+def _demo_pdf(title):
+    """A small one-page PDF standing in for an uploaded scan (ASCII text: no font needed)."""
+    stream = f"BT /F1 18 Tf 72 720 Td ({title}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return uploads.from_bytes(bytes(out), f"{title}.pdf")
+
+
+# 解约, 纸质签约 and 其他去向 per school: (student index, scenario, employer key)
+LATER_PLAN = [
+    (8, "termination_by_student", "guanggu"),
+    (9, "termination_by_employer", "changjiang"),
+    (12, "termination_agreed", "guanggu"),
+    (13, "termination_approved", "changjiang"),
+    (14, "termination_refused", "guanggu"),
+    (15, "paper_waiting", None),
+    (16, "paper_certified", None),
+    (17, "destination_submitted", None),
+    (18, "destination_approved", None),
+    (19, "destination_declined", None),
+]
+PAPER_EMPLOYERS = [("武汉东湖学院附属实验学校", "22"), ("湖北楚天建设集团有限公司", "31")]
+
+
+def _later_flows(schools, students, employers, reviewers, base):
+    """Each termination state, paper agreements and destinations, made through the workflow once."""
+    created = 0
+    for code in schools:
+        reviewer = reviewers[code]
+        for index, scenario, key in LATER_PLAN:
+            student = students[code][index]
+            busy = db.session.scalar(select(func.count()).select_from(Agreement).where(Agreement.student_id == student.id))
+            busy += db.session.scalar(select(func.count()).select_from(Destination).where(
+                Destination.student_id == student.id))
+            if busy:
+                continue
+            sent = base - timedelta(days=12 + index)
+            if scenario.startswith("termination"):
+                employer = employers[key]
+                [offer] = workflow.invite(employer, [student], _terms(employer, "管培生", 8500, sent), now=sent)
+                workflow.accept(student, offer, now=sent + timedelta(hours=2))
+                workflow.certify(reviewer, offer, now=sent + timedelta(days=1))
+                asked = sent + timedelta(days=3)
+                if scenario == "termination_by_employer":
+                    workflow.request_termination(employer, offer, "单位岗位调整，该岗位取消", now=asked)
+                    created += 1
+                    continue
+                t = workflow.request_termination(student, offer, "考取家乡公务员，申请解除协议", now=asked)
+                if scenario != "termination_by_student":
+                    workflow.agree_termination(employer, t, now=asked + timedelta(hours=4), remark="同意解约，祝前程似锦")
+                if scenario == "termination_approved":
+                    workflow.approve_termination(reviewer, t, now=asked + timedelta(days=1))
+                elif scenario == "termination_refused":
+                    workflow.refuse_termination(reviewer, t, "缺少双方书面解约协议，请补充后重新申请",
+                                                now=asked + timedelta(days=1))
+            elif scenario.startswith("paper"):
+                name, _nature = PAPER_EMPLOYERS[index % 2]
+                terms = {
+                    "employer_name": name, "employer_credit_code": credit_code("91420100", f"7{index:02d}{code}"),
+                    "job_category": "教学人员" if index % 2 else "工程技术人员", "position": "见习教师" if index % 2 else "施工员",
+                    "salary": 6000, "probation_salary": 5400, "probation_days": 60, "penalty": 3000,
+                    "report_region": "420111", "work_region": "420111",
+                    "report_deadline": (labels.local(sent) + timedelta(days=240)).date(),
+                    "contact_name": "周老师", "contact_phone": "027-88886666",
+                    "archive_mode": "none", "hukou_mode": "none",
+                }
+                paper = workflow.record_paper_agreement(student, terms, _demo_pdf("Paper agreement scan (demo)"), now=sent)
+                if scenario == "paper_certified":
+                    workflow.certify(reviewer, paper, now=sent + timedelta(days=1))
+            else:
+                kind, details = {
+                    "destination_submitted": ("80", {"school": "华中科技大学", "major": "计算机科学与技术", "level": "硕士研究生"}),
+                    "destination_approved": ("75", {"company": "武汉青创科技有限公司",
+                                                    "credit_code": credit_code("91420111", f"6{code}88"),
+                                                    "region": "420111"}),
+                    "destination_declined": ("85", {"country": "英国", "institution": "University of Manchester",
+                                                    "purpose": "留学"}),
+                }[scenario]
+                d = workflow.submit_destination(student, kind, details, _demo_pdf("Proof (demo)"), now=sent)
+                if scenario == "destination_approved":
+                    workflow.review_destination(reviewer, d, True, now=sent + timedelta(days=1))
+                elif scenario == "destination_declined":
+                    workflow.review_destination(reviewer, d, False, "录取通知书为复印件且无法核验，请上传原件扫描件",
+                                                now=sent + timedelta(days=1))
+            created += 1
     return created
 
 
@@ -366,9 +478,18 @@ def print_accounts():
         for student_id, status in db.session.execute(
                 select(Agreement.student_id, Agreement.status).where(Agreement.school_id == school.id)):
             statuses.setdefault(student_id, []).append(status)
+        waiting_on_student = set(db.session.scalars(select(Termination.student_id).where(
+            Termination.school_id == school.id, Termination.status == "requested", Termination.initiator == "employer")))
+        kinds = dict(db.session.execute(select(Destination.student_id, Destination.status).where(
+            Destination.school_id == school.id)).all())
+        papers = set(db.session.scalars(select(Agreement.student_id).where(
+            Agreement.school_id == school.id, Agreement.kind == "paper", Agreement.status == "accepted")))
         picks = [
             ("有两份待应约邀请", lambda s: statuses.get(s.id) == ["pending", "pending"]),
-            ("协议书已鉴证", lambda s: "certified" in statuses.get(s.id, [])),
+            ("协议书已鉴证", lambda s: statuses.get(s.id) == ["certified"] and s.id not in waiting_on_student),
+            ("单位提出解约，待本人处理", lambda s: s.id in waiting_on_student),
+            ("纸质协议书待学校审核", lambda s: s.id in papers),
+            ("其他去向（升学）待审核", lambda s: kinds.get(s.id) == "submitted"),
             ("可签约，尚无邀约", lambda s: s.id not in statuses and workflow.student_block_reason(s) is None),
             ("已被学校限制签约", lambda s: s.signing_restricted),
         ]

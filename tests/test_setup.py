@@ -171,8 +171,14 @@ def test_demo_seed_is_idempotent_and_has_the_promised_shape(database_url):
             agreements = q("SELECT id, status, number FROM agreement")
             assert STATUSES <= {a["status"] for a in agreements}
             assert all(a["number"] for a in agreements if a["status"] == "certified")
-            invited = {r["agreement_id"] for r in q("SELECT agreement_id FROM flow_event WHERE action = 'invite'")}
-            assert invited == {a["id"] for a in agreements}, "every offer went through workflow.invite"
+            entered = {r["agreement_id"] for r in q(
+                "SELECT agreement_id FROM flow_event WHERE action IN ('invite', 'paper_record')")}
+            assert entered == {a["id"] for a in agreements}, "every agreement went through workflow.invite/record"
+            assert {"electronic", "paper"} == {r["kind"] for r in q("SELECT DISTINCT kind FROM agreement")}
+            terminations = {r["status"] for r in q("SELECT status FROM termination")}
+            assert terminations == {"requested", "agreed", "approved", "refused"}, terminations
+            destinations = {r["status"] for r in q("SELECT status FROM destination")}
+            assert destinations == {"submitted", "approved", "declined"}, destinations
             expired = {r["agreement_id"] for r in q("SELECT agreement_id FROM flow_event WHERE action = 'expire'")}
             assert expired == {a["id"] for a in agreements if a["status"] == "expired"}
 
