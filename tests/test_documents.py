@@ -111,3 +111,178 @@ def test_offer_that_is_not_an_agreement_has_no_document(world):
     pending = offer(world["employer"], world["student"])
     with pytest.raises(ValueError):
         documents.agreement_pdf(pending)
+
+
+def test_terminated_agreement_prints_as_terminated(certified, world, tmp_path):
+    terminate(certified, world)
+    text = normalize(pdf_text(documents.agreement_pdf(certified), tmp_path))
+    assert "已解约" in text and certified.number in text
+
+
+def terminate(agreement, world, now=None):
+    """Student asks, employer agrees, school approves (R11): the agreement becomes terminated."""
+    now = now or NOW + timedelta(days=10)
+    termination = workflow.request_termination(world["student"], agreement, "个人原因", now=now)
+    workflow.agree_termination(world["employer"], termination, now=now + timedelta(hours=1))
+    workflow.approve_termination(world["reviewer"], termination, now=now + timedelta(hours=2))
+    db.session.refresh(agreement)
+    assert agreement.status == "terminated"
+    return termination
+
+
+# ---------------------------------------------------------------- safe rendering (CVE-2025-26240)
+
+def test_injected_meta_and_iframe_render_as_text(world, tmp_path):
+    employer = make_employer(approved_by=world["school"], name=INJECTION)
+    student = make_student(world["school"], department=INJECTION[:100], major="<b>软件工程</b>")
+    agreement = certified_offer(employer, student, world["reviewer"], position='"><img src=x>职位')
+    # A remark in the flow trace too: withdraw with the payload as reason, certify again.
+    workflow.withdraw_certification(world["reviewer"], agreement, INJECTION, now=NOW + timedelta(days=1))
+    workflow.certify(world["reviewer"], agreement, now=NOW + timedelta(days=1, hours=1))
+
+    html = documents.agreement_html(agreement)
+    assert "<meta name=\"pdfkit-" not in html and "<iframe" not in html and "<img src=x>" not in html
+    assert "&lt;meta name=&#34;pdfkit-enable-local-file-access&#34;&gt;" in html
+    argv = documents.wkhtmltopdf_command(html, documents.pdf_options())
+    assert "--enable-local-file-access" not in argv and "--disable-local-file-access" in argv
+
+    text = pdf_text(documents.agreement_pdf(agreement), tmp_path)
+    flat = normalize(text)
+    assert normalize('<meta name="pdfkit-enable-local-file-access">') in flat
+    assert "file:///etc/passwd" in flat
+    with open("/etc/passwd") as fh:
+        first_line = fh.readline().strip()
+    assert first_line.split(":")[0] + ":x:" not in text and "/bin/bash" not in text and "nologin" not in text
+
+
+def test_pdfkit_meta_tags_never_become_options():
+    import pdfkit
+
+    raw = ('<html><head><meta name="pdfkit-enable-local-file-access" content="">'
+           '<meta name="pdfkit-allow" content="/etc"></head><body>x</body></html>')
+    # Plain pdfkit would obey the tags (the CVE): proves this test can fail.
+    plain = pdfkit.PDFKit(raw, "string", configuration=pdfkit.configuration(wkhtmltopdf="/usr/bin/wkhtmltopdf"))
+    assert "--enable-local-file-access" in plain.command()
+    argv = documents.wkhtmltopdf_command(raw, documents.pdf_options())
+    assert "--enable-local-file-access" not in argv and "--allow" not in argv
+    # (Without a content attribute plain pdfkit even crashes with IndexError; ours ignores it.)
+    documents.wkhtmltopdf_command(f"<html><head>{INJECTION}</head></html>", documents.pdf_options())
+    # And HTML that still holds such a tag is refused before wkhtmltopdf runs.
+    for variant in (raw, raw.replace('"', "'"), raw.upper(), f"<html><head>{INJECTION}</head></html>"):
+        with pytest.raises(documents.RenderError):
+            documents.html_to_pdf(variant, documents.pdf_options())
+
+
+def test_wkhtmltopdf_fetches_no_network_and_no_local_file(tmp_path):
+    """Even raw HTML (not our escaped template) cannot make wkhtmltopdf load a URL or a file."""
+    import http.server
+    import socket
+    import threading
+
+    hits = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        for body in (f'<img src="http://127.0.0.1:{port}/x.png">',
+                     f'<link rel="stylesheet" href="http://localhost:{port}/a.css">',
+                     '<iframe src="file:///etc/passwd"></iframe>',
+                     '<img src="file:///etc/hostname">'):
+            html = f"<html><head><meta charset='utf-8'></head><body>测试{body}</body></html>"
+            try:  # refused (a load error) or printed without the resource
+                pdf = documents.html_to_pdf(html, documents.pdf_options())
+            except documents.RenderError:
+                continue
+            text = pdf_text(pdf, tmp_path)
+            assert "root:" not in text and socket.gethostname() not in text
+        assert hits == []
+    finally:
+        server.shutdown()
+    argv = documents.wkhtmltopdf_command("<p>x</p>", documents.pdf_options())
+    assert "--disable-javascript" in argv and "--disable-local-file-access" in argv
+
+
+# ---------------------------------------------------------------- the cache
+
+@pytest.fixture
+def renders(monkeypatch):
+    """Counts wkhtmltopdf runs."""
+    calls = []
+    real = documents.html_to_pdf
+
+    def counting(html, options):
+        calls.append(html)
+        return real(html, options)
+
+    monkeypatch.setattr(documents, "html_to_pdf", counting)
+    return calls
+
+
+def stored(agreement):
+    return db.session.query(AgreementDocument).filter_by(agreement_id=agreement.id).all()
+
+
+def test_second_download_comes_from_the_store(certified, renders):
+    first = documents.agreement_pdf(certified)
+    second = documents.agreement_pdf(certified)
+    assert first == second and len(renders) == 1
+    [row] = stored(certified)
+    assert bytes(row.pdf) == first
+
+
+def test_withdrawal_and_termination_replace_the_stored_pdf(certified, world, renders, tmp_path):
+    documents.agreement_pdf(certified)
+    workflow.withdraw_certification(world["reviewer"], certified, "信息有误", now=NOW + timedelta(days=1))
+    preview = documents.agreement_pdf(certified)
+    assert "未生效" in normalize(pdf_text(preview, tmp_path))
+    assert len(renders) == 2 and len(stored(certified)) == 1  # the certified copy is gone
+
+    workflow.certify(world["reviewer"], certified, now=NOW + timedelta(days=2))
+    again = documents.agreement_pdf(certified)
+    assert "未生效" not in normalize(pdf_text(again, tmp_path))
+    terminate(certified, world)
+    final = documents.agreement_pdf(certified)
+    assert "已解约" in normalize(pdf_text(final, tmp_path))
+    assert len(renders) == 4 and len(stored(certified)) == 1
+
+
+def test_render_failure_raises_render_error(app, certified, tmp_path, monkeypatch):
+    slow = tmp_path / "wkhtmltopdf"
+    slow.write_text("#!/bin/sh\nsleep 5\n")
+    slow.chmod(0o755)
+    monkeypatch.setitem(app.config, "WKHTMLTOPDF", str(slow))
+    monkeypatch.setitem(app.config, "PDF_TIMEOUT_SECONDS", 1)
+    with pytest.raises(documents.RenderError):
+        documents.agreement_pdf(certified)
+    monkeypatch.setitem(app.config, "WKHTMLTOPDF", str(tmp_path / "missing"))
+    with pytest.raises(documents.RenderError):
+        documents.agreement_pdf(certified)
+    assert stored(certified) == []
+
+
+# ---------------------------------------------------------------- verification
+
+def test_verify_url_and_masking(certified):
+    result = documents.verify(certified.number, certified.check_code.lower())
+    assert result["status"] == "生效" and result["in_force"] is True
+    assert result["student"] == "张*丰" and result["employer"] == "武汉****有限公司"
+    assert result["content_hash"] == certified.content_hash == documents.content_hash(certified)
+    assert documents.verify(certified.number, "ABCDEFGH") is None
+    assert documents.verify("120262048699999", certified.check_code) is None
+
+
+@pytest.mark.parametrize("name,masked", [("王伟", "王*"), ("欧阳明月", "欧**月"), ("李", "李")])
+def test_mask_name(name, masked):
+    assert documents.mask_name(name) == masked
