@@ -1,10 +1,11 @@
-"""省就业中心: signing overview per school (the statistics issue builds the full module)."""
+"""省就业中心: 各校签约概况 (the home page); the full statistics are `stats.ProvinceStatsView`."""
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
+from .. import stats
 from ..extensions import db
-from ..models import Agreement, School, Student
+from ..models import Student
 from .common import PortalView
 
 
@@ -14,18 +15,13 @@ class ProvincePortal(PortalView):
     @expose("/")
     @has_access
     def home(self):
-        students = dict(db.session.execute(
-            select(Student.school_id, func.count()).group_by(Student.school_id)).all())
-        rows = db.session.execute(
-            select(
-                School,
-                func.count(Agreement.id),
-                func.sum(case((Agreement.status == "accepted", 1), else_=0)),
-                func.sum(case((Agreement.status == "certified", 1), else_=0)),
-            ).outerjoin(Agreement, Agreement.school_id == School.id)
-            .group_by(School.id).order_by(School.code)
-        ).all()
-        return self.render_template("province/home.html", rows=rows, students=students)
+        # The latest graduation year, then one outcome query for every school (app.stats).
+        year = db.session.scalar(select(func.max(Student.graduation_year)))
+        f = stats.Filters(year=year)
+        frame = stats.outcome_frame(f)
+        return self.render_template("province/home.html", year=year, s=stats.summary(frame),
+                                    rows=stats.records(stats.by(frame, ["school_id", "school_code", "school_name"])),
+                                    pct=lambda v: f"{v * 100:.1f}%", rate_note=stats.EMPLOYMENT_RATE_NOTE)
 
 
 def register(appbuilder):

@@ -1,0 +1,112 @@
+"""Dashboards: who sees what, numbers on the page, constant query count."""
+import pytest
+from sqlalchemy import event
+
+from tests.factories import make_school, make_student, make_user
+from tests.test_stats_world import build
+
+
+@pytest.fixture
+def world():
+    return build()
+
+
+def test_province_dashboard_shows_every_school_and_the_rate_definition(world, client, login):
+    make_user("province", username="prov")
+    login(client, "prov")
+    page = client.get("/stats/province/?year=2026").get_data(as_text=True)
+    assert "武汉大学" in page and "华中科技大学" in page
+    assert "44.4%" in page  # 4 ÷ 9
+    assert "就业率（毕业去向落实率）" in page
+    assert "<svg" in page and "cdn" not in page.lower()
+
+
+def test_province_dashboard_school_filter(world, client, login):
+    make_user("province", username="prov")
+    login(client, "prov")
+    page = client.get(f"/stats/province/?year=2026&school_id={world['b'].id}").get_data(as_text=True)
+    assert "华中科技大学" in page and "50.0%" in page and "42.9%" not in page
+
+
+def test_province_home_lists_schools(world, client, login):
+    make_user("province", username="prov")
+    login(client, "prov")
+    page = client.get("/province/").get_data(as_text=True)
+    assert "各校签约概况" in page and "42.9%" in page and "50.0%" in page
+
+
+def test_school_dashboard_shows_only_its_own_school(world, client, login):
+    make_user("school", world["b"], username="rev-b")
+    login(client, "rev-b")
+    # A school_id in the URL is ignored: the reviewer's own school is forced.
+    page = client.get(f"/stats/school/?year=2026&school_id={world['a'].id}").get_data(as_text=True)
+    assert "华中科技大学" in page
+    assert "武汉大学" not in page and "数学学院" not in page
+    assert "50.0%" in page
+
+
+def test_bad_filter_is_reported_in_chinese(world, client, login):
+    make_user("province", username="prov")
+    login(client, "prov")
+    page = client.get("/stats/province/?year=abcd&date_from=2026-02-30").get_data(as_text=True)
+    assert "毕业年度应为四位年份" in page and "起始日期格式应为" in page
+
+
+@pytest.mark.parametrize("role", ["student", "employer", "school"])
+def test_province_dashboard_hidden_from_other_roles(world, client, login, role):
+    party = {"student": world["s"][0], "employer": world["e1"], "school": world["a"]}[role]
+    make_user(role, party, username=f"u-{role}")
+    login(client, f"u-{role}")
+    for url in ("/stats/province/", "/stats/province/workbook"):
+        r = client.get(url)
+        assert r.status_code in (302, 403, 404) and "武汉大学" not in r.get_data(as_text=True), url
+
+
+@pytest.mark.parametrize("role", ["student", "employer"])
+def test_school_dashboard_hidden_from_students_and_employers(world, client, login, role):
+    party = {"student": world["s"][0], "employer": world["e1"]}[role]
+    make_user(role, party, username=f"u-{role}")
+    login(client, f"u-{role}")
+    r = client.get("/stats/school/")
+    assert r.status_code in (302, 403, 404) and "数学学院" not in r.get_data(as_text=True)
+
+
+def _count_queries(app, client, url):
+    from app.extensions import db
+
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_dashboard_query_count_does_not_grow_with_data(app, client, login):
+    from app import workflow  # noqa: F401  (factories below use it)
+    from tests.factories import accepted_offer, make_employer
+
+    a = make_school("10486", "武汉大学")
+    make_user("province", username="prov")
+    login(client, "prov")
+    make_student(a)
+    url = "/stats/province/?year=2026"
+    client.get(url)  # warm-up (first request loads permissions)
+    small = _count_queries(app, client, url)
+    for code in ("10487", "10488", "10489"):
+        school = make_school(code, f"学校{code}")
+        employer = make_employer(approved_by=school)
+        for i in range(6):
+            student = make_student(school, department=f"院系{i % 3}", major=f"专业{i}")
+            if i % 2:
+                accepted_offer(employer, student)
+    big = _count_queries(app, client, url)
+    assert big == small
+    assert small <= 12
