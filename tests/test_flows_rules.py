@@ -442,3 +442,17 @@ def test_other_student_cannot_withdraw(w):
     with pytest.raises(WorkflowError):
         workflow.withdraw_destination(make_student(w.school), d, now=at(hours=1))
     assert reload(d).status == "submitted"
+
+
+def test_faq6_wrong_content_after_certification_withdraw_decline_and_sign_again(signed):
+    """FAQ 6: 网上签约管理员撤回审核，重新审核不通过，让单位和学生重新签约."""
+    w = signed
+    number = w.agreement.number
+    workflow.withdraw_certification(w.reviewer, w.agreement, "协议书岗位名称有误", now=LATER)
+    declined = workflow.decline(w.reviewer, w.agreement, "岗位名称有误，请单位重新发起邀约", now=LATER)
+    assert (declined.status, declined.number) == ("declined", number)  # the number is never reused
+    again = offer(w.employer, w.student, now=at(days=2), position="高级软件工程师")
+    again = workflow.accept(w.student, again, now=at(days=2, hours=2))
+    certified = workflow.certify(w.reviewer, again, now=at(days=3))
+    assert certified.number != number
+    assert actions(agreement_id=w.agreement.id)[-2:] == ["withdraw", "decline"]
