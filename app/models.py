@@ -391,6 +391,39 @@ class ExportAudit(Model):
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
+class SmsCode(Model):
+    """A 6-digit verification code sent to a phone (信息验证): stored hashed, single use, expires."""
+
+    __tablename__ = "sms_code"
+    __table_args__ = (Index("ix_sms_code_phone", "phone", "created_at"),)
+    id = Column(Integer, primary_key=True)
+    phone = Column(String(11), nullable=False)
+    purpose = Column(String(20), nullable=False, default="verify")
+    student_id = Column(Integer, ForeignKey("student.id"))
+    code_hash = Column(String(64), nullable=False)
+    ip = Column(String(45))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False)
+    used_at = Column(DateTime)
+    # Wrong codes typed against this code; at the limit it is spent.
+    attempts = Column(Integer, nullable=False, default=0)
+
+
+class SmsMessage(Model):
+    """Outbox of text messages: the development backend only records them here (admins and tests
+    read them); the HTTP backend records the provider's answer."""
+
+    __tablename__ = "sms_message"
+    __table_args__ = (Index("ix_sms_message_phone", "phone", "created_at"),)
+    id = Column(Integer, primary_key=True)
+    phone = Column(String(11), nullable=False)
+    body = Column(String(300), nullable=False)
+    backend = Column(String(20), nullable=False)
+    status = Column(String(10), nullable=False, default="sent")
+    error = Column(String(300))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
 class AppUser(User):
     """FAB's login with the party it belongs to: exactly one of the three, by role."""
 
