@@ -1,5 +1,183 @@
-"""(imports views: being built.)"""
+"""导入学生生源 (school) and 导入拟签约名单 (employer): template, upload, progress, result, error report.
+
+The upload is read and checked here first (format by content, size, zip bomb, columns, row cap),
+so a refused file gets its Chinese reason at once and is never stored. An accepted file is stored
+under UPLOAD_DIR/imports/ with a random name and handed to a JobRun: inline for small files, on rq
+(`app.jobs.runs.start`) above IMPORT_ASYNC_ROWS rows when Redis is configured. The result page
+polls the run (only the login that started it can see it: another id answers 404) and offers the
+error report, which is served only to that login.
+"""
+import io
+import json
+
+from flask import abort, current_app, flash, jsonify, redirect, request, send_file, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_login import current_user
+from sqlalchemy import select
+
+import imports
+
+from .. import accounts, uploads
+from ..extensions import db
+from ..jobs import runs
+from ..models import JobRun
+from ..security import current_employer, current_school, scoped_one
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+RECENT = 10
+
+
+class _ImportView(BaseView):
+    """Shared pages; subclasses say which spec, job and party."""
+
+    default_view = "index"
+    spec = None
+    kind = ""  # JobRun.kind
+    job = ""  # dotted path of the work function
+    title = ""
+    crumbs = ""
+
+    def _party(self):  # 404 for a login without the party (another role)
+        raise NotImplementedError
+
+    def _context(self):
+        return {}
+
+    def _run(self, run_id):
+        self._party()
+        return scoped_one(select(JobRun).where(JobRun.id == run_id, JobRun.user_id == current_user.id,
+                                               JobRun.kind == self.kind))
+
+    @expose("/")
+    @has_access
+    def index(self):
+        self._party()
+        recent = db.session.scalars(
+            select(JobRun).where(JobRun.user_id == current_user.id, JobRun.kind == self.kind)
+            .order_by(JobRun.id.desc()).limit(RECENT)
+        ).all()
+        return self.render_template(
+            "imports/index.html", view=self, spec=self.spec, recent=[(r, _result(r), _params(r)) for r in recent],
+            max_rows=current_app.config["IMPORT_MAX_ROWS"],
+            max_mb=current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024), **self._context())
+
+    @expose("/template")
+    @has_access
+    def template(self):
+        self._party()
+        return send_file(io.BytesIO(imports.template(self.spec)), mimetype=XLSX_MIME, as_attachment=True,
+                         download_name=f"{self.spec.title}导入模板.xlsx")
+
+    @expose("/upload", methods=["POST"])
+    @has_access
+    def upload(self):
+        self._party()
+        file = request.files.get("file")
+        if file is None or not file.filename:
+            flash("请选择要导入的文件（.xlsx 或 .csv）", "warning")
+            return redirect(url_for(".index"))
+        limits = imports.Limits.from_config(current_app.config)
+        try:
+            received = imports.receive(file.stream, limits)
+            table = imports.read_table(received, self.spec, limits)
+        except imports.ImportRefused as exc:
+            flash(str(exc), "danger")
+            return redirect(url_for(".index"))
+        key = uploads.save(uploads.Upload(received.data, received.fmt, ""), folder="imports")
+        params = {"file": key, "valid_only": request.form.get("valid_only") == "1",
+                  "filename": (file.filename or "")[-100:]}
+        if len(table) > current_app.config["IMPORT_ASYNC_ROWS"]:
+            run = runs.start(self.kind, current_user.id, self.job, params)
+        else:  # small files: answer in this request even when a worker exists
+            run = JobRun(kind=self.kind, user_id=current_user.id, status="queued", total=len(table),
+                         params=json.dumps(params, ensure_ascii=False))
+            db.session.add(run)
+            db.session.commit()
+            runs.execute(run.id, self.job)
+        return redirect(url_for(".run", run_id=run.id))
+
+    @expose("/run/<int:run_id>")
+    @has_access
+    def run(self, run_id):
+        run = self._run(run_id)
+        return self.render_template("imports/run.html", view=self, run=run, result=_result(run),
+                                    params=_params(run), **self._context())
+
+    @expose("/run/<int:run_id>/status")
+    @has_access
+    def status(self, run_id):
+        run = self._run(run_id)
+        return jsonify(status=run.status, done=run.done or 0, total=run.total or 0, message=run.message,
+                       result=_result(run))
+
+    @expose("/run/<int:run_id>/errors")
+    @has_access
+    def errors(self, run_id):
+        run = self._run(run_id)
+        key = (_result(run) or {}).get("errors_key")
+        if not key or not key.startswith("imports/"):
+            abort(404)
+        try:
+            path = uploads.path_of(key)
+        except uploads.UploadError:
+            abort(404)
+        try:
+            return send_file(path, mimetype=XLSX_MIME, as_attachment=True,
+                             download_name=f"{self.spec.title}导入错误报告.xlsx")
+        except FileNotFoundError:
+            abort(404)
+
+
+def _result(run):
+    try:
+        return json.loads(run.result) if run.result else None
+    except ValueError:
+        return None
+
+
+def _params(run):
+    try:
+        return json.loads(run.params) if run.params else {}
+    except ValueError:
+        return {}
+
+
+class SchoolImportView(_ImportView):
+    """导入学生生源 (学校就业部门)."""
+
+    route_base = "/school/import"
+    spec = imports.ROSTER
+    kind = "roster_import"
+    job = "app.jobs.imports.roster"
+    title = "导入学生生源"
+    crumbs = "学生管理"
+
+    def _party(self):
+        return current_school()
+
+    def _context(self):
+        return {"password_rule": accounts.INITIAL_PASSWORD_RULE, "school": self._party(),
+                "done_link": (url_for("SchoolStudentView.list"), "查看学生管理")}
+
+
+class EmployerImportView(_ImportView):
+    """导入拟签约名单 (用人单位): matched students join the 签约发送列表."""
+
+    route_base = "/employer/import"
+    spec = imports.CANDIDATES
+    kind = "candidate_import"
+    job = "app.jobs.imports.candidates"
+    title = "导入拟签约名单"
+    crumbs = "签约中心"
+
+    def _party(self):
+        return current_employer()
+
+    def _context(self):
+        return {"done_link": (url_for("EmployerPortal.invite_list"), "查看签约发送列表")}
 
 
 def register(appbuilder):
-    pass
+    appbuilder.add_view_no_menu(SchoolImportView())
+    appbuilder.add_view_no_menu(EmployerImportView())

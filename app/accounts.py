@@ -1,0 +1,134 @@
+"""Students' logins: one FAB user per Student, made from the school's roster.
+
+- Username: `<院校代码>-<学号>` (as app/demo.py), e.g. 10486-2022301010001.
+- Role `student`; `ab_user.student_id` links the login to its Student (DESIGN.md §2 "Logins").
+- Initial password: **`initial_password(student)`** — the one rule, shown on the school's import
+  page (`INITIAL_PASSWORD_RULE`): "Jy" + the last six characters of the ID number (an X check digit
+  stays upper case), e.g. Jy01000X. It always passes `app.security.password_problem` (upper case J,
+  lower case y, digits, 8 characters). `must_change_password` is set: the first login must replace
+  it (the first-login issue enforces that, and 信息验证 adds the SMS check on the phone on file).
+- E-mail: the roster's 邮箱 when given; otherwise a per-login placeholder on the reserved `.invalid`
+  domain (RFC 2606; ab_user.email is unique and required) that never receives mail
+  (`is_placeholder_email`), replaced when the student enters an address at 信息验证.
+
+`create_login` makes one login through `appbuilder.sm.add_user` (complexity enforced there, hash
+with the configured FAB_PASSWORD_HASH_METHOD). Roster imports of thousands of rows use
+`create_logins`, which inserts set-based (no per-row flush/commit) with the same rule and the same
+complexity check; its hash is `INITIAL_HASH_METHOD`, deliberately cheap: the initial password is
+derived from the ID number stored in the same database, so a costly KDF would protect nothing a
+database thief does not already have, while scrypt at ~100 ms a hash would make a 20,000-student
+roster take half an hour. The password the student chooses at first login is hashed by FAB with
+the configured (strong) method.
+"""
+from datetime import datetime
+
+from flask import current_app
+from flask_appbuilder.security.sqla.models import assoc_user_role
+from sqlalchemy import bindparam, insert, select, update
+from werkzeug.security import generate_password_hash
+
+from .extensions import db
+from .models import AppUser
+from .security import ROLE_STUDENT, password_problem
+
+INITIAL_PASSWORD_RULE = "初始密码为“Jy”加身份证号后6位（末位为X时填大写X），如 Jy01000X；学生首次登录须修改密码"
+INITIAL_HASH_METHOD = "pbkdf2:sha256:1000"
+PLACEHOLDER_DOMAIN = "noemail.invalid"
+
+
+def username_for(school_code, student_no):
+    return f"{school_code}-{student_no}"
+
+
+def initial_password(student):
+    """The documented initial-password rule (see the module docstring); `student` needs `id_number`."""
+    password = "Jy" + student.id_number[-6:].upper()
+    problem = password_problem(password)
+    if problem:  # cannot happen for a valid 18-digit ID number; never create a weak login
+        raise ValueError(problem)
+    return password
+
+
+def placeholder_email(username):
+    return f"{username}@{PLACEHOLDER_DOMAIN}"
+
+
+def is_placeholder_email(email):
+    return bool(email) and email.endswith("@" + PLACEHOLDER_DOMAIN)
+
+
+def split_name(name):
+    """Chinese order (AppUser.get_full_name joins last_name + first_name): family name first."""
+    return name[:1], name[1:]
+
+
+def student_role():
+    sm = current_app.appbuilder.sm
+    return sm.find_role(ROLE_STUDENT) or sm.add_role(ROLE_STUDENT)
+
+
+def login_of(student):
+    return db.session.scalar(select(AppUser).where(AppUser.student_id == student.id))
+
+
+def create_login(student, commit=True):
+    """One login for one Student, through FAB's add_user (complexity checked by AppSecurityManager)."""
+    sm = current_app.appbuilder.sm
+    username = username_for(student.school.code, student.student_no)
+    last, first = split_name(student.name)
+    user = sm.add_user(username, first, last, student.email or placeholder_email(username), student_role(),
+                       password=initial_password(student), commit=False)
+    if not user:
+        raise ValueError(f"无法创建登录账号 {username}")
+    user.student_id = student.id
+    user.must_change_password = True
+    if commit:
+        db.session.commit()
+    return user
+
+
+def update_login(user, student):
+    """Keep the login's name and (real) e-mail in step with the Student row; the password is untouched."""
+    user.last_name, user.first_name = split_name(student.name)
+    if student.email:
+        user.email = student.email
+    return user
+
+
+def create_logins(students, school_code, now=None):
+    """Set-based: logins for many new students at once (roster import). `students` are objects or
+    namespaces with id, student_no, name, id_number, email. Returns {student_id: user_id}.
+    The caller commits (with the students, all or nothing)."""
+    if not students:
+        return {}
+    now = now or datetime.now()
+    rows = []
+    for s in students:
+        username = username_for(school_code, s.student_no)
+        last, first = split_name(s.name)
+        rows.append({
+            "username": username, "first_name": first, "last_name": last,
+            "email": s.email or placeholder_email(username), "active": True,
+            "password": generate_password_hash(initial_password(s), method=INITIAL_HASH_METHOD),
+            "student_id": s.id, "must_change_password": True,
+            "login_count": 0, "fail_login_count": 0, "created_on": now, "changed_on": now,
+        })
+    table = AppUser.__table__
+    created = db.session.execute(insert(table).returning(table.c.id, table.c.student_id), rows).all()
+    role_id = student_role().id
+    db.session.execute(insert(assoc_user_role), [{"user_id": uid, "role_id": role_id} for uid, _sid in created])
+    return {sid: uid for uid, sid in created}
+
+
+def update_logins(changes, now=None):
+    """Set-based: [{"user_id", "first_name", "last_name", "email"}] → one executemany UPDATE."""
+    if not changes:
+        return 0
+    now = now or datetime.now()
+    table = AppUser.__table__
+    stmt = (update(table).where(table.c.id == bindparam("b_id"))
+            .values(first_name=bindparam("b_first"), last_name=bindparam("b_last"),
+                    email=bindparam("b_email"), changed_on=now))
+    db.session.execute(stmt, [{"b_id": c["user_id"], "b_first": c["first_name"], "b_last": c["last_name"],
+                               "b_email": c["email"]} for c in changes])
+    return len(changes)
