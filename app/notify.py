@@ -1,7 +1,9 @@
 """Outbox + in-app messages (R14). Rows are written inside the caller's transaction.
 
-Mail delivery reads rows with `email_status = 'pending'`; until a mailer job exists the rows
-wait there and each role's home page lists them as messages.
+A row with an address starts `email_status = 'pending'`; when MAIL_SERVER is set, writing one
+schedules the outbox sender (`app.jobs.mail`) to run *after the caller's transaction commits*
+(rq job, or inline without REDIS_URL). A rollback sends nothing; a Redis outage leaves the rows
+pending for the cron sweep. Each role's home page lists the rows as messages either way.
 """
 from sqlalchemy import insert, select
 
@@ -31,8 +33,7 @@ def notify(recipients, subject, body, link=None, now=None):
          "created_at": created, "email_status": "pending" if email else "none"}
         for uid, email in recipients
     ]
-    if rows:
-        db.session.execute(insert(Notification), rows)
+    notify_many(rows)
     return len(rows)
 
 
@@ -40,3 +41,7 @@ def notify_many(rows):
     """Bulk form for set-based jobs: rows already carry user_id, email, subject, body …"""
     if rows:
         db.session.execute(insert(Notification), rows)
+        if any(r.get("email_status", "pending") == "pending" and r.get("email") for r in rows):
+            from .jobs.mail import schedule_after_commit
+
+            schedule_after_commit()

@@ -2,55 +2,91 @@
 
     run = runs.start("roster_import", user_id, "app.jobs.imports.roster", {"file": key})
 
-`start` commits a queued JobRun; with REDIS_URL it enqueues `execute(run_id)` on rq *after* that
-commit, otherwise it runs `execute` inline before returning. The work function is given by its
-dotted path and is called as `func(run, params, progress)`; `progress(done, total)` stores the
-count (committed, so the polling page sees it); the return value (JSON-able) becomes `result`.
-An exception marks the run failed with its message; the page shows it.
+`start` commits a queued JobRun; with REDIS_URL it enqueues `execute_job(run_id, func_path)` on
+rq *after* that commit, otherwise (or when Redis does not answer) it runs `execute` inline before
+returning. The work function is given by its dotted path and is called as
+`func(run, params, progress)`; `progress(done, total)` stores the count (committed, so the polling
+page sees it); the return value (JSON-able) becomes `result`. An exception marks the run failed
+with its message; the page (`JobRunView`, /jobs/run/<id>) shows it, the log has the traceback.
+
+Faults: `execute` claims the run with a conditional UPDATE (queued → running), so a duplicate
+delivery of the same rq job does nothing. A worker killed mid-run (SIGKILL, OOM, timeout) is
+noticed by rq, which calls `on_rq_failure`: the run goes back to queued when rq will retry it
+(`start(..., retries=n)`), else to failed with a reason. `sweep_stale` (cron) fails runs that
+nobody will finish (their rq job is gone), so a page never spins forever.
 """
 import importlib
 import json
+import logging
+from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import update
 
 from ..extensions import db
 from ..models import JobRun, utcnow
 
+log = logging.getLogger(__name__)
 
-def start(kind, user_id, func_path, params=None):
-    run = JobRun(kind=kind, user_id=user_id, status="queued", params=json.dumps(params or {}, ensure_ascii=False))
+JOB_TIMEOUT_DEFAULT = 3600
+INTERRUPTED = "任务中断（后台工作进程退出或超时），请重新提交"
+RETRYING = "后台工作进程中断，等待自动重试"
+
+
+def start(kind, user_id, func_path, params=None, retries=0):
+    run = JobRun(kind=kind, user_id=user_id, status="queued", done=0,
+                 params=json.dumps(params or {}, ensure_ascii=False))
     db.session.add(run)
     db.session.commit()
-    if current_app.config.get("REDIS_URL") and not current_app.config.get("JOBS_INLINE"):
-        from redis import Redis
-        from rq import Queue
+    from . import get_queue
 
-        queue = Queue("default", connection=Redis.from_url(current_app.config["REDIS_URL"]))
-        job = queue.enqueue("app.jobs.runs.execute_job", run.id, func_path, job_timeout=3600)
-        run.rq_job_id = job.id
-        db.session.commit()
-    else:
-        execute(run.id, func_path)
-    return run
+    try:
+        queue = get_queue()
+        if queue is not None:
+            from rq import Callback, Retry
+
+            job = queue.enqueue(
+                "app.jobs.runs.execute_job", run.id, func_path,
+                job_timeout=current_app.config.get("JOB_TIMEOUT", JOB_TIMEOUT_DEFAULT),
+                on_failure=Callback(on_rq_failure), failure_ttl=7 * 24 * 3600,
+                retry=Retry(max=retries, interval=60) if retries else None,
+                description=f"{kind} #{run.id}",
+            )
+            run.rq_job_id = job.id
+            db.session.commit()
+            return run
+    except Exception as exc:  # Redis configured but down: do the work now rather than lose it
+        from redis.exceptions import RedisError
+
+        if not isinstance(exc, RedisError):
+            raise
+        db.session.rollback()
+        log.warning("Redis unavailable; job run %s (%s) runs inline: %s", run.id, kind, exc)
+    execute(run.id, func_path)
+    return db.session.get(JobRun, run.id)
 
 
 def execute_job(run_id, func_path):
     """rq entry point: builds the app when the worker has none."""
-    from . import _app
+    from . import in_app
 
-    app = _app()
-    if app is None:
-        return execute(run_id, func_path)
-    with app.app_context():
-        return execute(run_id, func_path)
+    return in_app(execute, run_id, func_path)
+
+
+def _claim(run_id):
+    won = db.session.execute(
+        update(JobRun).where(JobRun.id == run_id, JobRun.status == "queued")
+        .values(status="running", started_at=utcnow(), message=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    db.session.commit()
+    return won
 
 
 def execute(run_id, func_path):
-    run = db.session.get(JobRun, run_id)
-    if run is None or run.status in ("done", "failed"):
-        return None  # idempotent: a retried job does not redo finished work
-    run.status, run.started_at = "running", utcnow()
-    db.session.commit()
+    if not _claim(run_id):
+        return None  # idempotent: running elsewhere, or finished (a re-delivered job does nothing)
+    run = db.session.get(JobRun, run_id, populate_existing=True)
 
     def progress(done, total=None):
         run.done = done
@@ -65,12 +101,72 @@ def execute(run_id, func_path):
     except Exception as exc:  # the page shows the reason; the traceback goes to the log
         db.session.rollback()
         current_app.logger.exception("job run %s failed", run_id)
-        run = db.session.get(JobRun, run_id)
-        run.status, run.finished_at = "failed", utcnow()
-        run.message = (str(exc) or exc.__class__.__name__)[:500]
-        db.session.commit()
+        _fail(run_id, (str(exc) or exc.__class__.__name__)[:500])
         return None
     run.status, run.finished_at = "done", utcnow()
     run.result = json.dumps(result, ensure_ascii=False, default=str) if result is not None else None
     db.session.commit()
     return result
+
+
+def _fail(run_id, message, statuses=("queued", "running")):
+    db.session.execute(
+        update(JobRun).where(JobRun.id == run_id, JobRun.status.in_(statuses))
+        .values(status="failed", finished_at=utcnow(), message=message[:500])
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def on_rq_failure(job, connection, exc_type, exc_value, tb):
+    """rq failure callback: the work-horse died or timed out (`execute` catches everything else)."""
+    from . import in_app
+
+    run_id = job.args[0] if job.args else None
+    if run_id is None:
+        return
+    will_retry = bool(job.retries_left)
+
+    def record():
+        if will_retry:
+            db.session.execute(
+                update(JobRun).where(JobRun.id == run_id, JobRun.status == "running")
+                .values(status="queued", message=RETRYING).execution_options(synchronize_session=False))
+            db.session.commit()
+        else:
+            _fail(run_id, INTERRUPTED)
+
+    in_app(record)
+
+
+def sweep_stale(now=None):
+    """Fail runs nobody will finish: running past the job timeout (+10 min), or queued/running
+    while their rq job is gone or failed. Returns the number failed."""
+    now = now or utcnow()
+    timeout = current_app.config.get("JOB_TIMEOUT", JOB_TIMEOUT_DEFAULT)
+    failed = db.session.execute(
+        update(JobRun).where(JobRun.status == "running",
+                             JobRun.started_at < now - timedelta(seconds=timeout + 600))
+        .values(status="failed", finished_at=now, message=INTERRUPTED)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    from . import redis_connection
+
+    conn = redis_connection()
+    if conn is None:
+        return failed
+    from rq.job import Job, JobStatus
+    from rq.exceptions import NoSuchJobError
+
+    open_runs = db.session.execute(
+        JobRun.__table__.select().with_only_columns(JobRun.id, JobRun.rq_job_id)
+        .where(JobRun.status.in_(("queued", "running")), JobRun.rq_job_id.is_not(None),
+               JobRun.created_at < now - timedelta(minutes=10))).all()
+    for run_id, job_id in open_runs:
+        try:
+            status = Job.fetch(job_id, connection=conn).get_status()
+        except NoSuchJobError:
+            status = None
+        if status in (None, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+            _fail(run_id, INTERRUPTED)
+            failed += 1
+    return failed
