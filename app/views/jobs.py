@@ -1,5 +1,181 @@
-"""(jobs views: being built.)"""
+"""Background work on screen.
+
+- `JobRunView` (/jobs/run/<id>, /jobs/run/<id>.json): the status of one JobRun (an import, an
+  export) for the user who started it — 排队中 / 进行中 / 已完成 / 失败 with the reason and the
+  progress. Another user's run is 404. The HTML page refreshes itself until the run ends.
+- `QueueAdminView` (/jobs/queue/, 任务队列; province and admin): rq queue lengths, workers and the
+  cron process, failed jobs with their traceback and 重试, the mail outbox by state with failed
+  mail and 重新发送, and recent failed job runs. Works without Redis (says so) — the outbox and
+  job runs live in the database.
+"""
+import json
+
+from flask import abort, flash, jsonify, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import AppUser, JobRun, Notification
+
+RUN_STATUS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
+RUN_BADGE = {"queued": "default", "running": "info", "done": "success", "failed": "danger"}
+RUN_KIND = {"roster_import": "学生名单导入", "student_import": "学生名单导入", "export": "数据导出"}
+MAIL_STATUS = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败", "none": "无邮箱（仅站内）"}
+RQ_STATUS = {"queued": "排队中", "started": "执行中", "scheduled": "计划中", "deferred": "等待依赖",
+             "failed": "失败", "finished": "已完成"}
+
+
+def run_payload(run):
+    percent = None
+    if run.total:
+        percent = min(100, int(run.done * 100 / run.total))
+    return {
+        "id": run.id, "kind": run.kind, "kind_label": RUN_KIND.get(run.kind, run.kind),
+        "status": run.status, "status_label": RUN_STATUS.get(run.status, run.status),
+        "done": run.done, "total": run.total, "percent": percent,
+        "message": run.message,
+        "result": json.loads(run.result) if run.result else None,
+        "finished": run.status in ("done", "failed"),
+        "created_at": run.created_at.isoformat() if run.created_at else None,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+class JobRunView(BaseView):
+    route_base = "/jobs/run"
+    default_view = "show"
+
+    def _own(self, run_id):
+        run = db.session.scalar(select(JobRun).where(JobRun.id == run_id, JobRun.user_id == current_user.id))
+        if run is None:
+            abort(404)
+        return run
+
+    @expose("/<int:run_id>")
+    @has_access
+    def show(self, run_id):
+        run = self._own(run_id)
+        return self.render_template("jobs/run.html", run=run, p=run_payload(run),
+                                    RUN_BADGE=RUN_BADGE, back=_safe_back())
+
+    @expose("/<int:run_id>.json")
+    @has_access
+    def status(self, run_id):
+        return jsonify(run_payload(self._own(run_id)))
+
+
+def _safe_back():
+    target = request.args.get("next") or ""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+# ---------------------------------------------------------------- 任务队列
+
+def _rq_overview():
+    """(overview dict, error text). Never raises: Redis may be unset or down."""
+    from flask import current_app
+
+    from ..jobs import redis_connection
+
+    if not current_app.config.get("REDIS_URL"):
+        return None, "未配置 REDIS_URL：后台任务在请求内直接执行，定时任务（过期、提醒、邮件）需另行触发。"
+    try:
+        from rq import Queue, Worker
+        from rq.cron import CronScheduler
+
+        conn = redis_connection()
+        conn.ping()
+        queues = []
+        failed = []
+        for queue in sorted(Queue.all(connection=conn), key=lambda q: q.name):
+            registry = queue.failed_job_registry
+            queues.append({
+                "name": queue.name, "queued": queue.count,
+                "started": queue.started_job_registry.count, "scheduled": queue.scheduled_job_registry.count,
+                "deferred": queue.deferred_job_registry.count, "failed": registry.count,
+                "finished": queue.finished_job_registry.count,
+            })
+            for job in queue.job_class.fetch_many(registry.get_job_ids(0, 49), connection=conn):
+                if job is None:
+                    continue
+                result = job.latest_result()
+                failed.append({
+                    "id": job.id, "queue": queue.name, "func": job.func_name,
+                    "description": job.description, "ended_at": job.ended_at,
+                    "traceback": (result.exc_string if result else None) or "",
+                })
+        workers = [{"name": w.name, "state": w.get_state(), "queues": ", ".join(w.queue_names()),
+                    "last_heartbeat": w.last_heartbeat} for w in Worker.all(connection=conn)]
+        crons = [{"name": c.name, "last_heartbeat": c.last_heartbeat}
+                 for c in CronScheduler.all(connection=conn)]
+        return {"queues": queues, "failed": failed, "workers": workers, "crons": crons}, None
+    except Exception as exc:  # Redis down: the page still shows the database side
+        return None, f"无法连接 Redis（{exc.__class__.__name__}）：任务暂存于数据库，Redis 恢复后由定时任务继续处理。"
+
+
+class QueueAdminView(BaseView):
+    route_base = "/jobs/queue"
+    default_view = "index"
+
+    @expose("/")
+    @has_access
+    def index(self):
+        from ..jobs import mail
+
+        rq_info, rq_error = _rq_overview()
+        counts = mail.outbox_counts()
+        failed_mail = db.session.execute(
+            select(Notification.id, Notification.email, Notification.subject, Notification.attempts,
+                   Notification.last_error, Notification.created_at)
+            .where(Notification.email_status == "failed")
+            .order_by(Notification.id.desc()).limit(50)).all()
+        failed_runs = db.session.execute(
+            select(JobRun, AppUser.username).join(AppUser, AppUser.id == JobRun.user_id)
+            .where(JobRun.status == "failed").order_by(JobRun.id.desc()).limit(20)).all()
+        return self.render_template(
+            "jobs/queue.html", rq=rq_info, rq_error=rq_error, counts=counts, failed_mail=failed_mail,
+            failed_runs=failed_runs, MAIL_STATUS=MAIL_STATUS, RUN_KIND=RUN_KIND)
+
+    @expose("/retry/<job_id>", methods=["POST"])
+    @has_access
+    def retry(self, job_id):
+        """重试 one failed rq job (moved back to its queue)."""
+        from rq.exceptions import InvalidJobOperation, NoSuchJobError
+        from rq.job import Job
+
+        from ..jobs import redis_connection
+
+        try:
+            conn = redis_connection()
+            if conn is None:
+                raise NoSuchJobError(job_id)
+            job = Job.fetch(job_id, connection=conn)
+            job.requeue()
+            flash(f"已重新排队：{job.func_name}", "success")
+        except (NoSuchJobError, InvalidJobOperation):
+            flash("该任务不存在或不在失败列表中", "danger")
+        except Exception as exc:
+            flash(f"重试失败：无法连接 Redis（{exc.__class__.__name__}）", "danger")
+        return redirect(url_for(".index"))
+
+    @expose("/mail/<int:notification_id>/retry", methods=["POST"])
+    @has_access
+    def retry_mail(self, notification_id):
+        """重新发送 one failed mail (pending again; sent after this commit)."""
+        from ..jobs import mail
+
+        if mail.retry_failed(notification_id):
+            flash("已重新加入发送队列", "success")
+        else:
+            flash("该邮件不是发送失败状态，未重新发送", "danger")
+        return redirect(url_for(".index"))
 
 
 def register(appbuilder):
-    pass
+    appbuilder.add_view_no_menu(JobRunView())
+    appbuilder.add_view_no_menu(QueueAdminView())

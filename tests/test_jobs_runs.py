@@ -1,0 +1,214 @@
+"""JobRun runner (app.jobs.runs) and the two pages: JobRunView (owner only) and QueueAdminView
+(province/admin: queues, failed jobs with traceback, retry; outbox; failed runs)."""
+import json
+import os
+import signal
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.jobs import runs
+from app.models import JobRun, Notification
+from tests.factories import make_employer, make_school, make_user
+from tests.test_jobs_support import REDIS_URL, free_port, redis_queue  # noqa: F401 (fixture)
+
+
+# Work functions (dotted paths, as imports/exports pass them).
+def work_ok(run, params, progress):
+    for i in range(1, params["n"] + 1):
+        progress(i, params["n"])
+    return {"写入": params["n"]}
+
+
+def work_fails(run, params, progress):
+    progress(1, 3)
+    raise ValueError("第3行：身份证号格式不正确")
+
+
+def work_dies(run, params, progress):
+    progress(1, 2)
+    os.kill(os.getpid(), signal.SIGKILL)  # the work-horse dies mid-run
+
+
+def job_fails():
+    raise ValueError("身份证号格式不正确")
+
+
+def reload(run_id):
+    db.session.expire_all()
+    return db.session.get(JobRun, run_id)
+
+
+@pytest.fixture
+def users():
+    school = make_school()
+    employer = make_employer(approved_by=school)
+    return make_user("employer", employer), make_user("employer", make_employer()), make_user("province")
+
+
+# ---------------------------------------------------------------- runner
+
+def test_inline_run_done_with_progress_and_result(users):
+    owner = users[0]
+    run = runs.start("export", owner.id, "tests.test_jobs_runs.work_ok", {"n": 4})
+    run = reload(run.id)
+    assert (run.status, run.done, run.total) == ("done", 4, 4)
+    assert json.loads(run.result) == {"写入": 4} and run.rq_job_id is None
+    assert run.started_at and run.finished_at
+
+
+def test_failing_run_records_reason(users):
+    run = runs.start("export", users[0].id, "tests.test_jobs_runs.work_fails", {})
+    run = reload(run.id)
+    assert run.status == "failed" and run.message == "第3行：身份证号格式不正确" and run.done == 1
+
+
+def test_execute_twice_does_nothing_the_second_time(users):
+    run = runs.start("export", users[0].id, "tests.test_jobs_runs.work_ok", {"n": 2})
+    assert runs.execute(run.id, "tests.test_jobs_runs.work_fails") is None  # already done: no re-run
+    assert reload(run.id).status == "done"
+
+
+def test_redis_down_runs_inline(app, users, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    run = runs.start("export", users[0].id, "tests.test_jobs_runs.work_ok", {"n": 1})
+    assert reload(run.id).status == "done"
+
+
+def test_queued_run_done_by_real_worker(app, users, redis_queue):
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    run = runs.start("export", users[0].id, "tests.test_jobs_runs.work_ok", {"n": 3})
+    run = reload(run.id)
+    assert run.status == "queued" and run.rq_job_id
+    conn = Redis.from_url(REDIS_URL)
+    SimpleWorker([Queue(redis_queue, connection=conn)], connection=conn).work(burst=True)
+    run = reload(run.id)
+    assert (run.status, run.done, json.loads(run.result)) == ("done", 3, {"写入": 3})
+
+
+def test_killed_work_horse_marks_run_failed(app, users, redis_queue):
+    from redis import Redis
+    from rq import Queue
+
+    from app.jobs.worker import AppWorker
+
+    run = runs.start("export", users[0].id, "tests.test_jobs_runs.work_dies", {})
+    conn = Redis.from_url(REDIS_URL)
+    queue = Queue(redis_queue, connection=conn)
+    AppWorker([queue], connection=conn).work(burst=True)  # forking worker: the horse is SIGKILLed
+    run = reload(run.id)
+    assert run.status == "failed" and run.message == runs.INTERRUPTED and run.done == 1
+    assert queue.failed_job_registry.count == 1
+
+
+def test_sweep_fails_run_whose_rq_job_is_gone(app, users, redis_queue):
+    from datetime import timedelta
+
+    from app.models import utcnow
+
+    run = runs.start("export", users[0].id, "tests.test_jobs_runs.work_ok", {"n": 1})
+    from redis import Redis
+    from rq.job import Job
+
+    Job.fetch(reload(run.id).rq_job_id, connection=Redis.from_url(REDIS_URL)).delete()
+    assert runs.sweep_stale(now=utcnow() + timedelta(minutes=5)) == 0  # young: left alone
+    assert runs.sweep_stale(now=utcnow() + timedelta(minutes=11)) == 1
+    run = reload(run.id)
+    assert run.status == "failed" and run.message == runs.INTERRUPTED
+
+
+# ---------------------------------------------------------------- JobRunView
+
+def test_owner_sees_status_json_and_page(client, login, users):
+    owner, other, _ = users
+    run = runs.start("export", owner.id, "tests.test_jobs_runs.work_fails", {})
+    login(client, owner.username)
+    data = client.get(f"/jobs/run/{run.id}.json").get_json()
+    assert data["status"] == "failed" and data["status_label"] == "失败"
+    assert data["message"] == "第3行：身份证号格式不正确" and data["finished"] is True
+    page = client.get(f"/jobs/run/{run.id}").get_data(as_text=True)
+    assert "失败原因" in page and "第3行：身份证号格式不正确" in page
+    assert 'http-equiv="refresh"' not in page
+
+
+def test_running_page_refreshes_and_shows_progress(client, login, users):
+    owner = users[0]
+    run = JobRun(kind="export", user_id=owner.id, status="running", done=50, total=200)
+    db.session.add(run)
+    db.session.commit()
+    login(client, owner.username)
+    page = client.get(f"/jobs/run/{run.id}").get_data(as_text=True)
+    assert "进行中" in page and "25%" in page and 'http-equiv="refresh"' in page
+    assert client.get(f"/jobs/run/{run.id}.json").get_json()["percent"] == 25
+
+
+def test_other_users_run_is_404(client, login, users):
+    owner, other, _ = users
+    run = runs.start("export", owner.id, "tests.test_jobs_runs.work_ok", {"n": 1})
+    login(client, other.username)
+    assert client.get(f"/jobs/run/{run.id}.json").status_code == 404
+    assert client.get(f"/jobs/run/{run.id}").status_code == 404
+
+
+# ---------------------------------------------------------------- QueueAdminView
+
+def test_queue_page_for_province_without_redis(client, login, users):
+    _, _, province = users
+    login(client, province.username)
+    response = client.get("/jobs/queue/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "任务队列" in page and "未配置 REDIS_URL" in page
+
+
+def test_queue_page_refused_to_employer(client, login, users):
+    login(client, users[0].username)
+    response = client.get("/jobs/queue/")
+    assert response.status_code in (302, 403)
+    assert "任务队列" not in client.get("/jobs/queue/", follow_redirects=True).get_data(as_text=True)
+
+
+def test_queue_page_with_redis_down_still_shows_outbox(app, client, login, users, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    login(client, users[2].username)
+    page = client.get("/jobs/queue/").get_data(as_text=True)
+    assert "无法连接 Redis" in page and "邮件发送" in page
+
+
+def test_queue_page_lists_failed_job_with_traceback_and_retries_it(app, client, login, users, redis_queue):
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    conn = Redis.from_url(REDIS_URL)
+    queue = Queue(redis_queue, connection=conn)
+    job = queue.enqueue("tests.test_jobs_runs.job_fails")
+    SimpleWorker([queue], connection=conn).work(burst=True)
+    assert queue.failed_job_registry.count == 1
+    login(client, users[2].username)
+    page = client.get("/jobs/queue/").get_data(as_text=True)
+    assert redis_queue in page and job.id in page and "身份证号格式不正确" in page and "Traceback" in page
+    response = client.post(f"/jobs/queue/retry/{job.id}", follow_redirects=True)
+    assert "已重新排队" in response.get_data(as_text=True)
+    assert queue.failed_job_registry.count == 0 and queue.count == 1
+    response = client.post("/jobs/queue/retry/no-such-job", follow_redirects=True)
+    assert "该任务不存在" in response.get_data(as_text=True)
+
+
+def test_failed_mail_listed_and_resent(app, client, login, users):
+    province = users[2]
+    note = Notification(user_id=province.id, email="x@example.org", subject="测试邮件", body="b",
+                        email_status="failed", attempts=5, last_error="550 mailbox unavailable")
+    db.session.add(note)
+    db.session.commit()
+    login(client, province.username)
+    page = client.get("/jobs/queue/").get_data(as_text=True)
+    assert "550 mailbox unavailable" in page and "重新发送" in page
+    response = client.post(f"/jobs/queue/mail/{note.id}/retry", follow_redirects=True)
+    assert "已重新加入发送队列" in response.get_data(as_text=True)
+    db.session.expire_all()
+    row = db.session.get(Notification, note.id)
+    assert (row.email_status, row.attempts) == ("pending", 0)
+    response = client.post(f"/jobs/queue/mail/{note.id}/retry", follow_redirects=True)
+    assert "不是发送失败状态" in response.get_data(as_text=True)
