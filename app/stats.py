@@ -378,7 +378,7 @@ def dashboard(f: Filters) -> dict:
     df = outcome_frame(f)
     return {
         "summary": summary(df),
-        "by_school": by(df, ["school_code", "school_name"]),
+        "by_school": by(df, ["school_id", "school_code", "school_name"]),
         "by_department": by(df, ["school_name", "department"]),
         "by_major": by(df, ["school_name", "department", "major"]),
         "by_education": _ordered(by(df, "education"), "education", labels.EDUCATION),
