@@ -84,6 +84,19 @@ EXPIRY_REMINDER_HOURS = _int("EXPIRY_REMINDER_HOURS", 24)
 TERMINATION_REMINDER_DAYS = _int("TERMINATION_REMINDER_DAYS", 3)
 REVIEW_REMINDER_WORKDAYS = _int("REVIEW_REMINDER_WORKDAYS", 5)
 
+# SMS for 信息验证 (app.sms): "dev" records messages in the SMS outbox only; "http" posts to a
+# provider (SMS_HTTP_URL, bearer SMS_HTTP_TOKEN). Codes: 6 digits, SMS_CODE_MINUTES valid, single use.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "dev")
+SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL") or None
+SMS_HTTP_TOKEN = os.environ.get("SMS_HTTP_TOKEN") or None
+SMS_SIGN = os.environ.get("SMS_SIGN", "【湖北高校就业网络联盟】")
+SMS_CODE_MINUTES = _int("SMS_CODE_MINUTES", 5)
+SMS_PER_PHONE_MINUTE = _int("SMS_PER_PHONE_MINUTE", 1)
+SMS_PER_PHONE_DAY = _int("SMS_PER_PHONE_DAY", 10)
+SMS_PER_IP_HOUR = _int("SMS_PER_IP_HOUR", 30)
+SMS_MAX_ATTEMPTS = _int("SMS_MAX_ATTEMPTS", 5)
+SMS_RATE_LIMIT = os.environ.get("SMS_RATE_LIMIT", "5 per minute")
+
 # Agreement PDF and public verification (app.documents).
 WKHTMLTOPDF = os.environ.get("WKHTMLTOPDF", "/usr/bin/wkhtmltopdf")
 PDF_TIMEOUT_SECONDS = _int("PDF_TIMEOUT_SECONDS", 60)

@@ -70,13 +70,36 @@ def provinces():
 
 
 def children(code):
-    """Cities of a province (xx0000) or counties of a city (xxyy00)."""
+    """The next level of the picker: cities of a province (xx0000) — for a municipality, whose
+    only "city" is 市辖区, its districts instead — or counties of a city (xxyy00); none below."""
     table = _table()
+    if not is_valid(code) or not code.endswith("00"):
+        return []
     if code.endswith("0000"):
-        return [(c, n) for c, n in sorted(table.items())
-                if c[:2] == code[:2] and c.endswith("00") and not c.endswith("0000") and n != "市辖区"]
-    return [(c, n) for c, n in sorted(table.items())
-            if c[:4] == code[:4] and not c.endswith("00") and n != "市辖区"]
+        out = []
+        for c, n in sorted(table.items()):
+            if c[:2] == code[:2] and c.endswith("00") and not c.endswith("0000"):
+                out.extend(_counties(c) if n == "市辖区" else [(c, n)])
+        return out
+    return _counties(code)
+
+
+def _counties(city):
+    return [(c, n) for c, n in sorted(_table().items())
+            if c[:4] == city[:4] and not c.endswith("00") and n != "市辖区"]
+
+
+def path_of(code):
+    """The picker's selections for a stored code: [province, city, county] codes that exist."""
+    if not is_valid(code):
+        return []
+    steps = [code[:2] + "0000"]
+    city = code[:4] + "00"
+    if city != steps[0] and city in _table() and name_of(city) != "市辖区":
+        steps.append(city)
+    if code not in steps:
+        steps.append(code)
+    return steps
 
 
 @lru_cache(maxsize=1)

@@ -5,9 +5,13 @@ builds its queries from it, so another party's id simply is not found (404).
 """
 import re
 
-from flask import abort, g
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_login import current_user
+from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
+from flask_appbuilder.utils.base import get_safe_redirect
+from flask_appbuilder.security.decorators import no_cache
+from flask_login import current_user, login_user
 from sqlalchemy import select
 from wtforms.validators import ValidationError
 
@@ -27,6 +31,7 @@ ROLE_LABELS = {
 _SELF_SERVICE = [
     ("can_this_form_get", "ResetMyPasswordView"), ("can_this_form_post", "ResetMyPasswordView"),
     ("can_userinfo", "UserDBModelView"), ("resetmypassword", "UserDBModelView"),
+    ("can_password", "AccountView"),
 ]
 ROLE_VIEWS = {
     ROLE_EMPLOYER: ["EmployerPortal", "EmployerImportView", "EmployerExportView", "DocumentView", "JobRunView"],
@@ -47,6 +52,16 @@ def password_problem(password):
     return None
 
 
+def password_hash(password):
+    """The hash FAB's login checks, with the configured method (tests use a fast one)."""
+    from flask import current_app
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(
+        password, method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"),
+        salt_length=current_app.config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16))
+
+
 def password_validator(password):
     """FAB_PASSWORD_COMPLEXITY_VALIDATOR (forms)."""
     problem = password_problem(password)
@@ -54,8 +69,65 @@ def password_validator(password):
         raise ValidationError(problem)
 
 
+def login_block_reason(user):
+    """FAQ 1: a 定向 student, or one whose 就业方案 is submitted, cannot log in to sign."""
+    if not user.student_id:
+        return None
+    student = db.session.get(Student, user.student_id)
+    if student.training_mode == "targeted":
+        return "你的培养方式为“定向”，不能登录网签系统签约。如有疑问请联系学校就业部门老师。"
+    if student.plan_submitted:
+        return "你的就业方案已提交，不能再登录网签系统签约。如需变更请联系学校就业部门老师。"
+    return None
+
+
+def student_username(school_id, account):
+    """学生登录: 学号 or 身份证号 within one school → the login's username (or None)."""
+    account = (account or "").strip()
+    if not account or not str(school_id).isdigit():
+        return None
+    return db.session.scalar(
+        select(AppUser.username).join(Student, Student.id == AppUser.student_id).where(
+            Student.school_id == int(school_id),
+            (Student.student_no == account) | (Student.id_number == account.upper())))
+
+
+class AuthDBView(FabAuthDBView):
+    """(Same class name as FAB's, so the endpoints stay AuthDBView.login/logout.) FAB's login plus 学生登录 (school + 学号 or ID number) and the FAQ 1 refusals."""
+
+    login_template = "portal/login.html"
+
+    @expose("/login/", methods=["GET", "POST"])
+    @no_cache
+    def login(self):
+        if g.user is not None and g.user.is_authenticated:
+            return redirect(self._get_safe_next_url())
+        mode = request.values.get("mode", "account")
+        if request.method == "POST":
+            next_url = get_safe_redirect(request.args.get("next", ""))
+            username = request.form.get("username", "").strip()
+            password = request.form.get("password", "")
+            if mode == "student":
+                # Unknown 学号: still run a password check so timing does not tell (FAB balances too).
+                username = student_username(request.form.get("school"), username) or "\x00no-such-user"
+            user = self.appbuilder.sm.auth_user_db(username, password)
+            if not user:
+                flash("账号或密码不正确" if mode != "student" else "学校、学号/身份证号或密码不正确", "warning")
+                return redirect(url_for("AuthDBView.login", next=next_url or None, mode=mode))
+            reason = login_block_reason(user)
+            if reason:
+                flash(reason, "danger")
+                return redirect(self.appbuilder.get_url_for_login)
+            login_user(user, remember=False)
+            return redirect(next_url)
+        schools = db.session.scalars(select(School).order_by(School.code)).all()
+        return self.render_template(self.login_template, title="用户登录", appbuilder=self.appbuilder,
+                                    schools=schools, mode=mode)
+
+
 class AppSecurityManager(SecurityManager):
     user_model = AppUser
+    authdbview = AuthDBView
 
     def add_user(self, username, first_name, last_name, email, role, password="", hashed_password="", **kw):
         # FAB checks complexity only in forms (STACK-NOTES); accounts made by code obey it too.

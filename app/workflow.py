@@ -347,7 +347,25 @@ def validate_terms(terms, now=None):
         errors["contact_phone"] = "联系电话格式不正确（手机号或带区号的固定电话）"
     clean["contact_phone"] = phone
 
-    archive_mode = str(terms.get("archive_mode") or "").strip()
+    _archive_hukou(terms, errors, clean)
+    if errors:
+        raise WorkflowError("邀请函填写有误，请按提示修改", "R15", errors)
+    return clean
+
+
+def _archive_hukou(values, errors, clean):
+    """档案接收 / 户口接收 with their dependent fields (R15): forwarding details are required when
+    the archive is received or forwarded and dropped when 单位不接收; likewise the hukou address."""
+
+    def text_field(name, label, max_len, required=True):
+        value = str(values.get(name) or "").strip()
+        if required and not value:
+            errors[name] = f"请输入{label}"
+        elif len(value) > max_len:
+            errors[name] = f"{label}不能超过{max_len}个字"
+        clean[name] = value or None
+
+    archive_mode = str(values.get("archive_mode") or "").strip()
     if archive_mode not in labels.ARCHIVE_MODE:
         errors["archive_mode"] = "请选择档案接收方式"
     clean["archive_mode"] = archive_mode
@@ -355,18 +373,18 @@ def validate_terms(terms, now=None):
         text_field("archive_unit", "档案转寄单位名称", 200)
         text_field("archive_address", "档案转递地址", 200)
         text_field("archive_contact", "档案转递联系人", 50)
-        postcode = str(terms.get("archive_postcode") or "").strip()
+        postcode = str(values.get("archive_postcode") or "").strip()
         if not _POSTCODE.match(postcode):
             errors["archive_postcode"] = "档案转递邮编须为6位数字"
         clean["archive_postcode"] = postcode
-        archive_phone = str(terms.get("archive_phone") or "").strip()
+        archive_phone = str(values.get("archive_phone") or "").strip()
         if not valid_phone(archive_phone):
             errors["archive_phone"] = "档案转递联系电话格式不正确"
         clean["archive_phone"] = archive_phone
     else:  # 单位不接收: no forwarding details are kept
         for name in ARCHIVE_DETAIL_FIELDS:
             clean[name] = None
-    hukou_mode = str(terms.get("hukou_mode") or "").strip()
+    hukou_mode = str(values.get("hukou_mode") or "").strip()
     if hukou_mode not in labels.HUKOU_MODE:
         errors["hukou_mode"] = "请选择户口接收类型"
     clean["hukou_mode"] = hukou_mode
@@ -374,10 +392,6 @@ def validate_terms(terms, now=None):
         text_field("hukou_address", "户口接收地址", 200)
     else:
         clean["hukou_address"] = None
-
-    if errors:
-        raise WorkflowError("邀请函填写有误，请按提示修改", "R15", errors)
-    return clean
 
 
 def terms_from_profile(employer, feedback_days=None):
@@ -1176,6 +1190,172 @@ def employment_status(student_id):
             return {"state": "已落实去向", "category": kind, "since": destination.reviewed_at}
         return {"state": "去向待学校审核", "category": kind, "since": destination.created_at}
     return {"state": "未就业", "category": None, "since": None}
+
+
+# ---------------------------------------------------------------- first login (manual §2.1, §2.2)
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{4,30}$")
+PROFILE_FIELDS = ("nature", "region", "contact_name", "contact_phone", "email", "address") + (
+    "archive_mode",) + ARCHIVE_DETAIL_FIELDS + ("hukou_mode", "hukou_address")
+
+
+def valid_email(value):
+    return bool(value) and len(value) <= 120 and bool(_EMAIL.match(value))
+
+
+def _profile_fields(values, errors, clean):
+    """单位性质, 单位所在地 and the contact fields of an employer (registration and 基本信息维护)."""
+    nature = str(values.get("nature") or "").strip()
+    if nature not in labels.EMPLOYER_NATURE:
+        errors["nature"] = "请选择单位性质"
+    clean["nature"] = nature
+    region = str(values.get("region") or "").strip()
+    if not regions.is_valid(region):
+        errors["region"] = "请选择单位所在地（省/市/区县）"
+    clean["region"] = region
+    contact = str(values.get("contact_name") or "").strip()
+    if not contact or len(contact) > 50:
+        errors["contact_name"] = "请输入联系人（50字以内）"
+    clean["contact_name"] = contact
+    phone = str(values.get("contact_phone") or "").strip()
+    if not valid_phone(phone):
+        errors["contact_phone"] = "联系电话格式不正确（手机号或带区号的固定电话）"
+    clean["contact_phone"] = phone
+    email = str(values.get("email") or "").strip()
+    if not valid_email(email):
+        errors["email"] = "请输入正确的邮箱"
+    clean["email"] = email
+    address = str(values.get("address") or "").strip()
+    if len(address) > 200:
+        errors["address"] = "通讯地址不能超过200个字"
+    clean["address"] = address or None
+
+
+@transition
+def register_employer(values, password, school_ids, now=None):
+    """单位注册: the employer, its login and a pending 单位审核 at each chosen school, all at once.
+    It may offer once one school approves it and it has confirmed its signing profile (R1)."""
+    from stdnum.cn import uscc
+
+    from .security import ROLE_EMPLOYER, password_hash, password_problem
+
+    n = _utc(now)
+    errors, clean = {}, {}
+    name = str(values.get("name") or "").strip()
+    if not name or len(name) > 200:
+        errors["name"] = "请输入单位名称（200字以内）"
+    code = str(values.get("credit_code") or "").strip().upper()
+    if not uscc.is_valid(code):
+        errors["credit_code"] = "统一社会信用代码不正确（18位，含校验位）"
+    elif db.session.scalar(select(func.count()).select_from(Employer).where(Employer.credit_code == code)):
+        errors["credit_code"] = "该统一社会信用代码已注册，请直接登录；忘记账号请联系学校就业部门"
+    _profile_fields(values, errors, clean)
+    username = str(values.get("username") or "").strip()
+    if not _USERNAME.match(username):
+        errors["username"] = "用户名为4-30位字母、数字、下划线、点或减号"
+    elif db.session.scalar(select(func.count()).select_from(AppUser).where(
+            func.lower(AppUser.username) == username.lower())):
+        errors["username"] = "该用户名已被使用"
+    problem = password_problem(password)
+    if problem:
+        errors["password"] = problem
+    schools = db.session.scalars(select(School).where(School.id.in_(list(school_ids or [])))).all()
+    if not schools or len(schools) != len(set(school_ids)):
+        errors["schools"] = "请至少选择一所提交审核的学校"
+    if errors:
+        raise WorkflowError("注册信息填写有误，请按提示修改", "R1", errors)
+
+    employer = Employer(name=name, credit_code=code, created_at=n, **clean)
+    db.session.add(employer)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same credit code registered at this very moment
+        raise WorkflowError("该统一社会信用代码已注册", "R1", {"credit_code": "该统一社会信用代码已注册"})
+    from flask_appbuilder.security.sqla.models import Role
+
+    role = db.session.scalar(select(Role).where(Role.name == ROLE_EMPLOYER))
+    user = AppUser(username=username, first_name=clean["contact_name"][1:] or clean["contact_name"],
+                   last_name=clean["contact_name"][:1], email=clean["email"], active=True,
+                   password=password_hash(password), employer_id=employer.id, roles=[role], created_on=n)
+    db.session.add(user)
+    for school in schools:
+        db.session.add(EmployerApproval(employer_id=employer.id, school_id=school.id, status="pending", created_at=n))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise WorkflowError("该用户名已被使用", "R1", {"username": "该用户名已被使用"})
+    for school in schools:
+        notify(users_of(school_id=school.id), f"待审核单位：{name}", f"{name}（{code}）注册并申请本校审核。",
+               link="/school/employers/", now=n)
+    _commit()
+    return employer, user
+
+
+@transition
+def apply_for_approval(employer, school, now=None):
+    """申请学校审核 at another school, or again after a refusal (R1)."""
+    n = _utc(now)
+    approval = db.session.scalar(select(EmployerApproval).where(
+        EmployerApproval.employer_id == employer.id, EmployerApproval.school_id == school.id).with_for_update())
+    if approval is not None and approval.status != "refused":
+        raise WorkflowError("已向该校提交审核申请" if approval.status == "pending" else "该校已审核通过", "R1")
+    if approval is None:
+        approval = EmployerApproval(employer_id=employer.id, school_id=school.id, created_at=n)
+        db.session.add(approval)
+    approval.status, approval.reason, approval.reviewed_at = "pending", None, None
+    approval.created_at = n
+    notify(users_of(school_id=school.id), f"待审核单位：{employer.name}",
+           f"{employer.name}（{employer.credit_code}）申请本校审核。", link="/school/employers/", now=n)
+    _commit()
+    return approval
+
+
+@transition
+def confirm_employer_profile(employer, values, now=None):
+    """签约信息确认 (first login) and 基本信息维护 later: nature, region, contacts, 档案/户口接收 with
+    the fields each choice needs. Offers copy the profile when they are sent."""
+    n = _utc(now)
+    errors, clean = {}, {}
+    _profile_fields(values, errors, clean)
+    _archive_hukou(values, errors, clean)
+    if errors:
+        raise WorkflowError("签约信息填写有误，请按提示修改", "R1", errors)
+    for field, value in clean.items():
+        setattr(employer, field, value)
+    if employer.profile_confirmed_at is None:
+        employer.profile_confirmed_at = n
+    _commit()
+    return employer
+
+
+@transition
+def verify_student(student, email, address, code, now=None):
+    """信息验证 on first login (R7): email, 通讯地址 and the SMS code sent to the phone on file."""
+    from . import sms
+
+    n = _utc(now)
+    errors = {}
+    email = (email or "").strip()
+    address = (address or "").strip()
+    if not valid_email(email):
+        errors["email"] = "请输入正确的邮箱"
+    if not address or len(address) > 200:
+        errors["address"] = "请输入通讯地址（200字以内）"
+    if not re.fullmatch(r"\d{6}", (code or "").strip()):
+        errors["code"] = "请输入6位短信验证码"
+    if errors:
+        raise WorkflowError("信息验证未通过，请按提示修改", "R7", errors)
+    student = _lock_student(student.id)
+    try:
+        sms.consume_code(student.phone, code, now=n)
+    except sms.SmsError as exc:
+        raise WorkflowError(str(exc), "R7", {"code": str(exc)})
+    student.email, student.address = email, address
+    if student.verified_at is None:
+        student.verified_at = n
+    _commit()
+    return student
 
 
 # ---------------------------------------------------------------- school administration

@@ -2,9 +2,10 @@
 
 
 def register_views(appbuilder):
-    from . import console, documents, employer, home, imports, jobs, province, school, stats, student
+    from . import account, console, documents, employer, home, imports, jobs, province, school, stats, student
 
     home.register(appbuilder)
+    account.register(appbuilder)
     employer.register(appbuilder)
     student.register(appbuilder)
     school.register(appbuilder)

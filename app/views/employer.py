@@ -78,9 +78,49 @@ class EmployerPortal(PortalView):
         termination_todo = db.session.scalar(select(func.count()).select_from(Termination).where(
             Termination.employer_id == employer.id, Termination.status == "requested",
             Termination.initiator == "student"))
+        asked = {ap.school_id for ap, _name in approvals if ap.status != "refused"}
+        other_schools = [s for s in db.session.scalars(select(School).order_by(School.code)) if s.id not in asked]
         return self.render_template("employer/home.html", employer=employer, counts=counts, pending_now=pending_now,
                            approvals=approvals, listed=listed, termination_todo=termination_todo,
-                           messages=recent_messages())
+                           other_schools=other_schools, messages=recent_messages())
+
+    @expose("/confirm", methods=["GET", "POST"])
+    @has_access
+    def confirm(self):
+        """签约信息确认 on first login; later the edit form of 基本信息维护."""
+        employer = self._employer()
+        first = employer.profile_confirmed_at is None
+        errors = {}
+        if request.method == "POST":
+            values = {f: request.form.get(f, "").strip() for f in workflow.PROFILE_FIELDS}
+            try:
+                workflow.confirm_employer_profile(employer, values)
+            except workflow.WorkflowError as e:
+                errors = e.fields
+                flash_error(e)
+            else:
+                flash("签约信息已确认" if first else "基本信息已保存", "success")
+                return redirect(url_for(".home" if first else ".profile"))
+        else:
+            values = {f: getattr(employer, f) for f in workflow.PROFILE_FIELDS}
+        return self.render_template("employer/confirm.html", employer=employer, values=values, errors=errors,
+                                    first=first)
+
+    @expose("/approvals/apply", methods=["POST"])
+    @has_access
+    def apply_approval(self):
+        employer = self._employer()
+        school = db.session.get(School, request.form.get("school", type=int) or 0)
+        if school is None:
+            flash("请选择学校", "warning")
+            return redirect(url_for(".home"))
+        try:
+            workflow.apply_for_approval(employer, school)
+        except workflow.WorkflowError as e:
+            flash_error(e)
+        else:
+            flash(f"已向{school.name}提交审核申请", "success")
+        return redirect(url_for(".home"))
 
     @expose("/profile")
     @has_access

@@ -1,7 +1,7 @@
 """The sidebar of each role, in the manual's menu structure (one place for all pages)."""
 from ..security import ROLE_ADMIN, ROLE_EMPLOYER, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT, role_of
 
-PASSWORD = ("修改密码", "ResetMyPasswordView.this_form_get")
+PASSWORD = ("修改密码", "AccountView.password")
 
 MENUS = {
     ROLE_EMPLOYER: ("单位用户中心", [
@@ -28,7 +28,8 @@ MENUS = {
     ]),
     ROLE_ADMIN: ("系统管理", [
         ("数据统计", [("各校签约概况", "ProvincePortal.home")]),
-        ("账号与权限", [("用户列表", "UserDBModelView.list"), ("角色列表", "RoleModelView.list")]),
+        ("账号与权限", [("用户列表", "UserDBModelView.list"), ("角色列表", "RoleModelView.list"),
+                   ("短信发件箱", "SmsOutboxView.list"), PASSWORD]),
     ]),
 }
 

@@ -1,11 +1,11 @@
 """毕业生: 学生首页, 电子签约 (查看邀请函: 同意 / 拒绝), 纸质签约 (录入协议书), 其他去向, 解约办理."""
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from .. import uploads, workflow
+from .. import accounts, labels, sms, uploads, workflow
 from ..extensions import db
 from ..models import Agreement, Destination, FlowEvent, Termination
 from ..security import current_student, scoped_one
@@ -48,6 +48,58 @@ class StudentPortal(PortalView):
                            termination_todo=termination_todo(student.id),
                            job=workflow.employment_status(student.id), messages=recent_messages(),
                            block_reason=workflow.student_block_reason(student))
+
+    # ------------------------------------------------------------ 信息验证 (first login)
+
+    @expose("/verify", methods=["GET", "POST"])
+    @has_access
+    def verify(self):
+        student = current_student()
+        if student.verified_at is not None and request.method == "GET":
+            return redirect(url_for(".home"))
+        values = {"email": request.form.get("email", student.email or ""),
+                  "address": request.form.get("address", student.address or "")}
+        if accounts.is_placeholder_email(values["email"]):
+            values["email"] = ""
+        errors = {}
+        if request.method == "POST":
+            try:
+                workflow.verify_student(student, values["email"], values["address"], request.form.get("code"))
+            except workflow.WorkflowError as e:
+                errors = e.fields
+                flash_error(e)
+            else:
+                flash("信息验证通过，欢迎使用网签系统", "success")
+                return redirect(url_for(".home"))
+        return self.render_template("student/verify.html", student=student, values=values, errors=errors)
+
+    @expose("/verify/send-code", methods=["POST"])
+    @has_access
+    def send_code(self):
+        """发送验证码 to the phone on file (the school changes phones, not the student)."""
+        student = current_student()
+        values = {"email": request.form.get("email", ""), "address": request.form.get("address", "")}
+        errors = {}
+        try:
+            self._sms_ip_allowed()
+            sms.send_code(student.phone, ip=request.remote_addr, student_id=student.id)
+        except sms.SmsError as e:
+            errors["code"] = str(e)
+            flash(str(e), "danger")
+        else:
+            flash(f"验证码已发送至 {labels.mask_phone(student.phone)}，{current_app.config['SMS_CODE_MINUTES']}分钟内有效", "success")
+        return self.render_template("student/verify.html", student=student, values=values, errors=errors)
+
+    def _sms_ip_allowed(self):
+        """A burst limit per IP in front of the database limits (Flask-Limiter, FAB's instance)."""
+        from limits import parse as parse_limit
+
+        extension = self.appbuilder.sm.limiter
+        if extension is None or not current_app.config.get("RATELIMIT_ENABLED", True):
+            return
+        if not extension.limiter.hit(parse_limit(current_app.config["SMS_RATE_LIMIT"]), "sms-send",
+                                     request.remote_addr or "-"):
+            raise sms.SmsError("操作过于频繁，请稍后再试")
 
     @expose("/offers/")
     @has_access

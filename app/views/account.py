@@ -1,0 +1,144 @@
+"""Accounts for every role: 单位注册 (public), 修改密码, the region picker's data, the first-login
+guard (forced password change, 签约信息确认, 信息验证) and the SMS outbox for admins."""
+from flask import current_app, flash, jsonify, redirect, request, url_for
+from flask_appbuilder import BaseView, ModelView, expose
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from .. import labels, regions, workflow
+from ..extensions import db
+from ..models import AppUser, School, SmsMessage
+from ..security import current_employer, current_student, password_hash, password_problem
+from .common import flash_error
+
+REGISTER_FIELDS = ("name", "credit_code", "nature", "region", "contact_name", "contact_phone", "email", "address",
+                   "username")
+
+
+class RegisterView(BaseView):
+    """单位注册: no login. Creates the employer, its login and pending 单位审核 at the chosen schools."""
+
+    route_base = "/register"
+    default_view = "register"
+
+    @expose("/", methods=["GET", "POST"])
+    def register(self):
+        if current_user.is_authenticated:
+            return redirect("/")
+        values, errors = {}, {}
+        schools = db.session.scalars(select(School).order_by(School.code)).all()
+        if request.method == "POST":
+            values = {f: request.form.get(f, "").strip() for f in REGISTER_FIELDS}
+            password = request.form.get("password", "")
+            school_ids = []
+            for raw in request.form.getlist("schools"):
+                if raw.isdigit():
+                    school_ids.append(int(raw))
+            if password != request.form.get("password2", ""):
+                errors = {"password2": "两次输入的密码不一致"}
+                flash("两次输入的密码不一致", "danger")
+            else:
+                try:
+                    workflow.register_employer(values, password, school_ids)
+                except workflow.WorkflowError as e:
+                    errors = e.fields
+                    flash_error(e)
+                else:
+                    flash("注册成功，请登录。登录后请先完成签约信息确认；学校审核通过后即可发送邀约。", "success")
+                    return redirect(url_for("AuthDBView.login"))
+            values["schools"] = school_ids
+        return self.render_template("account/register.html", values=values, errors=errors, schools=schools,
+                                    natures=labels.EMPLOYER_NATURE.items())
+
+
+class RegionView(BaseView):
+    """The cascading 省/市/区县 picker's data (GB/T 2260 via python-stdnum); public, read-only."""
+
+    route_base = "/regions"
+
+    @expose("/<code>.json")
+    def children(self, code):
+        if code == "root":
+            return jsonify(regions.provinces())
+        return jsonify(regions.children(code))
+
+
+class AccountView(BaseView):
+    """修改密码 for every role; also where a forced change on first login lands."""
+
+    route_base = "/account"
+    default_view = "password"
+
+    @expose("/password", methods=["GET", "POST"])
+    @has_access
+    def password(self):
+        errors = {}
+        if request.method == "POST":
+            old, new = request.form.get("old_password", ""), request.form.get("new_password", "")
+            user = db.session.get(AppUser, current_user.id)
+            if not check_password_hash(user.password or "", old):
+                errors["old_password"] = "原密码不正确"
+            elif new != request.form.get("new_password2", ""):
+                errors["new_password2"] = "两次输入的新密码不一致"
+            elif new == old:
+                errors["new_password"] = "新密码不能与原密码相同"
+            elif password_problem(new):
+                errors["new_password"] = password_problem(new)
+            if errors:
+                flash(next(iter(errors.values())), "danger")
+            else:
+                user.password = password_hash(new)
+                user.must_change_password = False
+                db.session.commit()
+                flash("密码已修改", "success")
+                return redirect("/")
+        return self.render_template("account/password.html", errors=errors,
+                                    forced=bool(current_user.must_change_password),
+                                    rule="密码至少8位，且须同时包含大写字母、小写字母和数字")
+
+
+class SmsOutboxView(ModelView):
+    """短信发件箱 (admin): what the development backend "sent", and the HTTP backend's outcomes."""
+
+    route_base = "/admin/sms"
+    datamodel = SQLAInterface(SmsMessage)
+    base_permissions = ["can_list"]
+    base_order = ("id", "desc")
+    list_title = "短信发件箱"
+    list_columns = ["created_at", "phone", "body", "backend", "status", "error"]
+    search_columns = ["phone"]
+    label_columns = {"created_at": "时间", "phone": "手机", "body": "内容", "backend": "通道", "status": "状态",
+                     "error": "错误"}
+
+
+# ---------------------------------------------------------------- the first-login guard
+
+# Pages a user may open before finishing the first-login steps.
+_OPEN = {"AccountView.password", "AuthDBView.logout", "AuthDBView.login", "static", "appbuilder.static",
+         "StudentPortal.verify", "StudentPortal.send_code", "EmployerPortal.confirm", "RegionView.children",
+         "VerifyView.verify"}
+
+
+def first_login_guard():
+    """Every page leads to the step still missing: 修改密码 (forced), then 签约信息确认 for an
+    employer or 信息验证 for a graduate (manual §2.1, §2.2)."""
+    if not current_user.is_authenticated or request.endpoint in _OPEN or (request.endpoint or "").endswith(".static"):
+        return None
+    if current_user.must_change_password:
+        return redirect(url_for("AccountView.password"))
+    if current_user.employer_id and current_employer().profile_confirmed_at is None:
+        return redirect(url_for("EmployerPortal.confirm"))
+    if current_user.student_id and current_student().verified_at is None:
+        return redirect(url_for("StudentPortal.verify"))
+    return None
+
+
+def register(appbuilder):
+    appbuilder.add_view_no_menu(RegisterView())
+    appbuilder.add_view_no_menu(RegionView())
+    appbuilder.add_view_no_menu(AccountView())
+    appbuilder.add_view_no_menu(SmsOutboxView())
+    current_app.before_request(first_login_guard)  # register() runs inside create_app's app context
