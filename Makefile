@@ -5,8 +5,14 @@
 #   make test       pytest on SQLite, then on PostgreSQL (PG_URL); fails if either fails
 #   make migration  after changing app/models.py: compare the models with the migrations and
 #                   write a new revision into migrations/versions when they differ (review it!)
+#   make worker     rq worker --with-scheduler on REDIS_URL (background jobs: mail, imports, …)
+#   make cron       the single `rq cron app/jobs/cron.py` process on REDIS_URL (expiry, reminders,
+#                   outbox sweep); run exactly one
+#   (make run also starts a worker and the cron process when REDIS_URL is set and Redis answers,
+#   and stops them when the server stops; without REDIS_URL jobs run inline.)
 #
-# Variables: PYTHON (python3), PG_URL, PYTEST_ARGS (e.g. PYTEST_ARGS="-x -k seed"), MSG.
+# Variables: PYTHON (python3), PG_URL, PYTEST_ARGS (e.g. PYTEST_ARGS="-x -k seed"), MSG,
+#            REDIS_URL (from the environment), RQ_QUEUE (default).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -30,12 +36,22 @@ APT_INSTALL := apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install 
 VENV_STAMP := $(VENV)/.stamp-requirements
 DEB_STAMP := .stamp-deb
 
-.PHONY: help venv deb migrate seed run test migration
+RQ := $(VENV)/bin/rq
+RQ_QUEUE ?= default
+export RQ_QUEUE
+WORKER_CMD = $(RQ) worker --with-scheduler --worker-class app.jobs.worker.AppWorker --url "$$REDIS_URL" $(RQ_QUEUE)
+CRON_CMD = $(RQ) cron --url "$$REDIS_URL" app/jobs/cron.py
+# Exit status 0 when Redis answers on $REDIS_URL within a second.
+REDIS_PING = $(PY) -c 'import os, redis; redis.Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=1).ping()' 2>/dev/null
+
+.PHONY: help venv deb migrate seed run test migration worker cron
 
 help:
 	@echo "make run        serve the demo on http://$(HOST):$(PORT) (SQLite) and print the demo logins"
 	@echo "make test       pytest on SQLite, then on PostgreSQL ($(PG_URL))"
 	@echo "make migration  compare app/models.py with migrations/; write a new revision if they differ"
+	@echo "make worker     rq worker --with-scheduler on REDIS_URL (jobs: mail, imports, exports)"
+	@echo "make cron       the one rq cron process on REDIS_URL (expiry, reminders, outbox sweep)"
 	@echo "make venv | deb | migrate | seed   the single steps"
 
 # ---------------------------------------------------------------- environment
@@ -79,9 +95,33 @@ migrate: venv
 seed: migrate
 	$(FLASK) demo seed
 
+# With REDIS_URL set and Redis answering, a worker and the cron process run beside the server and
+# are stopped with it (Ctrl-C); otherwise jobs run inline in the web process (R4 still holds).
 run: venv deb seed
-	@echo "serving http://$(HOST):$(PORT)/ (Ctrl-C stops)"
+	@pids=""; \
+	if [ -n "$$REDIS_URL" ] && $(REDIS_PING); then \
+	  echo "Redis answers on $$REDIS_URL: starting rq worker and rq cron (queue $(RQ_QUEUE))"; \
+	  $(WORKER_CMD) & pids="$$pids $$!"; \
+	  $(CRON_CMD) & pids="$$pids $$!"; \
+	  trap 'kill -TERM $$pids 2>/dev/null; wait $$pids 2>/dev/null' EXIT INT TERM; \
+	elif [ -n "$$REDIS_URL" ]; then \
+	  echo "REDIS_URL is set but Redis does not answer: no worker/cron; jobs wait (make worker / make cron later)"; \
+	else \
+	  echo "REDIS_URL not set: background jobs run inline"; \
+	fi; \
+	echo "serving http://$(HOST):$(PORT)/ (Ctrl-C stops)"; \
 	$(FLASK) run --host $(HOST) --port $(PORT) --with-threads
+
+# ---------------------------------------------------------------- background processes
+
+worker: venv
+	@if [ -z "$$REDIS_URL" ]; then echo "make worker needs REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0"; exit 2; fi
+	$(WORKER_CMD)
+
+# rq's cron has no lock: run exactly one of these for the whole deployment.
+cron: venv
+	@if [ -z "$$REDIS_URL" ]; then echo "make cron needs REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0"; exit 2; fi
+	$(CRON_CMD)
 
 # After a model change: upgrade a scratch SQLite database to head, let Alembic compare it with
 # app/models.py, and autogenerate a revision only when they differ. Autogenerate misses things:
