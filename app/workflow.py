@@ -1358,6 +1358,77 @@ def verify_student(student, email, address, code, now=None):
     return student
 
 
+@transition
+def save_student(reviewer, values, student=None, now=None):
+    """学生管理: add a student to the reviewer's school (with a login: the documented initial password,
+    changed at first login) or edit one. Validated by the same column spec as the roster import
+    (imports.ROSTER), so a form and a spreadsheet accept exactly the same values."""
+    import pandas as pd
+
+    from imports import spec as roster_spec, validate as roster_validate
+    from imports.reader import Table
+
+    from . import accounts
+
+    school_id = _reviewer_school_id(reviewer)
+    if student is not None:
+        _own_school(reviewer, student, "只能管理本校学生", "R7")
+    keys = [c.key for c in roster_spec.ROSTER.columns]
+    row = {k: str(values.get(k) or "").strip() for k in keys}
+    if row["training_mode"] in ("non_targeted", "targeted"):  # the form sends codes, the file labels
+        row["training_mode"] = labels.TRAINING_MODE[row["training_mode"]]
+    checked = roster_validate.check(Table(frame=pd.DataFrame([row], index=[1]), extra=[]), roster_spec.ROSTER)
+    problems = list(checked.errors.get(1, []))
+    clean = checked.values.get(1, {})
+    if not problems:
+        clash = select(Student).where(Student.school_id == school_id,
+                                      (Student.student_no == clean["student_no"]) | (Student.id_number == clean["id_number"]))
+        if student is not None:
+            clash = clash.where(Student.id != student.id)
+        other = db.session.scalar(clash)
+        if other is not None:
+            problems.append(f"学号或身份证号与本校学生{other.name}（{other.student_no}）重复")
+    if problems:
+        raise WorkflowError("；".join(problems), "R15")
+    clean["email"] = clean.get("email") or None
+    plan = bool(values.get("plan_submitted"))
+    if student is None:
+        student = Student(school_id=school_id, plan_submitted=plan, **clean)
+        db.session.add(student)
+        db.session.flush()
+        accounts.create_login(student, commit=False)
+    else:
+        old_no = student.student_no
+        for key, value in clean.items():
+            setattr(student, key, value)
+        student.plan_submitted = plan
+        user = accounts.login_of(student)
+        if user is not None:
+            accounts.update_login(user, student)
+            if old_no != student.student_no:
+                user.username = accounts.username_for(db.session.get(School, school_id).code, student.student_no)
+    _commit()
+    return student
+
+
+@transition
+def reset_student_password(reviewer, student, now=None):
+    """重置密码 by the school: back to the documented initial password, changed at next login."""
+    from . import accounts
+    from .security import password_hash
+
+    _own_school(reviewer, student, "只能管理本校学生", "R7")
+    user = accounts.login_of(student)
+    if user is None:
+        user = accounts.create_login(student, commit=False)
+    else:
+        user.password = password_hash(accounts.initial_password(student))
+        user.must_change_password = True
+        user.fail_login_count = 0
+    _commit()
+    return user
+
+
 # ---------------------------------------------------------------- school administration
 
 @transition

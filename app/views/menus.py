@@ -19,7 +19,7 @@ MENUS = {
         ("签约管理", [("签约审核", "SchoolPortal.reviews"), ("解约审核", "SchoolPortal.terminations"),
                   ("其他去向审核", "SchoolPortal.destinations")]),
         ("单位管理", [("单位审核", "SchoolPortal.employers")]),
-        ("学生管理", [("学生管理", "SchoolStudentView.list")]),
+        ("学生管理", [("学生管理", "SchoolStudentView.list"), ("新增学生", "SchoolPortal.student_new")]),
         ("个人信息维护", [PASSWORD]),
     ]),
     ROLE_PROVINCE: ("省就业中心", [

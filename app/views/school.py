@@ -9,7 +9,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import uploads, workflow
+from .. import accounts, uploads, workflow
 from ..extensions import db
 from ..models import Agreement, Destination, Employer, EmployerApproval, FlowEvent, Student, Termination
 from ..security import current_school, scoped_one
@@ -280,6 +280,55 @@ class SchoolPortal(PortalView):
             abort(404)
         return uploads.send(destination.proof_path, f"去向证明-{destination.id}")
 
+    # ------------------------------------------------------------ 学生管理: add, edit, reset password
+
+    STUDENT_FIELDS = ("student_no", "name", "id_number", "gender", "phone", "email", "department", "major",
+                      "education", "graduation_year", "training_mode", "plan_submitted")
+
+    def _student(self, student_id):
+        school = current_school()
+        return scoped_one(select(Student).where(Student.id == student_id, Student.school_id == school.id))
+
+    @expose("/students/new", methods=["GET", "POST"])
+    @has_access
+    def student_new(self):
+        return self._student_form(None)
+
+    @expose("/students/<int:student_id>/edit", methods=["GET", "POST"])
+    @has_access
+    def student_edit(self, student_id):
+        return self._student_form(self._student(student_id))
+
+    def _student_form(self, student):
+        if request.method == "POST":
+            values = {f: request.form.get(f, "").strip() for f in self.STUDENT_FIELDS}
+            try:
+                saved = workflow.save_student(current_user, values, student)
+            except workflow.WorkflowError as e:
+                flash_error(e)
+            else:
+                flash("学生信息已保存" if student else f"已新增学生{saved.name}，登录账号已生成", "success")
+                return redirect(url_for("SchoolStudentView.show", pk=saved.id))
+        elif student is not None:
+            values = {f: getattr(student, f) for f in self.STUDENT_FIELDS}
+        else:
+            values = {"training_mode": "non_targeted", "education": "本科生毕业"}
+        return self.render_template("school/student_form.html", values=values, student=student,
+                                    password_rule=accounts.INITIAL_PASSWORD_RULE,
+                                    education_options=[(e, e) for e in workflow.labels.EDUCATION])
+
+    @expose("/students/<int:student_id>/reset-password", methods=["POST"])
+    @has_access
+    def student_reset_password(self, student_id):
+        student = self._student(student_id)
+        try:
+            workflow.reset_student_password(current_user, student)
+        except workflow.WorkflowError as e:
+            flash_error(e)
+        else:
+            flash(f"已将{student.name}的密码重置为初始密码（{accounts.INITIAL_PASSWORD_RULE}）", "success")
+        return redirect(url_for("SchoolStudentView.show", pk=student.id))
+
     # ------------------------------------------------------------ 单位审核 (R1)
 
     @expose("/employers/")
@@ -328,6 +377,7 @@ class SchoolStudentView(ScopedModelView):
     page_size = 20
     list_title = "学生管理"
     show_title = "学生信息"
+    show_template = "school/student_show.html"
     list_columns = ["student_no", "name", "gender", "department", "major", "education", "graduation_year",
                     "training_mode_label", "signing_restricted_label", "verified_label"]
     show_columns = ["student_no", "name", "gender", "id_number", "phone", "email", "department", "major",
