@@ -306,7 +306,7 @@ def register(appbuilder):
     app = current_app._get_current_object()  # register() runs inside create_app's app context
     admin = Admin(name="支持控制台", url="/console", endpoint="console",
                   index_view=ConsoleIndexView(name="查找", url="/console", endpoint="console"),
-                  theme=Bootstrap4Theme())
+                  theme=Bootstrap4Theme(fluid=True))
     for cls, model, name, slug in VIEWS:
         admin.add_view(cls(model, db.session, name=name, endpoint=f"console_{slug}", url=slug))
     admin.init_app(app)
