@@ -228,3 +228,20 @@ def test_other_partys_flow_rows_are_404(client, login, world, who, method, url):
     assert db.session.get(Termination, t.id).status == "requested"
     assert db.session.get(Destination, d.id).status == "submitted"
     assert count(Termination) == 1
+
+
+def test_employer_exports_signed_list_with_filters_and_formula_safe_cells(client, login, world):
+    import openpyxl
+
+    w = world[0]
+    login(client, w["users"]["employer"].username)
+    page = client.get(f"/employer/terminations/?tab=signed&name={w['signed'].name}").get_data(as_text=True)
+    assert "导出列表" in page
+    response = client.get(f"/employer/terminations/export?name={w['signed'].name}")
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.values)
+    assert rows[0][:3] == ("院校名称", "姓名", "身份证号") and len(rows) == 2
+    assert rows[1][1] == w["signed"].name and "*" in rows[1][2]  # masked as on screen
+    empty = client.get("/employer/terminations/export?name=不存在的人")
+    assert len(list(openpyxl.load_workbook(io.BytesIO(empty.data)).active.values)) == 1

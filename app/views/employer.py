@@ -355,7 +355,9 @@ class EmployerPortal(PortalView):
             if tab == "todo":
                 query = query.where(Termination.status == "requested", Termination.initiator == "student")
             template = "employer/terminations.html"
+        export_url = url_for(".terminations_export", **{k: v for k, v in filters.items() if v}) if tab == "signed" else None
         return self.render_template(template, page=Page(query), tab=tab, tabs=TERMINATION_TABS, f=filters,
+                                    export_url=export_url,
                                     schools=db.session.scalars(select(School).order_by(School.code)).all(),
                                     reason_max=workflow.TERMINATION_REASON_MAX)
 
@@ -390,6 +392,41 @@ class EmployerPortal(PortalView):
         if day_to:
             query = query.where(Agreement.certified_at < labels.day_start_utc(day_to + timedelta(days=1)))
         return query, f
+
+    @expose("/terminations/export")
+    @has_access
+    def terminations_export(self):
+        """导出列表 of 已签约成功学生列表 with the page's filters (ID numbers masked as on screen)."""
+        import io
+        import json
+
+        from flask import send_file
+        from flask_login import current_user
+
+        from .. import stats
+        from ..models import ExportAudit
+
+        employer = self._employer()
+        query, filters = self._signed_query(employer)
+        headers = ["院校名称", "姓名", "身份证号", "毕业年度", "专业", "学历", "拟聘用职位", "协议书编号", "鉴证日期",
+                   "鉴证状态", "解约状态"]
+        wb = stats.new_workbook()
+        sheet = stats.SheetWriter(wb, "已签约成功学生列表", headers,
+                                  widths=[18, 10, 22, 10, 20, 12, 18, 18, 12, 14, 14])
+        for a, student, school_name, t_status in db.session.execute(query.execution_options(yield_per=1000)):
+            sheet.append([school_name, student.name, labels.mask_id(student.id_number), student.graduation_year,
+                          student.major, student.education, a.position, a.number, labels.fmt_date(a.certified_at),
+                          labels.label(labels.AGREEMENT_STATUS, a.status),
+                          labels.label(labels.TERMINATION_STATUS, t_status) if t_status else "-"])
+        db.session.add(ExportAudit(user_id=current_user.id, what="employer_signed", row_count=sheet.rows,
+                                   filters=json.dumps({"employer_id": employer.id, **filters}, ensure_ascii=False,
+                                                      sort_keys=True)))
+        db.session.commit()
+        buf = io.BytesIO()
+        wb.save(buf)
+        buf.seek(0)
+        return send_file(buf, as_attachment=True, download_name="已签约成功学生列表.xlsx",
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     @expose("/terminations/request", methods=["POST"])
     @has_access
