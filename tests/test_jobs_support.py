@@ -30,6 +30,7 @@ class SmtpStub:
         self.fail_times = {}  # address → how many more times to refuse (absent: always)
         self.rcpt_delay = 0.0
         self.on_rcpt = None  # callable(count) after each RCPT
+        self.on_data = None  # callable(count) when a message's data is complete, before the 250
         self.rcpt_count = 0
         self.lock = threading.Lock()
         stub = self
@@ -81,6 +82,9 @@ class SmtpStub:
                         msg = email.message_from_bytes(b"".join(chunks), policy=policy.default)
                         with stub.lock:
                             stub.messages.append((mail_from, rcpts, msg))
+                            count = len(stub.messages)
+                        if stub.on_data:
+                            stub.on_data(count)
                         self.reply("250 queued")
                     elif verb == "RSET":
                         mail_from, rcpts = None, []

@@ -1,0 +1,116 @@
+"""Fault test (slow): a real `rq worker` process is SIGKILLed mid-batch while sending the outbox;
+after a restart every message has been delivered exactly once.
+
+Two kill points, driven by the local SMTP stub so they are deterministic:
+- during RCPT of the 10th message (before anything was handed over): after the claim timeout the
+  row goes back to pending and the restarted worker sends it — all 30 sent, each received once;
+- right after the server received the 10th message's DATA but before it answered 250 (the worker
+  never learns it was delivered): that row is marked failed as "may have been sent" and is not
+  re-sent — the server still has each of the 30 messages exactly once.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from app.extensions import db
+from app.jobs import mail
+from app.models import Notification, utcnow
+from tests.test_jobs_mail import _subprocess_env, add_rows, outbox
+from tests.test_jobs_support import REDIS_URL, redis_queue, smtp  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.slow
+N = 30
+
+
+def children(pid):
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def start_worker(app, queue_name):
+    rq = os.path.join(os.path.dirname(sys.executable), "rq")
+    return subprocess.Popen(
+        [rq, "worker", "--burst", "--worker-class", "app.jobs.worker.AppWorker", "--url", REDIS_URL, queue_name],
+        env=_subprocess_env(app, queue_name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True)
+
+
+def enqueue_sender(queue_name):
+    from redis import Redis
+    from rq import Queue
+
+    Queue(queue_name, connection=Redis.from_url(REDIS_URL)).enqueue("app.jobs.send_outbox", job_timeout=300)
+
+
+def run_until_killed(app, smtp, queue_name, hook):
+    enqueue_sender(queue_name)
+    worker = start_worker(app, queue_name)
+    killed = []
+
+    def kill(count):
+        if count == 10 and not killed:
+            # The worker and its work-horse (rq puts the horse in a session of its own), mid-batch.
+            for pid in [worker.pid, *children(worker.pid)]:
+                os.kill(pid, signal.SIGKILL)
+            killed.append(count)
+            time.sleep(0.2)  # let the kill land before the stub answers
+
+    setattr(smtp, hook, kill)
+    worker.wait(120)
+    time.sleep(0.5)  # the stub's handler finishes talking to the dead horse
+    setattr(smtp, hook, None)
+    assert killed, worker.stdout.read().decode()[-2000:]
+    return worker
+
+
+def restart(app, queue_name):
+    # The claim timeout (MAIL_CLAIM_SECONDS, 10 min) has passed for the dead worker's claim.
+    db.session.execute(update(Notification).where(Notification.email_status == "sending")
+                       .values(claimed_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    enqueue_sender(queue_name)
+    worker = start_worker(app, queue_name)
+    out, _ = worker.communicate(timeout=120)
+    assert worker.returncode == 0, out.decode()[-2000:]
+
+
+def test_worker_killed_before_handover_everything_sent_once(app, smtp, redis_queue):
+    smtp.rcpt_delay = 0.02
+    ids = add_rows(N)
+    run_until_killed(app, smtp, redis_queue, "on_rcpt")
+    states = Counter(r.email_status for r in outbox())
+    assert states["sent"] == 9 and states["sending"] == 1 and states["pending"] == N - 10
+    restart(app, redis_queue)
+    assert Counter(r.email_status for r in outbox()) == {"sent": N}
+    received = Counter(smtp.message_ids())
+    assert received == {mail.message_id(i): 1 for i in ids}
+
+
+def test_worker_killed_after_handover_nothing_sent_twice(app, smtp, redis_queue):
+    ids = add_rows(N)
+    run_until_killed(app, smtp, redis_queue, "on_data")
+    rows = {r.id: r for r in outbox()}
+    (uncertain,) = [r for r in rows.values() if r.email_status == "sending"]
+    assert uncertain.sent_at is not None  # stamped before DATA
+    restart(app, redis_queue)
+    rows = {r.id: r for r in outbox()}
+    assert rows[uncertain.id].email_status == "failed" and rows[uncertain.id].last_error == mail.UNCERTAIN
+    assert Counter(r.email_status for r in rows.values()) == {"sent": N - 1, "failed": 1}
+    received = Counter(smtp.message_ids())
+    assert received == {mail.message_id(i): 1 for i in ids}  # the uncertain one arrived, once
