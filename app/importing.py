@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from types import SimpleNamespace
 
 import imports
-from sqlalchemy import insert, or_, select, tuple_, update
+from sqlalchemy import insert, or_, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from . import accounts, workflow
@@ -161,9 +161,8 @@ def import_roster(school, table, valid_only=False, progress=None):
                    "plan_submitted": False, **{f: v.get(f) for f in ROSTER_FIELDS}} for v in new]
         for row in values:
             row["email"] = row["email"] or None
-        for chunk in _chunks(values):
-            for sid, no in db.session.execute(insert(Student).returning(Student.id, Student.student_no), chunk):
-                created_ids[no] = sid
+        for sid, no in accounts.bulk_insert(Student.__table__, values, returning=("id", "student_no")):
+            created_ids[no] = sid
     if updates:
         db.session.execute(update(Student), [{"id": s.id, **diff} for s, diff in updates])
 
@@ -183,8 +182,7 @@ def import_roster(school, table, valid_only=False, progress=None):
             email = v.get("email") or login.email
             if (first, last, email) != (login.first_name, login.last_name, login.email):
                 login_changes.append({"user_id": login.id, "first_name": first, "last_name": last, "email": email})
-    for chunk in _chunks(need_login):
-        accounts.create_logins(chunk, school.code)
+    accounts.create_logins(need_login, school.code)
     accounts.update_logins(login_changes)
     _commit()
     outcome.created, outcome.updated, outcome.written = len(new), len(updates), True
@@ -201,31 +199,54 @@ def _school_lookup():
     return lookup
 
 
+_MATCH_COLUMNS = ("id", "school_id", "graduation_year", "name", "id_number", "phone", "verified_at",
+                  "signing_restricted", "training_mode", "plan_submitted")
+
+# PostgreSQL: the keys travel as four arrays and are joined with unnest(), one statement for the
+# whole file. A row-value IN list of 1,000 (school, year, name) triples costs ~0.3 s just to plan
+# there (measured in bench/imports.py); the join plans in a millisecond and probes ix_student_search.
+_MATCH_PG = text(
+    "SELECT k.key AS key, " + ", ".join(f"s.{c}" for c in _MATCH_COLUMNS) + " FROM student AS s "
+    "JOIN unnest(CAST(:sids AS integer[]), CAST(:years AS integer[]), CAST(:names AS text[]), "
+    "CAST(:keys AS text[])) AS k(sid, yr, nm, key) "
+    "ON s.school_id = k.sid AND s.graduation_year = k.yr AND s.name = k.nm "
+    "AND (s.id_number = k.key OR s.phone = k.key)"
+)
+
+
 def match_students(keys):
     """R2, set-based. `keys`: {(school_id, year, name, id_or_phone), ...} → {key: [student ids]}.
 
-    One query per CHUNK keys: (school, year, name) IN (...) AND (id_number IN keys OR phone IN keys),
-    then the exact pairing in Python; R7-blocked students (workflow.student_block_reason) are left
-    out exactly as 签约搜索 hides them."""
+    PostgreSQL: one join against the unnested keys. Elsewhere (SQLite): one query per CHUNK keys,
+    (school, year, name) IN (...) AND (id_number IN keys OR phone IN keys), paired in Python.
+    R7-blocked students (workflow.student_block_reason) are left out exactly as 签约搜索 hides them."""
+    keys = list(keys)
     found = {}
+    if not keys:
+        return found
+
+    def take(s, key):
+        if workflow.student_block_reason(s) is None:
+            found.setdefault((s.school_id, s.graduation_year, s.name, key), []).append(s.id)
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        sids, years, names, ids = (list(col) for col in zip(*keys))
+        for s in db.session.execute(_MATCH_PG, {"sids": sids, "years": years, "names": names, "keys": ids}):
+            take(s, s.key)
+        return found
     for chunk in _chunks(keys):
         triples = list({(sid, year, name) for sid, year, name, _k in chunk})
         ids = list({k for *_t, k in chunk})
         rows = db.session.execute(
-            select(Student.id, Student.school_id, Student.graduation_year, Student.name, Student.id_number,
-                   Student.phone, Student.verified_at, Student.signing_restricted, Student.training_mode,
-                   Student.plan_submitted)
+            select(*(getattr(Student, c) for c in _MATCH_COLUMNS))
             .where(tuple_(Student.school_id, Student.graduation_year, Student.name).in_(triples),
                    or_(Student.id_number.in_(ids), Student.phone.in_(ids)))
         ).all()
         wanted = set(chunk)
         for s in rows:
-            if workflow.student_block_reason(s) is not None:
-                continue
             for key in {s.id_number, s.phone}:
-                k = (s.school_id, s.graduation_year, s.name, key)
-                if k in wanted:
-                    found.setdefault(k, []).append(s.id)
+                if (s.school_id, s.graduation_year, s.name, key) in wanted:
+                    take(s, key)
     return found
 
 

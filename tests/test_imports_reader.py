@@ -314,3 +314,18 @@ def test_error_report_has_reason_column_writes_no_formulas_and_can_be_uploaded_a
     ws.parent.save(out)
     again = imports.check(read_roster(out.getvalue()), imports.ROSTER)
     assert again.errors == {} and len(again.valid) == 1
+
+
+def test_id_number_check_agrees_with_stdnum():
+    import random
+
+    from stdnum.cn import ric
+
+    rng = random.Random(11)
+    samples = [male_id(n) for n in range(50)] + ["42011120030101000X", "420111200302300017", "990111200301010018"]
+    for _ in range(3000):
+        body = rng.choice(["420111", "110101", "999999", "420100", "510107"]) + \
+            f"{rng.randint(1900, 2030)}{rng.randint(0, 13):02d}{rng.randint(0, 32):02d}{rng.randint(0, 999):03d}"
+        samples.append(body + (ric.calc_check_digit(body + "0") if rng.random() < 0.8 else rng.choice("0123456789X")))
+    for number in samples:
+        assert (imports.id_number_problem(number) is None) == ric.is_valid(number), number

@@ -151,3 +151,10 @@ def test_create_login_goes_through_fab_add_user():
     assert user.username == f"10486-{student.student_no}" and user.must_change_password
     assert check_password_hash(user.password, "Jy01000X")
     assert accounts.login_of(student).id == user.id
+
+
+def test_bulk_initial_hash_is_a_werkzeug_hash():
+    hashed = accounts._initial_hash("Jy01000X")
+    assert hashed.startswith("pbkdf2:sha256:1000$")
+    assert check_password_hash(hashed, "Jy01000X") and not check_password_hash(hashed, "Jy01000x")
+    assert accounts._initial_hash("Jy01000X") != hashed  # salted
