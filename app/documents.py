@@ -128,11 +128,11 @@ def verify(number, code):
     from .models import Agreement
 
     number, code = (number or "").strip(), normalize_code(code)
-    if not re.fullmatch(r"\d{15}", number) or not code:
+    if not re.fullmatch(r"\d{15}", number) or not re.fullmatch(r"[A-Z0-9]{1,20}", code):
         return None
     agreement = db.session.scalar(select(Agreement).where(Agreement.number == number))
     if agreement is None or not agreement.check_code:
-        hmac.compare_digest(code, "X" * CHECK_CODE_LENGTH)  # same work either way
+        hmac.compare_digest(code.encode(), b"X" * CHECK_CODE_LENGTH)  # same work either way
         return None
     if not hmac.compare_digest(code.encode(), agreement.check_code.encode()):
         return None

@@ -133,6 +133,10 @@ def test_verify_refuses_a_wrong_check_code(client, worlds):
     response = verify(client, a.number, wrong)
     page = response.get_data(as_text=True)
     assert response.status_code == 404 and "协议书编号或校验码不正确" in page and a.content_hash not in page
+    for junk in ("校验码", "<script>", "' OR 1=1 --"):
+        assert verify(client, a.number, junk).status_code == 404
+    assert verify(client, "1" * 15, a.check_code).status_code == 404
+    assert verify(client, "1" * 15, "校验码").status_code == 404  # not a 500 on non-ASCII input
     assert verify(client, a.number, "").status_code == 200  # asks for both fields
     assert "请输入协议书编号和校验码" in verify(client, a.number, "").get_data(as_text=True)
 
