@@ -7,7 +7,7 @@ canonical content, so a printed copy can be checked against what the school cert
 `agreement_pdf(agreement)` renders 毕业生就业协议书 (templates/documents/agreement.html) with
 wkhtmltopdf through pdfkit and keeps the bytes in `AgreementDocument`, keyed by the SHA-256 of the
 HTML it printed. The HTML has no clock in it, so the same agreement in the same state gives the same
-fingerprint (a cache hit); anything the PDF shows changing — a withdrawal (status back to accepted:
+fingerprint (a cache hit); anything the PDF shows changing — the template included — a withdrawal (status back to accepted:
 the 未生效 watermark returns), a termination (已解约), a new flow event — gives a new fingerprint,
 a fresh render, and the older rows of that agreement are deleted.
 
@@ -51,9 +51,6 @@ CANONICAL_FIELDS = (
 DOCUMENT_STATUSES = ("accepted", "certified", "terminated")
 # What /verify tells about a number + check code.
 VERIFY_STATUS = {"certified": "生效", "terminated": "已解约"}
-
-# Bumped whenever the template's layout changes, so stored PDFs are re-rendered.
-TEMPLATE_VERSION = "1"
 
 
 class RenderError(Exception):
@@ -185,7 +182,6 @@ def document_context(agreement):
         "verify_base": verify_base_url(),
         "verify_url": url,
         "qr": qr_data_uri(url) if url else None,
-        "template_version": TEMPLATE_VERSION,
         "nature": labels.label(labels.EMPLOYER_NATURE, employer.nature) if employer else "-",
         "region": regions.full_name(employer.region) if employer and employer.region else "-",
     }
