@@ -57,6 +57,9 @@ SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "30 per minute")
 PAGE_SIZE = _int("PAGE_SIZE", 20)
 PAGE_SIZE_MAX = _int("PAGE_SIZE_MAX", 100)
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8080")
+# Number of reverse proxies in front of the app (0: none). Set it when deployed behind nginx, so
+# per-IP limits (/verify, SMS, search) see the client's address, not the proxy's.
+PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
 
 # Uploaded proofs (纸质签约 scans, 解约 release letters, 其他去向 proofs): PDF/JPEG/PNG by content.
 UPLOAD_DIR = os.environ.get("UPLOAD_DIR", os.path.join(INSTANCE_DIR, "uploads"))

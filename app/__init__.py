@@ -18,6 +18,14 @@ def create_app(overrides=None):
         # SQLite: wait for the writer instead of failing with "database is locked".
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
 
+    if app.config.get("PROXY_FIX_HOPS"):
+        # Behind a reverse proxy: client addresses (rate limits per IP, SMS limits) come from
+        # X-Forwarded-For, trusted for exactly this many proxies.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     db.init_app(app)
     csrf.init_app(app)
     # migrations/env.py targets flask_appbuilder.Model.metadata (our tables are not on db.metadata).
