@@ -1143,6 +1143,9 @@ def withdraw_destination(student, destination, now=None):
     _destination_move(destination, "withdraw")
     destination.updated_at = n
     _event("学生本人", "destination_withdraw", None, n, destination_id=destination.id)
+    notify(users_of(school_id=destination.school_id), f"{student.name}撤回了其他去向登记",
+           f"{student.name}撤回了待审核的去向登记“{labels.DESTINATION_KIND.get(destination.kind, destination.kind)}”，无需再审核。",
+           link=f"/school/destinations/{destination.id}", now=n)
     _commit()
     return destination
 

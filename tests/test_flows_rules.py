@@ -417,6 +417,7 @@ def test_destination_withdrawn_before_review_only(w):
     d = workflow.submit_destination(w.student, "80", further_study(), proof(), now=NOW)
     d = workflow.withdraw_destination(w.student, d, now=at(hours=1))
     assert d.status == "withdrawn"
+    assert any("撤回" in s for s in inbox(w.reviewer))
     assert workflow.employment_status(w.student.id)["state"] == "未就业"
     d2 = workflow.submit_destination(w.student, "80", further_study(), proof(), now=at(hours=2))
     workflow.review_destination(w.reviewer, d2, True, now=at(hours=3))
