@@ -180,9 +180,35 @@ def update_logins(changes, now=None):
         return 0
     now = now or datetime.now()
     table = AppUser.__table__
+    if db.session.get_bind().dialect.name == "postgresql":
+        bulk_update(table, [{"id": c["user_id"], "first_name": c["first_name"], "last_name": c["last_name"],
+                             "email": c["email"], "changed_on": now} for c in changes])
+        return len(changes)
     stmt = (update(table).where(table.c.id == bindparam("b_id"))
             .values(first_name=bindparam("b_first"), last_name=bindparam("b_last"),
                     email=bindparam("b_email"), changed_on=now))
     db.session.execute(stmt, [{"b_id": c["user_id"], "b_first": c["first_name"], "b_last": c["last_name"],
                                "b_email": c["email"]} for c in changes])
     return len(changes)
+
+
+def bulk_update(table, rows):
+    """UPDATE many rows by id, set-based: every row carries "id" and the same other columns.
+
+    PostgreSQL: one UPDATE … FROM unnest(arrays) (see bulk_insert for why); elsewhere an
+    executemany of one UPDATE per row."""
+    if not rows:
+        return 0
+    columns = [c for c in rows[0] if c != "id"]
+    if db.session.get_bind().dialect.name == "postgresql":
+        names = ["id"] + columns
+        arrays = ", ".join(f"CAST(:c{i} AS {_pg_type(table.c[c])}[])" for i, c in enumerate(names))
+        sets = ", ".join(f"{c} = u.{c}" for c in columns)
+        sql = (f"UPDATE {table.name} AS t SET {sets} FROM unnest({arrays}) AS u({', '.join(names)}) "
+               f"WHERE t.id = u.id")
+        db.session.execute(text(sql), {f"c{i}": [row[c] for row in rows] for i, c in enumerate(names)})
+        return len(rows)
+    stmt = update(table).where(table.c.id == bindparam("b_id")).values(
+        **{c: bindparam(f"b_{c}") for c in columns})
+    db.session.execute(stmt, [{"b_id": row["id"], **{f"b_{c}": row[c] for c in columns}} for row in rows])
+    return len(rows)

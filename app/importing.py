@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from types import SimpleNamespace
 
 import imports
-from sqlalchemy import insert, or_, select, text, tuple_, update
+from sqlalchemy import insert, or_, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from . import accounts, workflow
@@ -163,8 +163,10 @@ def import_roster(school, table, valid_only=False, progress=None):
             row["email"] = row["email"] or None
         for sid, no in accounts.bulk_insert(Student.__table__, values, returning=("id", "student_no")):
             created_ids[no] = sid
-    if updates:
-        db.session.execute(update(Student), [{"id": s.id, **diff} for s, diff in updates])
+    if updates:  # full rows (new value or the stored one): one column set for the bulk UPDATE
+        accounts.bulk_update(Student.__table__, [
+            {"id": s.id, **{f: diff[f] if f in diff else getattr(s, f) for f in ROSTER_FIELDS}}
+            for s, diff in updates])
 
     # Logins: new students, and existing students who have none yet; names/e-mails kept in step.
     need_login = [SimpleNamespace(id=created_ids[v["student_no"]], **v) for v in new]
