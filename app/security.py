@@ -105,11 +105,12 @@ class AuthDBView(FabAuthDBView):
         mode = request.values.get("mode", "account")
         if request.method == "POST":
             next_url = get_safe_redirect(request.args.get("next", ""))
-            username = request.form.get("username", "").strip()
-            password = request.form.get("password", "")
+            # NUL cannot be stored in PostgreSQL text: such input is simply a wrong login, never a 500.
+            username = request.form.get("username", "").replace("\x00", "").strip()
+            password = request.form.get("password", "").replace("\x00", "")
             if mode == "student":
                 # Unknown 学号: still run a password check so timing does not tell (FAB balances too).
-                username = student_username(request.form.get("school"), username) or "\x00no-such-user"
+                username = student_username(request.form.get("school"), username) or "#no-such-user#"
             user = self.appbuilder.sm.auth_user_db(username, password)
             if not user:
                 flash("账号或密码不正确" if mode != "student" else "学校、学号/身份证号或密码不正确", "warning")

@@ -376,3 +376,17 @@ def test_school_edits_phone_and_resets_password_of_own_students_only(client, sch
     for url in (f"/school/students/{theirs.id}/edit", f"/school/students/{theirs.id}/reset-password"):
         assert client.post(url, data=form).status_code == 404
     assert accounts.login_of(db.session.get(Student, theirs.id)).must_change_password is False
+
+
+def test_nul_bytes_in_login_are_a_wrong_login_not_an_error(client, schools):
+    response = client.post("/login/", data={"username": "adm\x00in", "password": "x\x00"})
+    assert response.status_code == 302
+    response = student_login(client, schools[0], "2022\x00")
+    assert "不正确" in response.get_data(as_text=True)
+
+
+def test_nul_bytes_anywhere_get_a_clear_400(client, schools):
+    login(client, schools[2].username)
+    response = client.get("/school/review/?name=%00x")
+    assert response.status_code == 400 and "非法字符" in response.get_data(as_text=True)
+    assert client.post("/school/students/new", data={"name": "a\x00"}).status_code == 400
