@@ -133,6 +133,35 @@ def browser():
         b.close()
 
 
+# Tables wider than the content panel at 1366 px (columns cut off or scrolled away): listed in the
+# terminal summary, one line per screenshot.
+OVERFLOW_JS = """() => {
+  const out = [];
+  document.querySelectorAll('table').forEach(t => {
+    if (!t.offsetParent) return;
+    const box = (t.closest('.portal-main, .main, .container-fluid, .container, body') || document.body).getBoundingClientRect();
+    const r = t.getBoundingClientRect();
+    const limit = Math.min(box.right, document.documentElement.clientWidth);
+    if (r.right > limit + 1) {
+      const heads = [...t.querySelectorAll('thead th')].filter(th => th.getBoundingClientRect().right > limit + 1)
+        .map(th => th.textContent.trim());
+      out.push({over_px: Math.round(r.right - limit), columns_cut: heads});
+    }
+  });
+  if (document.documentElement.scrollWidth > document.documentElement.clientWidth + 1)
+    out.push({page_scrolls_px: document.documentElement.scrollWidth - document.documentElement.clientWidth});
+  return out;
+}"""
+OVERFLOWS = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if OVERFLOWS:
+        terminalreporter.section("browser: tables wider than 1366x768 pages")
+        for name, items in OVERFLOWS:
+            terminalreporter.write_line(f"{name}: {items}")
+
+
 class Actor:
     """One person's browser context (own cookies) with helpers for the portal's pages."""
 
@@ -180,8 +209,14 @@ class Actor:
         """Follow a link by its visible text (menus, buttons that are links)."""
         self.submit(self.page.get_by_role("link", name=text, exact=True).first)
 
-    def shot(self, name, full_page=False):
+    def shot(self, name, full_page=False, top=True):
+        """Save docs/screenshots/<name>.png (viewport, 1366x768; from the top of the page unless top=False)."""
         SHOTS.mkdir(parents=True, exist_ok=True)
+        if top:
+            self.page.evaluate("window.scrollTo(0, 0)")
+        overflow = self.page.evaluate(OVERFLOW_JS)
+        if overflow:
+            OVERFLOWS.append((name, overflow))
         self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
     def download(self, click):

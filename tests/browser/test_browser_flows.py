@@ -102,7 +102,8 @@ def test_employer_searches_lists_and_sends_offer(server, actors):
     emp.submit(page.get_by_role("button", name="发送", exact=True))
     error = page.locator(".form-group.has-error", has=page.locator("#position")).locator(".field-error")
     expect(error).to_be_visible()
-    emp.shot("employer-offer-form-error")
+    page.locator("#position").scroll_into_view_if_needed()
+    emp.shot("employer-offer-form-error", top=False)
 
     page.fill("#position", "软件测试工程师")
     emp.submit(page.get_by_role("button", name="发送", exact=True))
@@ -320,6 +321,29 @@ def test_employer_imports_candidate_spreadsheet(server, actors, tmp_path):
     assert server.query(
         "SELECT count(*) FROM invite_list_entry e JOIN employer m ON m.id = e.employer_id "
         "WHERE e.student_id = ? AND m.name = '武汉光谷云帆信息技术有限公司'", target["id"]) == [(1,)]
+
+
+# ---------------------------------------------------------------- the 解约须知 dialog, one step at a time
+
+@pytest.mark.xfail(strict=True, reason="student/terminations.html toggles the `hidden` attribute on .btn buttons, "
+                   "which Bootstrap's display:inline-block overrides: 确定 shows in step 1 and 申请解约 in step 2 "
+                   "(issue 10 report: add `[hidden] { display: none !important; }` to portal.css)")
+def test_termination_dialog_shows_one_step_at_a_time(server, actors):
+    """Another graduate with a certified demo agreement (武汉大学 student 6, 数据分析师): nothing is sent."""
+    other = student_row(server, "0006")
+    stu = actors("student-2")
+    stu.student_login(SCHOOL, other["student_no"])
+    stu.nav("解约办理")
+    stu.page.locator("tbody tr", has_text="数据分析师").get_by_role("button", name="解约申请").click()
+    expect(stu.page.locator("#termination-modal")).to_be_visible()
+    stu.page.wait_for_timeout(300)
+    stu.shot("student-termination-notice")
+    assert stu.page.locator("#to-reason").is_visible()
+    assert not stu.page.locator("#send-termination").is_visible(), "确定 is shown before the notice is accepted"
+    stu.page.check("#termination-agree")
+    stu.page.click("#to-reason")
+    assert stu.page.locator("#send-termination").is_visible()
+    assert not stu.page.locator("#to-reason").is_visible(), "申请解约 is still shown on the reason step"
 
 
 # ---------------------------------------------------------------- error pages look like the portal
