@@ -8,7 +8,9 @@ real app, served by `tests/browser/server.py` in its own process on its own SQLi
   unless BROWSER_TESTS=1, so the browsers run once per `make test`.
 - Port BROWSER_TEST_PORT (default 8095, then 8096 if taken).
 - Every item here gets the `browser` marker (`-m "not browser"` leaves them out).
-- Screenshots of the main pages go to docs/screenshots/<role>-<page>.png, 1366×768 viewport.
+- Screenshots of the main pages, 1366×768 viewport, named <role>-<page>.png: into docs/screenshots/
+  with UPDATE_SCREENSHOTS=1 (to refresh the committed ones), otherwise into pytest's tmp dir, so
+  `make test` leaves the work tree clean.
 """
 import os
 import socket
@@ -21,7 +23,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
+DOC_SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -153,6 +155,14 @@ OVERFLOW_JS = """() => {
   return out;
 }"""
 OVERFLOWS = []
+# Visible form fields that no <label> (for=, wrapping) or aria-label names: listed in the summary.
+UNLABELLED_JS = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(el => !['hidden', 'submit', 'button'].includes(el.type) && el.offsetParent !== null)
+  .filter(el => !(el.id && document.querySelector('label[for="' + el.id + '"]')) && !el.getAttribute('aria-label')
+                && !el.closest('label') && !el.getAttribute('aria-labelledby'))
+  .filter(el => !(el.type === 'checkbox' && el.closest('table')))
+  .map(el => el.name || el.id || el.type)"""
+UNLABELLED = []
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -160,13 +170,17 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("browser: tables wider than 1366x768 pages")
         for name, items in OVERFLOWS:
             terminalreporter.write_line(f"{name}: {items}")
+    if UNLABELLED:
+        terminalreporter.section("browser: form fields without a label (placeholder only)")
+        for name, fields in UNLABELLED:
+            terminalreporter.write_line(f"{name}: {fields}")
 
 
 class Actor:
     """One person's browser context (own cookies) with helpers for the portal's pages."""
 
-    def __init__(self, context, server):
-        self.context, self.server = context, server
+    def __init__(self, context, server, shots):
+        self.context, self.server, self.shots = context, server, shots
         self.page = context.new_page()
         self.page.set_default_timeout(15_000)
         self.dialogs = []  # confirm() texts accepted
@@ -211,13 +225,16 @@ class Actor:
 
     def shot(self, name, full_page=False, top=True):
         """Save docs/screenshots/<name>.png (viewport, 1366x768; from the top of the page unless top=False)."""
-        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.shots.mkdir(parents=True, exist_ok=True)
         if top:
             self.page.evaluate("window.scrollTo(0, 0)")
         overflow = self.page.evaluate(OVERFLOW_JS)
         if overflow:
             OVERFLOWS.append((name, overflow))
-        self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
+        unlabelled = self.page.evaluate(UNLABELLED_JS)
+        if unlabelled:
+            UNLABELLED.append((name, sorted(set(unlabelled))))
+        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=full_page)
 
     def download(self, click):
         """Click something that starts a download; return the bytes."""
@@ -227,7 +244,14 @@ class Actor:
 
 
 @pytest.fixture(scope="session")
-def actors(browser, server):
+def shots_dir(tmp_path_factory):
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        return DOC_SHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="session")
+def actors(browser, server, shots_dir):
     """actors(role) → one Actor per role name for the whole session (flows continue across tests)."""
     made = {}
 
@@ -235,7 +259,7 @@ def actors(browser, server):
         if name not in made:
             context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", accept_downloads=True,
                                           timezone_id="Asia/Shanghai")
-            made[name] = Actor(context, server)
+            made[name] = Actor(context, server, shots_dir)
         return made[name]
 
     yield get
