@@ -71,6 +71,9 @@ IMPORT_MAX_ROWS = _int("IMPORT_MAX_ROWS", 50_000)
 IMPORT_MAX_UNZIPPED_BYTES = _int("IMPORT_MAX_UNZIPPED_BYTES", 200 * 1024 * 1024)
 IMPORT_MAX_ZIP_RATIO = _int("IMPORT_MAX_ZIP_RATIO", 100)
 IMPORT_ASYNC_ROWS = _int("IMPORT_ASYNC_ROWS", 5_000)
+# The whole request body: the largest upload (an import file) plus room for the form fields, so an
+# oversized upload is refused (413) before anything is written to disk.
+MAX_CONTENT_LENGTH = max(IMPORT_MAX_BYTES, UPLOAD_MAX_BYTES) + 1024 * 1024
 
 # Mail (the outbox is sent by a job; without MAIL_SERVER rows stay pending and show in-app).
 MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
@@ -81,6 +84,13 @@ MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
 MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
 MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@jiuye.example.cn")
 MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 5)
+
+# rq (app.jobs): queue name, job timeout; mail claim/timeout/retry intervals (seconds).
+RQ_QUEUE = os.environ.get("RQ_QUEUE", "default")
+JOB_TIMEOUT = _int("JOB_TIMEOUT", 3600)
+MAIL_CLAIM_SECONDS = _int("MAIL_CLAIM_SECONDS", 600)
+MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 30)
+MAIL_RETRY_INTERVALS = [int(x) for x in os.environ.get("MAIL_RETRY_INTERVALS", "10,60,300").split(",")]
 
 # Reminders (each sent once).
 EXPIRY_REMINDER_HOURS = _int("EXPIRY_REMINDER_HOURS", 24)

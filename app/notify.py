@@ -27,12 +27,15 @@ def users_of(*, student_id=None, employer_id=None, school_id=None):
 
 def notify(recipients, subject, body, link=None, now=None):
     """recipients: iterable of (user_id, email) pairs, e.g. from `users_of`."""
+    from .accounts import is_placeholder_email
+
     created = now or utcnow()
-    rows = [
-        {"user_id": uid, "email": email, "subject": subject, "body": body, "link": link,
-         "created_at": created, "email_status": "pending" if email else "none"}
-        for uid, email in recipients
-    ]
+    rows = []
+    for uid, email in recipients:
+        # A roster login without a real address (…@noemail.invalid) gets the in-app message only.
+        mailable = bool(email) and not is_placeholder_email(email)
+        rows.append({"user_id": uid, "email": email if mailable else None, "subject": subject, "body": body,
+                     "link": link, "created_at": created, "email_status": "pending" if mailable else "none"})
     notify_many(rows)
     return len(rows)
 

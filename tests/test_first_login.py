@@ -390,3 +390,16 @@ def test_nul_bytes_anywhere_get_a_clear_400(client, schools):
     response = client.get("/school/review/?name=%00x")
     assert response.status_code == 400 and "非法字符" in response.get_data(as_text=True)
     assert client.post("/school/students/new", data={"name": "a\x00"}).status_code == 400
+
+
+def test_placeholder_addresses_get_in_app_messages_only(schools):
+    from app.models import Notification
+    from app.notify import notify
+
+    student = make_student(schools[0], email=None)
+    user = make_user("student", student, email=accounts.placeholder_email("10486-x"))
+    real = make_user("student", make_student(schools[0]))
+    notify([(user.id, user.email), (real.id, real.email)], "测试", "正文")
+    db.session.commit()
+    rows = dict(db.session.execute(select(Notification.user_id, Notification.email_status)).all())
+    assert rows == {user.id: "none", real.id: "pending"}

@@ -5,7 +5,8 @@ PASSWORD = ("修改密码", "AccountView.password")
 
 MENUS = {
     ROLE_EMPLOYER: ("单位用户中心", [
-        ("签约中心", [("签约搜索", "EmployerPortal.search"), ("签约发送", "EmployerPortal.invite_list")]),
+        ("签约中心", [("签约搜索", "EmployerPortal.search"), ("导入拟签约名单", "EmployerImportView.index"),
+                  ("签约发送", "EmployerPortal.invite_list")]),
         ("解约中心", [("解约办理", "EmployerPortal.terminations")]),
         ("数据管理中心", [("数据管理", "EmployerPortal.offers")]),
         ("单位信息维护", [("基本信息维护", "EmployerPortal.profile"), PASSWORD]),
@@ -19,15 +20,19 @@ MENUS = {
         ("签约管理", [("签约审核", "SchoolPortal.reviews"), ("解约审核", "SchoolPortal.terminations"),
                   ("其他去向审核", "SchoolPortal.destinations")]),
         ("单位管理", [("单位审核", "SchoolPortal.employers")]),
-        ("学生管理", [("学生管理", "SchoolStudentView.list"), ("新增学生", "SchoolPortal.student_new")]),
+        ("学生管理", [("学生管理", "SchoolStudentView.list"), ("新增学生", "SchoolPortal.student_new"),
+                  ("导入学生生源", "SchoolImportView.index")]),
+        ("数据统计", [("本校就业统计", "SchoolStatsView.index")]),
         ("个人信息维护", [PASSWORD]),
     ]),
     ROLE_PROVINCE: ("省就业中心", [
-        ("数据统计", [("各校签约概况", "ProvincePortal.home")]),
+        ("数据统计", [("各校签约概况", "ProvincePortal.home"), ("统计总览", "ProvinceStatsView.index")]),
+        ("支持控制台", [("查找记录", "console.index"), ("任务队列", "QueueAdminView.index")]),
         ("个人信息维护", [PASSWORD]),
     ]),
     ROLE_ADMIN: ("系统管理", [
-        ("数据统计", [("各校签约概况", "ProvincePortal.home")]),
+        ("数据统计", [("各校签约概况", "ProvincePortal.home"), ("统计总览", "ProvinceStatsView.index")]),
+        ("支持控制台", [("查找记录", "console.index"), ("任务队列", "QueueAdminView.index")]),
         ("账号与权限", [("用户列表", "UserDBModelView.list"), ("角色列表", "RoleModelView.list"),
                    ("短信发件箱", "SmsOutboxView.list"), PASSWORD]),
     ]),
