@@ -14,14 +14,15 @@
 `create_login` makes one login through `appbuilder.sm.add_user` (complexity enforced there, hash
 with the configured FAB_PASSWORD_HASH_METHOD). Roster imports of thousands of rows use
 `create_logins`, which inserts set-based (no per-row flush/commit) with the same rule and the same
-complexity check; its hash is `INITIAL_HASH_METHOD`, deliberately cheap: the initial password is
-derived from the ID number stored in the same database, so a costly KDF would protect nothing a
-database thief does not already have, while scrypt at ~100 ms a hash would make a 20,000-student
-roster take half an hour. The password the student chooses at first login is hashed by FAB with
-the configured (strong) method.
+complexity check, and stores `INITIAL_PASSWORD_MARKER` instead of a hash: the initial password is
+derived from the ID number stored in the same database, so any hash of it would protect nothing a
+database thief does not already have, while hashing costs most of a 20,000-student roster's import
+time. `check_password(user, password)` (used by the login and 修改密码) compares a marked login's
+password with the rule in constant time; the marker is not a werkzeug hash, so nothing else can
+ever accept it. The password the student chooses at first login is hashed by FAB with the
+configured (strong) method, which replaces the marker.
 """
-import hashlib
-import secrets
+import hmac
 from datetime import datetime
 
 from flask import current_app
@@ -33,18 +34,25 @@ from .models import AppUser
 from .security import ROLE_STUDENT, password_problem
 
 INITIAL_PASSWORD_RULE = "初始密码为“Jy”加身份证号后6位（末位为X时填大写X），如 Jy01000X；学生首次登录须修改密码"
-INITIAL_HASH_METHOD = "pbkdf2:sha256:1000"
+# Stored in ab_user.password for a login still on its initial password (see the module docstring).
+INITIAL_PASSWORD_MARKER = "initial-password-rule:v1"
 PLACEHOLDER_DOMAIN = "noemail.invalid"
 
 
-def _initial_hash(password):
-    """werkzeug's pbkdf2 format ("pbkdf2:sha256:1000$salt$hex", read by check_password_hash) with a
-    16-character salt from one token_urlsafe call: werkzeug's gen_salt draws each character with
-    secrets.choice, a sixth of the hashing time of a large roster."""
-    salt = secrets.token_urlsafe(12)
-    method, digest, rounds = INITIAL_HASH_METHOD.split(":")
-    value = hashlib.pbkdf2_hmac(digest, password.encode(), salt.encode(), int(rounds)).hex()
-    return f"{INITIAL_HASH_METHOD}${salt}${value}"
+def check_password(user, password):
+    """The login's password: the documented initial rule for a marked login, else FAB's hash."""
+    from werkzeug.security import check_password_hash
+
+    if not password:
+        return False
+    if user.password == INITIAL_PASSWORD_MARKER:
+        if not user.student_id:
+            return False
+        from .models import Student
+
+        student = db.session.get(Student, user.student_id)
+        return student is not None and hmac.compare_digest(password.encode(), initial_password(student).encode())
+    return check_password_hash(user.password or "", password)
 
 
 def username_for(school_code, student_no):
@@ -115,12 +123,13 @@ def create_logins(students, school_code, now=None):
     now = now or datetime.now()
     rows = []
     for s in students:
+        initial_password(s)  # the rule's complexity check: never create a weak login
         username = username_for(school_code, s.student_no)
         last, first = split_name(s.name)
         rows.append({
             "username": username, "first_name": first, "last_name": last,
             "email": s.email or placeholder_email(username), "active": True,
-            "password": _initial_hash(initial_password(s)),
+            "password": INITIAL_PASSWORD_MARKER,
             "student_id": s.id, "must_change_password": True,
             "login_count": 0, "fail_login_count": 0, "created_on": now, "changed_on": now,
         })

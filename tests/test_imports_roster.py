@@ -50,7 +50,7 @@ def test_roster_import_creates_students_and_their_logins(client):
     assert user.must_change_password is True
     assert accounts.is_placeholder_email(user.email)
     assert user.get_full_name() == s1.name
-    assert check_password_hash(user.password, accounts.initial_password(s1))
+    assert user.password == accounts.INITIAL_PASSWORD_MARKER and accounts.check_password(user, accounts.initial_password(s1))
     u2 = db.session.scalar(select(AppUser).where(AppUser.student_id == s2.id))
     assert u2.email == s2.email
     # The login works with the documented initial password.
@@ -153,8 +153,15 @@ def test_create_login_goes_through_fab_add_user():
     assert accounts.login_of(student).id == user.id
 
 
-def test_bulk_initial_hash_is_a_werkzeug_hash():
-    hashed = accounts._initial_hash("Jy01000X")
-    assert hashed.startswith("pbkdf2:sha256:1000$")
-    assert check_password_hash(hashed, "Jy01000X") and not check_password_hash(hashed, "Jy01000x")
-    assert accounts._initial_hash("Jy01000X") != hashed  # salted
+def test_marked_initial_password_is_checked_by_the_rule_and_by_nothing_else():
+    from types import SimpleNamespace
+
+    from app.models import Student
+
+    school = f.make_school()
+    student = f.make_student(school, id_number="11010119900307803X")
+    user = SimpleNamespace(password=accounts.INITIAL_PASSWORD_MARKER, student_id=student.id)
+    assert db.session.get(Student, student.id).id_number.endswith("03X")
+    assert accounts.check_password(user, "Jy07803X")
+    assert not accounts.check_password(user, "Jy07803x") and not accounts.check_password(user, "")
+    assert not check_password_hash(accounts.INITIAL_PASSWORD_MARKER, "Jy07803X")  # not a hash anyone accepts

@@ -6,9 +6,8 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
-from .. import labels, regions, workflow
+from .. import accounts, labels, regions, workflow
 from ..extensions import db
 from ..models import AppUser, School, SmsMessage
 from ..security import current_employer, current_student, password_hash, password_problem
@@ -79,7 +78,7 @@ class AccountView(BaseView):
         if request.method == "POST":
             old, new = request.form.get("old_password", ""), request.form.get("new_password", "")
             user = db.session.get(AppUser, current_user.id)
-            if not check_password_hash(user.password or "", old):
+            if not accounts.check_password(user, old):
                 errors["old_password"] = "原密码不正确"
             elif new != request.form.get("new_password2", ""):
                 errors["new_password2"] = "两次输入的新密码不一致"
