@@ -71,6 +71,8 @@ IMPORT_MAX_ROWS = _int("IMPORT_MAX_ROWS", 50_000)
 IMPORT_MAX_UNZIPPED_BYTES = _int("IMPORT_MAX_UNZIPPED_BYTES", 200 * 1024 * 1024)
 IMPORT_MAX_ZIP_RATIO = _int("IMPORT_MAX_ZIP_RATIO", 100)
 IMPORT_ASYNC_ROWS = _int("IMPORT_ASYNC_ROWS", 5_000)
+# A candidate list is a bulk 签约搜索: rows an employer may import per day (R2's rate limit in bulk).
+CANDIDATE_IMPORT_DAILY_ROWS = _int("CANDIDATE_IMPORT_DAILY_ROWS", 20_000)
 # The whole request body: the largest upload (an import file) plus room for the form fields, so an
 # oversized upload is refused (413) before anything is written to disk.
 MAX_CONTENT_LENGTH = max(IMPORT_MAX_BYTES, UPLOAD_MAX_BYTES) + 1024 * 1024

@@ -139,3 +139,24 @@ def test_employer_candidate_import_fills_the_invite_list(client):
     assert db.session.scalar(select(InviteListEntry.student_id).where(InviteListEntry.employer_id == employer.id)) \
         == student.id
     assert "陈晨" in client.get("/employer/list/").get_data(as_text=True)
+
+
+def test_candidate_import_needs_an_approved_employer_and_a_daily_quota(client, app):
+    school = f.make_school()
+    f.make_student(school, name="陈晨", phone="13800000077")
+    waiting = f.make_employer()  # no school approval yet (R1)
+    f.login(client, f.make_user("employer", waiting).username)
+    data = csv_bytes([["武汉大学", "2026", "陈晨", "13800000077"]], header=CANDIDATE_HEADER)
+    html = upload(client, "/employer/import/upload", data, name="名单.csv").get_data(as_text=True)
+    assert "审核" in html and db.session.scalar(select(InviteListEntry.id)) is None
+    f.logout(client)
+    employer = f.make_employer(approved_by=school)
+    f.login(client, f.make_user("employer", employer).username)
+    app.config["CANDIDATE_IMPORT_DAILY_ROWS"] = 1
+    try:
+        assert "1 条导入签约发送列表" in upload(client, "/employer/import/upload", data, name="名单.csv").get_data(as_text=True)
+        html = upload(client, "/employer/import/upload", data, name="名单.csv").get_data(as_text=True)
+        assert "每个单位每天最多导入1行" in html
+        assert db.session.query(JobRun).count() == 1
+    finally:
+        app.config["CANDIDATE_IMPORT_DAILY_ROWS"] = 20_000

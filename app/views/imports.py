@@ -14,14 +14,14 @@ from flask import abort, current_app, flash, jsonify, redirect, request, send_fi
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 import imports
 
-from .. import accounts, uploads
+from .. import accounts, labels, uploads, workflow
 from ..extensions import db
 from ..jobs import runs
-from ..models import JobRun
+from ..models import AppUser, JobRun
 from ..security import current_employer, current_school, scoped_one
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -84,11 +84,19 @@ class _ImportView(BaseView):
         except imports.ImportRefused as exc:
             flash(str(exc), "danger")
             return redirect(url_for(".index"))
+        refusal = self._quota_refusal(len(table))
+        if refusal:
+            flash(refusal, "danger")
+            return redirect(url_for(".index"))
         key = uploads.save(uploads.Upload(received.data, received.fmt, ""), folder="imports")
         params = {"file": key, "valid_only": request.form.get("valid_only") == "1",
                   "filename": (file.filename or "")[-100:]}
         if len(table) > current_app.config["IMPORT_ASYNC_ROWS"]:
             run = runs.start(self.kind, current_user.id, self.job, params)
+            if run.total is None:  # counted by the daily quota before the worker reports progress
+                db.session.execute(update(JobRun).where(JobRun.id == run.id, JobRun.total.is_(None))
+                                   .values(total=len(table)))
+                db.session.commit()
         else:  # small files: answer in this request even when a worker exists
             run = JobRun(kind=self.kind, user_id=current_user.id, status="queued", total=len(table),
                          params=json.dumps(params, ensure_ascii=False))
@@ -96,6 +104,9 @@ class _ImportView(BaseView):
             db.session.commit()
             runs.execute(run.id, self.job)
         return redirect(url_for(".run", run_id=run.id))
+
+    def _quota_refusal(self, rows):
+        return None
 
     @expose("/run/<int:run_id>")
     @has_access
@@ -176,6 +187,23 @@ class EmployerImportView(_ImportView):
 
     def _context(self):
         return {"done_link": (url_for("EmployerPortal.invite_list"), "查看签约发送列表")}
+
+    def _quota_refusal(self, rows):
+        """A candidate list is a bulk 签约搜索 (R2 is rate-limited): only an employer that may offer
+        (R1) may run one, and at most CANDIDATE_IMPORT_DAILY_ROWS rows a (Shanghai) day."""
+        employer = current_employer()
+        try:
+            workflow.employer_may_offer(employer)
+        except workflow.WorkflowError as exc:
+            return str(exc)
+        day_start = labels.day_start_utc(labels.today_local())
+        used = db.session.scalar(select(func.coalesce(func.sum(JobRun.total), 0)).where(
+            JobRun.user_id.in_(select(AppUser.id).where(AppUser.employer_id == employer.id)),
+            JobRun.kind == self.kind, JobRun.created_at >= day_start)) or 0
+        cap = current_app.config["CANDIDATE_IMPORT_DAILY_ROWS"]
+        if used + rows > cap:
+            return f"每个单位每天最多导入{cap}行拟签约名单（今日已导入{used}行），请明天再试或分批导入"
+        return None
 
 
 def register(appbuilder):
