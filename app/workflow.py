@@ -161,18 +161,19 @@ def _own_school(reviewer, row, message="只能审核本校学生的协议书", r
     return school_id
 
 
-def _lock_student(student_id):
+def _locked(model, pk):
+    """Re-read a row under SELECT … FOR UPDATE (a no-op on SQLite, whose writers are serialised)."""
     return db.session.execute(
-        select(Student).where(Student.id == student_id).with_for_update()
-        .execution_options(populate_existing=True)
+        select(model).where(model.id == pk).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
+
+
+def _lock_student(student_id):
+    return _locked(Student, student_id)
 
 
 def _lock_agreement(agreement_id):
-    return db.session.execute(
-        select(Agreement).where(Agreement.id == agreement_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    return _locked(Agreement, agreement_id)
 
 
 def _commit():
@@ -992,10 +993,7 @@ def agree_termination(party, termination, now=None, remark=None):
 
 
 def _lock_termination(termination_id):
-    return db.session.execute(
-        select(Termination).where(Termination.id == termination_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    return _locked(Termination, termination_id)
 
 
 @transition
@@ -1154,9 +1152,7 @@ def withdraw_destination(student, destination, now=None):
     if destination.student_id != student.id:
         raise WorkflowError("只能撤回本人的去向登记")
     _lock_student(student.id)
-    destination = db.session.execute(
-        select(Destination).where(Destination.id == destination.id).with_for_update()
-        .execution_options(populate_existing=True)).scalar_one()
+    destination = _locked(Destination, destination.id)
     if destination.status != "submitted":
         raise WorkflowError("学校已审核的去向登记不能撤回")
     _destination_move(destination, "withdraw")
@@ -1176,9 +1172,7 @@ def review_destination(reviewer, destination, approve, reason=None, now=None):
     _own_school(reviewer, destination, "只能审核本校学生的去向登记")
     if not approve:
         reason = _reason(reason, "请填写审核不通过原因", "R9")
-    destination = db.session.execute(
-        select(Destination).where(Destination.id == destination.id).with_for_update()
-        .execution_options(populate_existing=True)).scalar_one()
+    destination = _locked(Destination, destination.id)
     _destination_move(destination, "approve" if approve else "decline")
     destination.review_reason = None if approve else reason
     destination.reviewed_at = destination.updated_at = n
@@ -1459,10 +1453,7 @@ def review_employer(reviewer, approval, approve, reason=None, now=None):
     n = _utc(now)
     _own_school(reviewer, approval, "只能处理提交给本校的单位审核", "R1")
     # Two reviewers deciding at once: the second waits here and then sees the first decision.
-    approval = db.session.execute(
-        select(EmployerApproval).where(EmployerApproval.id == approval.id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    approval = _locked(EmployerApproval, approval.id)
     if approval.status != "pending":
         raise WorkflowError("该单位审核已处理", "R1")
     if not approve:

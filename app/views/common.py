@@ -53,6 +53,24 @@ def flash_error(error):
     flash(str(error), "danger")
 
 
+def attempt(action, success):
+    """Run a workflow call from a form: flash `success` and return None, or flash the refusal and
+    return its field errors (an upload's problem lands on the `proof` field)."""
+    from ..uploads import UploadError
+    from ..workflow import WorkflowError
+
+    try:
+        action()
+    except UploadError as e:
+        flash(str(e), "danger")
+        return {"proof": str(e)}
+    except WorkflowError as e:
+        flash(str(e), "danger")
+        return e.fields or {"_": str(e)}
+    flash(success, "success")
+    return None
+
+
 def back(default):
     """Redirect to a same-site `next` path only (no open redirect)."""
     target = request.form.get("next") or request.args.get("next") or ""

@@ -16,7 +16,7 @@ from .. import labels, regions, workflow
 from ..extensions import db
 from ..models import Agreement, EmployerApproval, FlowEvent, InviteListEntry, School, Student, Termination
 from ..security import current_employer, scoped_one
-from .common import Page, PortalView, back, flash_error, ids_from_form, recent_messages
+from .common import Page, PortalView, attempt, back, flash_error, ids_from_form, recent_messages
 
 OFFER_TABS = [
     ("pending", "待应约"), ("accepted", "已应约"), ("rejected", "已拒绝"),
@@ -93,13 +93,9 @@ class EmployerPortal(PortalView):
         errors = {}
         if request.method == "POST":
             values = {f: request.form.get(f, "").strip() for f in workflow.PROFILE_FIELDS}
-            try:
-                workflow.confirm_employer_profile(employer, values)
-            except workflow.WorkflowError as e:
-                errors = e.fields
-                flash_error(e)
-            else:
-                flash("签约信息已确认" if first else "基本信息已保存", "success")
+            errors = attempt(lambda: workflow.confirm_employer_profile(employer, values),
+                             "签约信息已确认" if first else "基本信息已保存")
+            if errors is None:
                 return redirect(url_for(".home" if first else ".profile"))
         else:
             values = {f: getattr(employer, f) for f in workflow.PROFILE_FIELDS}

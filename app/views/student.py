@@ -9,7 +9,7 @@ from .. import accounts, labels, sms, uploads, workflow
 from ..extensions import db
 from ..models import Agreement, Destination, FlowEvent, Termination
 from ..security import current_student, scoped_one
-from .common import Page, PortalView, destination_details, flash_error, recent_messages
+from .common import Page, PortalView, attempt, destination_details, flash_error, recent_messages
 
 PAPER_FIELDS = ("employer_name", "employer_credit_code") + workflow.TERM_FIELDS
 
@@ -63,13 +63,10 @@ class StudentPortal(PortalView):
             values["email"] = ""
         errors = {}
         if request.method == "POST":
-            try:
-                workflow.verify_student(student, values["email"], values["address"], request.form.get("code"))
-            except workflow.WorkflowError as e:
-                errors = e.fields
-                flash_error(e)
-            else:
-                flash("信息验证通过，欢迎使用网签系统", "success")
+            errors = attempt(lambda: workflow.verify_student(student, values["email"], values["address"],
+                                                             request.form.get("code")),
+                             "信息验证通过，欢迎使用网签系统")
+            if errors is None:
                 return redirect(url_for(".home"))
         return self.render_template("student/verify.html", student=student, values=values, errors=errors)
 
@@ -193,17 +190,10 @@ class StudentPortal(PortalView):
         values, errors = {}, {}
         if request.method == "POST":
             values = {f: request.form.get(f, "").strip() for f in PAPER_FIELDS}
-            try:
-                scan = uploads.from_request(request.files.get("proof"), "协议书扫描件")
-                workflow.record_paper_agreement(student, values, scan)
-            except uploads.UploadError as e:
-                errors["proof"] = str(e)
-                flash(str(e), "danger")
-            except workflow.WorkflowError as e:
-                errors = e.fields
-                flash_error(e)
-            else:
-                flash("协议书已录入，等待学校老师审核", "success")
+            errors = attempt(lambda: workflow.record_paper_agreement(
+                student, values, uploads.from_request(request.files.get("proof"), "协议书扫描件")),
+                "协议书已录入，等待学校老师审核")
+            if errors is None:
                 return redirect(url_for(".paper"))
         return self.render_template("student/paper_form.html", values=values, errors=errors)
 
@@ -234,19 +224,11 @@ class StudentPortal(PortalView):
         if request.method == "POST":
             values = {k: v.strip() for k, v in request.form.items() if k not in ("csrf_token", "kind")}
             fields = [f for f, *_ in workflow.DESTINATION_FIELDS.get(kind, [])]
-            try:
-                proof = uploads.from_request(request.files.get("proof"), "证明材料",
-                                             required=kind in workflow.DESTINATION_PROOF)
-                details = {f: values.get("region" if f == "region" else f"{kind}-{f}", "") for f in fields}
-                workflow.submit_destination(student, kind, details, proof)
-            except uploads.UploadError as e:
-                errors["proof"] = str(e)
-                flash(str(e), "danger")
-            except workflow.WorkflowError as e:
-                errors = e.fields
-                flash_error(e)
-            else:
-                flash("去向已登记，等待学校老师审核", "success")
+            details = {f: values.get("region" if f == "region" else f"{kind}-{f}", "") for f in fields}
+            errors = attempt(lambda: workflow.submit_destination(student, kind, details, uploads.from_request(
+                request.files.get("proof"), "证明材料", required=kind in workflow.DESTINATION_PROOF)),
+                "去向已登记，等待学校老师审核")
+            if errors is None:
                 return redirect(url_for(".destinations"))
         rows = db.session.scalars(select(Destination).where(Destination.student_id == student.id)
                                   .order_by(Destination.id.desc())).all()
