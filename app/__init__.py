@@ -2,13 +2,23 @@
 import os
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 from flask_appbuilder import AppBuilder
 
 from .extensions import csrf, db, migrate
 
 
+class _Int32Converter(IntegerConverter):
+    """<int:…> ids fit PostgreSQL's integer: /offers/99999999999 is a 404, not a database error."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(overrides=None):
     app = Flask(__name__, instance_relative_config=False)
+    app.url_map.converters["int"] = _Int32Converter
     app.config.from_object("config")
     if overrides:
         app.config.update(overrides)

@@ -195,10 +195,21 @@ def day_start_utc(day):
 
 
 def parse_day(text):
-    """'2026-07-01' → date, anything else → None (filters ignore what they cannot read)."""
+    """'2026-07-01' → date, anything else (or outside 1900–2200) → None: filters ignore what
+    they cannot read."""
     from datetime import date
 
     try:
-        return date.fromisoformat((text or "").strip())
+        day = date.fromisoformat((text or "").strip())
     except ValueError:
         return None
+    return day if 1900 <= day.year <= 2200 else None
+
+
+def parse_id(text):
+    """An id or number typed into a query string or form: ASCII digits only (not '²', which
+    str.isdigit accepts and int() refuses), at most 9 of them; anything else → None."""
+    import re
+
+    text = str(text or "").strip()
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None

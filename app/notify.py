@@ -25,6 +25,9 @@ def users_of(*, student_id=None, employer_id=None, school_id=None):
     return db.session.execute(q).all()
 
 
+SUBJECT_MAX = 200
+
+
 def notify(recipients, subject, body, link=None, now=None):
     """recipients: iterable of (user_id, email) pairs, e.g. from `users_of`."""
     from .accounts import is_placeholder_email
@@ -42,6 +45,9 @@ def notify(recipients, subject, body, link=None, now=None):
 
 def notify_many(rows):
     """Bulk form for set-based jobs: rows already carry user_id, email, subject, body …"""
+    for row in rows:  # subjects carry names (a 200-character 单位名称): keep within the column
+        if len(row.get("subject") or "") > SUBJECT_MAX:
+            row["subject"] = row["subject"][:SUBJECT_MAX - 1] + "…"
     if rows:
         db.session.execute(insert(Notification), rows)
         if any(r.get("email_status", "pending") == "pending" and r.get("email") for r in rows):

@@ -83,12 +83,15 @@ def login_block_reason(user):
 
 def student_username(school_id, account):
     """学生登录: 学号 or 身份证号 within one school → the login's username (or None)."""
+    from .labels import parse_id
+
     account = (account or "").strip()
-    if not account or not str(school_id).isdigit():
+    school_id = parse_id(school_id)
+    if not account or school_id is None:
         return None
     return db.session.scalar(
         select(AppUser.username).join(Student, Student.id == AppUser.student_id).where(
-            Student.school_id == int(school_id),
+            Student.school_id == school_id,
             (Student.student_no == account) | (Student.id_number == account.upper())))
 
 

@@ -6,7 +6,7 @@ Backends (setting SMS_BACKEND):
 - ``http``: POSTs ``{"phone", "text"}`` as JSON to SMS_HTTP_URL with ``Authorization: Bearer
   SMS_HTTP_TOKEN`` (a provider's gateway or an in-house relay) and records the outcome too.
 
-Codes are stored as an HMAC (never in clear), expire after SMS_CODE_MINUTES, are used once (a
+Codes are stored as an HMAC (never in clear; the outbox masks them except on the dev backend), expire after SMS_CODE_MINUTES, are used once (a
 conditional UPDATE claims them), and die after SMS_MAX_ATTEMPTS wrong tries. Sending is limited per
 phone (SMS_PER_PHONE_MINUTE per minute, SMS_PER_PHONE_DAY per Shanghai day) and per IP address
 (SMS_PER_IP_HOUR per hour) in the database, so the limits hold across processes.
@@ -61,11 +61,14 @@ def _send_http(phone, text):
 BACKENDS = {"dev": _send_dev, "http": _send_http}
 
 
-def send(phone, text, now=None):
-    """Send one message through the configured backend and record it in the outbox."""
+def send(phone, text, now=None, secret=None):
+    """Send one message through the configured backend and record it in the outbox. A real
+    backend's outbox row has `secret` (the code) masked; the dev backend keeps it, since reading
+    the outbox is how a developer or a test receives it."""
     name = current_app.config.get("SMS_BACKEND", "dev")
     status, error = BACKENDS[name](phone, text)
-    db.session.add(SmsMessage(phone=phone, body=text, backend=name, status=status, error=error,
+    recorded = text.replace(secret, "******") if secret and name != "dev" else text
+    db.session.add(SmsMessage(phone=phone, body=recorded, backend=name, status=status, error=error,
                               created_at=now or utcnow()))
     return status == "sent"
 
@@ -91,7 +94,8 @@ def send_code(phone, ip=None, student_id=None, purpose="verify", now=None):
     minutes = cfg["SMS_CODE_MINUTES"]
     db.session.add(SmsCode(phone=phone, purpose=purpose, student_id=student_id, code_hash=_hash(phone, code),
                            ip=ip, created_at=now, expires_at=now + timedelta(minutes=minutes)))
-    sent = send(phone, f"{cfg['SMS_SIGN']}您的验证码为{code}，{minutes}分钟内有效。如非本人操作，请忽略本短信。", now)
+    sent = send(phone, f"{cfg['SMS_SIGN']}您的验证码为{code}，{minutes}分钟内有效。如非本人操作，请忽略本短信。", now,
+                secret=code)
     db.session.commit()
     if not sent:
         raise SmsError("短信发送失败，请稍后重试；如仍收不到短信，请联系学校就业部门老师")

@@ -96,4 +96,7 @@ def send(key, download_name):
         abort(404)
     ext = key.rsplit(".", 1)[-1]
     mimetype = {ext_: mt for _m, ext_, mt in _SIGNATURES}.get(ext, "application/octet-stream")
-    return send_file(path, mimetype=mimetype, download_name=f"{download_name}.{ext}", as_attachment=False)
+    response = send_file(path, mimetype=mimetype, download_name=f"{download_name}.{ext}", as_attachment=False)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -5,8 +5,8 @@ notifications and commits once. A refusal is a `WorkflowError` carrying a Chines
 the rule number; nothing is written then.
 
 Concurrency (R3, R6, R9): functions that can make an outcome live lock the student row first
-(SELECT … FOR UPDATE, a no-op on SQLite where writers are serialised anyway), then re-read the
-agreement; partial unique indexes back the checks up, and their IntegrityError becomes the same
+(SELECT … FOR UPDATE; on SQLite a no-op UPDATE that takes the write lock, see `_locked`), then
+re-read the agreement; partial unique indexes back the checks up, and their IntegrityError becomes the same
 WorkflowError. Lock order is always student → agreement → counter, so calls cannot deadlock.
 """
 import re
@@ -162,7 +162,13 @@ def _own_school(reviewer, row, message="只能审核本校学生的协议书", r
 
 
 def _locked(model, pk):
-    """Re-read a row under SELECT … FOR UPDATE (a no-op on SQLite, whose writers are serialised)."""
+    """Re-read a row under SELECT … FOR UPDATE. SQLite has no row locks and pysqlite starts its
+    transaction only at the first write, so there a no-op UPDATE takes the database's write lock
+    first: a second writer waits (busy timeout) until this transaction ends, and every read after
+    the lock sees what the first one committed — the same serialisation FOR UPDATE gives (R6)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(model).where(model.id == pk).values(id=model.id)
+                           .execution_options(synchronize_session=False))
     return db.session.execute(
         select(model).where(model.id == pk).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
@@ -1220,6 +1226,14 @@ def valid_email(value):
     return bool(value) and len(value) <= 120 and bool(_EMAIL.match(value))
 
 
+def _email_taken(email, except_user_id=None):
+    """ab_user.email is unique: another login already uses this address (case-insensitive)."""
+    q = select(func.count()).select_from(AppUser).where(func.lower(AppUser.email) == email.lower())
+    if except_user_id is not None:
+        q = q.where(AppUser.id != except_user_id)
+    return bool(db.session.scalar(q))
+
+
 def _profile_fields(values, errors, clean):
     """单位性质, 单位所在地 and the contact fields of an employer (registration and 基本信息维护)."""
     nature = str(values.get("nature") or "").strip()
@@ -1273,6 +1287,8 @@ def register_employer(values, password, school_ids, now=None):
     elif db.session.scalar(select(func.count()).select_from(AppUser).where(
             func.lower(AppUser.username) == username.lower())):
         errors["username"] = "该用户名已被使用"
+    if "email" not in errors and _email_taken(clean["email"]):
+        errors["email"] = "该邮箱已被其他账号使用"
     problem = password_problem(password)
     if problem:
         errors["password"] = problem
@@ -1299,8 +1315,9 @@ def register_employer(values, password, school_ids, now=None):
         db.session.add(EmployerApproval(employer_id=employer.id, school_id=school.id, status="pending", created_at=n))
     try:
         db.session.flush()
-    except IntegrityError:
-        raise WorkflowError("该用户名已被使用", "R1", {"username": "该用户名已被使用"})
+    except IntegrityError:  # a username or e-mail registered at this very moment
+        raise WorkflowError("用户名或邮箱刚刚已被其他账号使用，请更换", "R1",
+                            {"username": "请更换用户名", "email": "请更换邮箱"})
     for school in schools:
         notify(users_of(school_id=school.id), f"待审核单位：{name}", f"{name}（{code}）注册并申请本校审核。",
                link="/school/employers/", now=n)
@@ -1321,6 +1338,10 @@ def apply_for_approval(employer, school, now=None):
         db.session.add(approval)
     approval.status, approval.reason, approval.reviewed_at = "pending", None, None
     approval.created_at = n
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same request twice at once: the first one is there
+        raise WorkflowError("已向该校提交审核申请", "R1")
     notify(users_of(school_id=school.id), f"待审核单位：{employer.name}",
            f"{employer.name}（{employer.credit_code}）申请本校审核。", link="/school/employers/", now=n)
     _commit()
@@ -1362,12 +1383,17 @@ def verify_student(student, email, address, code, now=None):
         errors["code"] = "请输入6位短信验证码"
     if errors:
         raise WorkflowError("信息验证未通过，请按提示修改", "R7", errors)
+    user = db.session.scalar(select(AppUser).where(AppUser.student_id == student.id))
+    if user is not None and _email_taken(email, except_user_id=user.id):
+        raise WorkflowError("该邮箱已被其他账号使用，请换一个邮箱", "R7", {"email": "该邮箱已被其他账号使用"})
     student = _lock_student(student.id)
     try:
         sms.consume_code(student.phone, code, now=n)
     except sms.SmsError as exc:
         raise WorkflowError(str(exc), "R7", {"code": str(exc)})
     student.email, student.address = email, address
+    if user is not None:
+        user.email = email  # the placeholder address of a roster login is replaced here
     if student.verified_at is None:
         student.verified_at = n
     _commit()
@@ -1404,6 +1430,10 @@ def save_student(reviewer, values, student=None, now=None):
         other = db.session.scalar(clash)
         if other is not None:
             problems.append(f"学号或身份证号与本校学生{other.name}（{other.student_no}）重复")
+        if clean.get("email"):
+            login = accounts.login_of(student) if student is not None else None
+            if _email_taken(clean["email"], except_user_id=login.id if login else None):
+                problems.append("邮箱已被其他账号使用")
     if problems:
         raise WorkflowError("；".join(problems), "R15")
     clean["email"] = clean.get("email") or None
@@ -1441,6 +1471,9 @@ def reset_student_password(reviewer, student, now=None):
         user.password = accounts.INITIAL_PASSWORD_MARKER
         user.must_change_password = True
         user.fail_login_count = 0
+    # The initial password derives from the ID number: whoever logs in next must also pass the
+    # SMS check on the phone on file before using the account.
+    student.verified_at = None
     _commit()
     return user
 

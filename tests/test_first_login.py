@@ -403,3 +403,76 @@ def test_placeholder_addresses_get_in_app_messages_only(schools):
     db.session.commit()
     rows = dict(db.session.execute(select(Notification.user_id, Notification.email_status)).all())
     assert rows == {user.id: "none", real.id: "pending"}
+
+
+# ---------------------------------------------------------------- review findings: bad input never 500s
+
+def test_registration_email_already_used_is_a_field_error(schools):
+    taken = make_user("employer", make_employer(approved_by=schools[0]))
+    with pytest.raises(WorkflowError) as info:
+        workflow.register_employer(registration(email=taken.email.upper()), PASSWORD, [schools[0].id])
+    assert "email" in info.value.fields and "username" not in info.value.fields
+
+
+def test_long_employer_name_keeps_notification_subjects_in_their_column(schools):
+    from app.models import Notification
+
+    workflow.register_employer(registration(name="测" * 200), PASSWORD, [schools[0].id])
+    subjects = db.session.scalars(select(Notification.subject)).all()
+    assert subjects and all(len(s) <= 200 for s in subjects)
+
+
+def test_verification_replaces_the_login_placeholder_email_and_refuses_a_taken_one(fresh, schools):
+    student, user = fresh
+    user.email = accounts.placeholder_email(user.username)
+    db.session.commit()
+    other = make_user("employer", make_employer(approved_by=schools[0]))
+    sms.send_code(student.phone)
+    with pytest.raises(WorkflowError) as info:
+        workflow.verify_student(student, other.email, "武汉", last_code(student.phone))
+    assert "email" in info.value.fields
+    workflow.verify_student(student, "mine@example.com", "武汉", last_code(student.phone))
+    assert db.session.get(AppUser, user.id).email == "mine@example.com"
+
+
+def test_reset_password_requires_sms_verification_again(schools):
+    student = make_student(schools[0])
+    make_user("student", student)
+    workflow.reset_student_password(schools[2], student)
+    assert db.session.get(Student, student.id).verified_at is None
+
+
+def test_student_email_clash_is_refused_not_a_500(client, schools):
+    a, _b, reviewer, _ = schools
+    taken = make_user("employer", make_employer(approved_by=a))
+    login(client, reviewer.username)
+    response = client.post("/school/students/new", data=student_form(email=taken.email))
+    assert response.status_code == 200 and "邮箱已被其他账号使用" in response.get_data(as_text=True)
+    assert count(Student) == 0
+
+
+def test_odd_numbers_and_dates_in_forms_and_urls_are_not_500s(client, schools):
+    a, _b, reviewer, _ = schools
+    assert client.post("/login/?mode=student", data={"mode": "student", "school": "²", "username": "1",
+                                                     "password": "x"}).status_code == 302
+    assert client.post("/register/", data={**registration(), "password": PASSWORD, "password2": PASSWORD,
+                                           "schools": ["²", "99999999999999"]}).status_code == 200
+    employer_user = make_user("employer", make_employer(approved_by=a))
+    login(client, employer_user.username)
+    for query in ("school=²&year=²", "date_from=0001-01-01&date_to=9999-12-31", "school=99999999999"):
+        assert client.get(f"/employer/terminations/?tab=signed&{query}").status_code == 200, query
+        assert client.get(f"/employer/terminations/export?{query}").status_code == 200, query
+    assert client.get("/employer/offers/99999999999").status_code == 404
+    assert client.post("/employer/approvals/apply", data={"school": "99999999999"}).status_code == 302
+
+
+def test_real_sms_backend_masks_the_code_in_the_outbox(fresh, app):
+    student, _ = fresh
+    app.config.update(SMS_BACKEND="http", SMS_HTTP_URL=None)
+    try:
+        with pytest.raises(sms.SmsError):
+            sms.send_code(student.phone)  # no URL configured: failed, but recorded
+    finally:
+        app.config.update(SMS_BACKEND="dev")
+    body = db.session.scalar(select(SmsMessage.body))
+    assert "******" in body and not re.search(r"\d{6}", body)

@@ -32,10 +32,7 @@ class RegisterView(BaseView):
         if request.method == "POST":
             values = {f: request.form.get(f, "").strip() for f in REGISTER_FIELDS}
             password = request.form.get("password", "")
-            school_ids = []
-            for raw in request.form.getlist("schools"):
-                if raw.isdigit():
-                    school_ids.append(int(raw))
+            school_ids = [i for i in map(labels.parse_id, request.form.getlist("schools")) if i is not None]
             if password != request.form.get("password2", ""):
                 errors = {"password2": "两次输入的密码不一致"}
                 flash("两次输入的密码不一致", "danger")

@@ -91,12 +91,14 @@ def recent_messages(limit=5):
 
 
 def ids_from_form(name="ids"):
+    from ..labels import parse_id
+
     out = []
     for raw in request.form.getlist(name):
-        try:
-            out.append(int(raw))
-        except ValueError:
+        value = parse_id(raw)
+        if value is None:
             abort(400)
+        out.append(value)
     return out
 
 

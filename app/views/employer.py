@@ -106,7 +106,7 @@ class EmployerPortal(PortalView):
     @has_access
     def apply_approval(self):
         employer = self._employer()
-        school = db.session.get(School, request.form.get("school", type=int) or 0)
+        school = db.session.get(School, labels.parse_id(request.form.get("school")) or 0)
         if school is None:
             flash("请选择学校", "warning")
             return redirect(url_for(".home"))
@@ -238,7 +238,7 @@ class EmployerPortal(PortalView):
     def invite(self):
         employer = self._employer()
         if request.method == "GET":
-            ids = [int(i) for i in request.args.getlist("ids") if i.isdigit()]
+            ids = [i for i in map(labels.parse_id, request.args.getlist("ids")) if i is not None]
         else:
             ids = ids_from_form()
         students = self._listed_students(employer, ids)
@@ -372,10 +372,10 @@ class EmployerPortal(PortalView):
                  .order_by(Agreement.certified_at.desc(), Agreement.id.desc()))
         status = f["status"] if f["status"] in ("certified", "terminated") else None
         query = query.where(Agreement.status == status if status else Agreement.status.in_(("certified", "terminated")))
-        if f["school"].isdigit():
-            query = query.where(Agreement.school_id == int(f["school"]))
-        if f["year"].isdigit():
-            query = query.where(Student.graduation_year == int(f["year"]))
+        if labels.parse_id(f["school"]) is not None:
+            query = query.where(Agreement.school_id == labels.parse_id(f["school"]))
+        if labels.parse_id(f["year"]) is not None:
+            query = query.where(Student.graduation_year == labels.parse_id(f["year"]))
         if f["name"]:
             query = query.where(Student.name == f["name"])
         if f["id_number"]:
