@@ -32,10 +32,16 @@ Shape (all seeded):
   login (`bench-province`). Listed in the login table; load.py reads them from the database.
 
 Loading: secondary indexes, unique constraints and foreign keys of the loaded tables are dropped
-(definitions read from the catalogue), the tables COPYed (two connections in parallel), then the
-indexes rebuilt and the foreign keys re-added — which validates every row, and the partial unique
-indexes (R3, R6, R11) check the invariants. Baseline in the same run: the ORM (`session.add_all`
-+ flush, SQLAlchemy's batched insert) on a sample, rolled back.
+(definitions read from the catalogue); every table is streamed with COPY … FROM STDIN on its own
+connection and thread while Python generates; the certified agreements are numbered set-based (R9);
+then the indexes are rebuilt and the foreign keys re-added — which validates every row — and the
+partial unique indexes (R3, R6, R11) check the invariants as they build; sequences set, VACUUM
+ANALYZE. Baseline in the same run: the ORM (`session.add_all` + flush, SQLAlchemy's batched
+INSERT) on a sample of the same agreements, rolled back.
+
+Not generated: notifications (the outbox / in-app messages of each transition), SMS codes,
+uploaded files (proof_path keys point to no file), agreement PDFs, content_hash of certified
+agreements (check_code is set).
 """
 import argparse
 import json
@@ -125,16 +131,6 @@ def pg_url(url):
 
 # ---------------------------------------------------------------- value formatting for COPY (text)
 
-def cell(v):
-    if v is None:
-        return "\\N"
-    if v is True:
-        return "t"
-    if v is False:
-        return "f"
-    return str(v)  # our text never holds tab, newline or backslash
-
-
 class Table:
     """Rows of one table as COPY text lines, streamed to PostgreSQL while the generator runs:
     each table has its own connection and a thread that writes blocks from a queue (the socket
@@ -148,7 +144,8 @@ class Table:
         self.queue = self.thread = None
 
     def add(self, *values):
-        # cell() inlined: this runs ~7 million times at full scale.
+        # COPY text format: \N for NULL, t/f for booleans; our text never holds tab, newline or
+        # backslash. Inline (no per-cell function call): this runs ~7 million times at full scale.
         self.lines.append("\t".join(["\\N" if v is None else ("t" if v else "f") if v is True or v is False
                                      else str(v) for v in values]))
         self.count += 1
