@@ -140,6 +140,8 @@ AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
 RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
 RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
 BABEL_DEFAULT_LOCALE = "zh"
+# Our additions to FAB's zh catalogue (app/translations; `pybabel compile -d app/translations`).
+BABEL_TRANSLATION_DIRECTORIES = os.path.join(BASE_DIR, "app", "translations")
 BABEL_DEFAULT_TIMEZONE = TIMEZONE
 LANGUAGES = {"zh": {"flag": "cn", "name": "中文"}}
 APP_THEME = ""

@@ -49,9 +49,48 @@ def create_app(overrides=None):
 
         register_views(appbuilder)
 
+    _register_error_pages(app)
     from .cli import register_cli
     from .templating import register_template_helpers
 
     register_template_helpers(app)
     register_cli(app)
     return app
+
+
+ERROR_MESSAGES = {
+    400: "请求有误，请检查输入后重试",
+    403: "没有访问权限",
+    404: "页面不存在，或您无权查看该内容",
+    405: "不支持该操作方式",
+    413: "上传的文件过大",
+    429: "操作过于频繁，请稍后再试",
+    500: "系统繁忙，请稍后再试；如问题持续，请联系管理员",
+}
+
+
+def _register_error_pages(app):
+    """403/404/413/429/500 … as a Chinese page in the portal's layout, not Werkzeug's English one."""
+    from flask import render_template, request
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if error.code is None or error.code < 400:
+            return error
+        # A view that answered with its own short text (e.g. 400 for a NUL byte) keeps it.
+        message = ERROR_MESSAGES.get(error.code, "请求无法完成")
+        if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
+            return {"error": message}, error.code
+        from flask import g
+        from flask_login import current_user
+
+        if not hasattr(g, "user"):  # refused before FAB's before_request ran (e.g. CSRF)
+            g.user = current_user
+        try:
+            return render_template("portal/error.html", code=error.code, message=message, appbuilder=app.appbuilder,
+                                   base_template=app.appbuilder.base_template), error.code
+        except Exception:  # noqa: BLE001 — the error page itself must not fail (e.g. database down)
+            app.logger.exception("error page failed")
+            return f"<!doctype html><meta charset=utf-8><p>{message}</p><p><a href='/'>返回首页</a></p>", error.code
+

@@ -9,12 +9,16 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
+from flask_appbuilder.security.views import RoleModelView as FabRoleModelView
+from flask_appbuilder.security.views import UserDBModelView as FabUserDBModelView
 from flask_appbuilder.utils.base import get_safe_redirect
+from flask_appbuilder.widgets import ListWidget
 from flask_appbuilder.security.decorators import no_cache
 from flask_login import current_user, login_user
 from sqlalchemy import select
 from wtforms.validators import ValidationError
 
+from . import labels
 from .extensions import db
 from .models import AppUser, Employer, School, Student
 
@@ -117,7 +121,8 @@ class AuthDBView(FabAuthDBView):
             user = self.appbuilder.sm.auth_user_db(username, password)
             if not user:
                 flash("账号或密码不正确" if mode != "student" else "学校、学号/身份证号或密码不正确", "warning")
-                return redirect(url_for("AuthDBView.login", next=next_url or None, mode=mode))
+                school = labels.parse_id(request.form.get("school")) if mode == "student" else None
+                return redirect(url_for("AuthDBView.login", next=next_url or None, mode=mode, school=school))
             reason = login_block_reason(user)
             if reason:
                 flash(reason, "danger")
@@ -129,9 +134,30 @@ class AuthDBView(FabAuthDBView):
                                     schools=schools, mode=mode)
 
 
+class UserDBModelView(FabUserDBModelView):
+    """用户列表 for admins: Chinese values instead of True / [admin] / an empty Groups column.
+    (FAB's class name kept: endpoints and permission names stay UserDBModelView.*.)"""
+
+    list_columns = ["first_name", "last_name", "username", "email", "active", "roles"]
+    formatters_columns = {
+        "active": lambda value: "是" if value else "否",
+        "roles": lambda roles: "、".join(ROLE_LABELS.get(r.name, r.name) for r in roles or []),
+    }
+
+
+class RoleModelView(FabRoleModelView):
+    """角色列表: names only (the permission list is thousands of English pairs wide)."""
+
+    list_columns = ["name"]
+    formatters_columns = {"name": lambda name: ROLE_LABELS.get(name, name)}
+    list_widget = ListWidget  # FAB's roles widget ignores formatters_columns
+
+
 class AppSecurityManager(SecurityManager):
     user_model = AppUser
     authdbview = AuthDBView
+    userdbmodelview = UserDBModelView
+    rolemodelview = RoleModelView
 
     def auth_user_db(self, username, password):
         """FAB's check, plus logins still on the documented initial password (accounts.py)."""

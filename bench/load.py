@@ -33,6 +33,7 @@ import json
 import os
 import random
 import re
+import resource
 import signal
 import subprocess
 import time
@@ -297,6 +298,36 @@ def run_locust(users, run_time, prefix, accounts_path, think):
         return list(csv.DictReader(fh))
 
 
+def cpu_seconds(pids):
+    """user + system CPU seconds of these processes (those still alive)."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def app_pids(proc):
+    import psutil
+
+    return [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+
+
+def db_backend_pids(url):
+    """The PostgreSQL backends connected to the database (gunicorn's pooled connections)."""
+    import psycopg
+
+    with psycopg.connect(pg(url)) as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'")]
+
+
 def table(rows):
     out = ["| request | count | failures | p50 ms | p95 ms | p99 ms | requests/s |", "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -331,19 +362,32 @@ def main(argv=None):
     with open(accounts_path, "w", encoding="utf-8") as fh:
         json.dump(chosen, fh)
 
-    results = {}
+    results, cpu = {}, {}
     runs = [("mix", args.workers, args.run_time)]
     if args.baseline_run_time:
         runs.append(("baseline-1-worker", 1, args.baseline_run_time))
     for label, workers, seconds in runs:
         proc = start_gunicorn(args.database_url, workers, f"{args.out}_{label}_gunicorn.log")
         try:
+            time.sleep(3)  # let every worker finish importing the app
+            app_before = cpu_seconds(app_pids(proc))
+            locust_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             rows = run_locust(args.users, seconds, f"{args.out}_{label}", accounts_path, args.think)
+            locust_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            # CPU per request: gunicorn workers, their PostgreSQL backends (born during the run), locust.
+            requests = max(1, int(pick(rows, "Aggregated")["Request Count"]))
+            cpu[label] = {
+                "app_ms_per_request": round((cpu_seconds(app_pids(proc)) - app_before) * 1000 / requests, 1),
+                "db_ms_per_request": round(cpu_seconds(db_backend_pids(args.database_url)) * 1000 / requests, 1),
+                "locust_ms_per_request": round((locust_after.ru_utime + locust_after.ru_stime - locust_before.ru_utime
+                                                - locust_before.ru_stime) * 1000 / requests, 1),
+            }
         finally:
             stop(proc)
         results[label] = rows
         print(f"\n## {label}: {args.users} users, gunicorn {workers} sync worker(s), {seconds} s\n")
         print(table(rows), flush=True)
+        print(f"\nCPU per request: {cpu[label]}", flush=True)
 
     rows = results["mix"]
     total = pick(rows, "Aggregated")
@@ -356,7 +400,7 @@ def main(argv=None):
     summary = {"requests_per_s": round(rps, 1), "failures": failures, "requests": int(total["Request Count"]),
                "p50": total["50%"], "p95": total["95%"], "p99": total["99%"],
                "student_home_p95": home["95%"] if home else None, "school_review_p95": review["95%"] if review else None,
-               "invariants": invariants}
+               "cpu": cpu, "invariants": invariants}
     if "baseline-1-worker" in results:
         base = pick(results["baseline-1-worker"], "Aggregated")
         summary["baseline_requests_per_s"] = round(float(base["Requests/s"]), 1)
@@ -369,7 +413,9 @@ def main(argv=None):
             f"workers, think {args.think} s, {args.run_time} s",
             f"{rps:.0f} req/s, p50/p95/p99 {total['50%']}/{total['95%']}/{total['99%']} ms; student home p95 "
             f"{summary['student_home_p95']} ms, review list p95 {summary['school_review_p95']} ms; "
-            f"{failures} errors; invariants {'hold' if not any(invariants.values()) else invariants}",
+            f"{failures} errors; invariants {'hold' if not any(invariants.values()) else invariants}; CPU per "
+            f"request: app {cpu['mix']['app_ms_per_request']} ms, PostgreSQL {cpu['mix']['db_ms_per_request']} ms, "
+            f"locust {cpu['mix']['locust_ms_per_request']} ms",
             "≥ 150 req/s; student home and review list p95 ≤ 150 ms; 0 errors",
             f"{summary.get('ratio_rps', '-')}× the req/s of 1 worker ({summary.get('baseline_requests_per_s', '-')} "
             f"req/s, p95 {summary.get('baseline_p95', '-')} ms)",

@@ -49,8 +49,9 @@ class Page:
 
 
 def flash_error(error):
-    """A refused rule (WorkflowError), a bad upload (UploadError) or a plain message."""
-    flash(str(error), "danger")
+    """A refused rule (WorkflowError: its message, without the rule number users don't know),
+    a bad upload (UploadError) or a plain message."""
+    flash(getattr(error, "message", None) or str(error), "danger")
 
 
 def attempt(action, success):
@@ -65,8 +66,8 @@ def attempt(action, success):
         flash(str(e), "danger")
         return {"proof": str(e)}
     except WorkflowError as e:
-        flash(str(e), "danger")
-        return e.fields or {"_": str(e)}
+        flash(e.message, "danger")
+        return e.fields or {"_": e.message}
     flash(success, "success")
     return None
 

@@ -325,9 +325,6 @@ def test_employer_imports_candidate_spreadsheet(server, actors, tmp_path):
 
 # ---------------------------------------------------------------- the 解约须知 dialog, one step at a time
 
-@pytest.mark.xfail(strict=True, reason="student/terminations.html toggles the `hidden` attribute on .btn buttons, "
-                   "which Bootstrap's display:inline-block overrides: 确定 shows in step 1 and 申请解约 in step 2 "
-                   "(issue 10 report: add `[hidden] { display: none !important; }` to portal.css)")
 def test_termination_dialog_shows_one_step_at_a_time(server, actors):
     """Another graduate with a certified demo agreement (武汉大学 student 6, 数据分析师): nothing is sent."""
     other = student_row(server, "0006")
@@ -348,8 +345,6 @@ def test_termination_dialog_shows_one_step_at_a_time(server, actors):
 
 # ---------------------------------------------------------------- error pages look like the portal
 
-@pytest.mark.xfail(strict=True, reason="404/403/500 are Werkzeug's bare English pages: no app errorhandler yet "
-                   "(issue 10 report); remove this mark when the portal's error page lands")
 def test_not_found_page_is_styled_and_chinese(server, actors):
     emp = actors("employer")
     if "/employer" not in emp.page.url:
