@@ -50,6 +50,8 @@ class Student(Model):
         UniqueConstraint("school_id", "student_no", name="uq_student_school_no"),
         # R2 search: school + year + name, then ID number or phone compared in Python-free SQL.
         Index("ix_student_search", "school_id", "graduation_year", "name"),
+        # 签约审核 / 学生管理 search by 姓名 within a school (any year).
+        Index("ix_student_school_name", "school_id", "name"),
         Index("ix_student_id_number", "id_number"),
     )
     id = Column(Integer, primary_key=True)
@@ -114,7 +116,10 @@ class Employer(Model):
 
 class EmployerApproval(Model):
     __tablename__ = "employer_approval"
-    __table_args__ = (UniqueConstraint("employer_id", "school_id", name="uq_approval"),)
+    __table_args__ = (
+        UniqueConstraint("employer_id", "school_id", name="uq_approval"),
+        Index("ix_approval_school_status", "school_id", "status"),  # 单位审核 queue and the school home count
+    )
     id = Column(Integer, primary_key=True)
     employer_id = Column(Integer, ForeignKey("employer.id"), nullable=False)
     employer = relationship(Employer, backref="approvals")
@@ -130,7 +135,10 @@ class InviteListEntry(Model):
     """签约发送列表: the students an employer has found and may send offers to."""
 
     __tablename__ = "invite_list_entry"
-    __table_args__ = (UniqueConstraint("employer_id", "student_id", name="uq_invite_list"),)
+    __table_args__ = (
+        UniqueConstraint("employer_id", "student_id", name="uq_invite_list"),
+        Index("ix_invite_list_employer", "employer_id", "id"),  # 签约发送列表, newest first
+    )
     id = Column(Integer, primary_key=True)
     employer_id = Column(Integer, ForeignKey("employer.id"), nullable=False)
     student_id = Column(Integer, ForeignKey("student.id"), nullable=False)
@@ -161,6 +169,8 @@ class Agreement(Model):
             sqlite_where=text("status IN ('accepted', 'certified')"),
         ),
         Index("ix_agreement_school_status", "school_id", "status", "accepted_at"),
+        # 签约审核 list: ordered by the last change (bench/README.md: 19.7 → 0.28 ms at province scale).
+        Index("ix_agreement_school_status_updated", "school_id", "status", "updated_at"),
         Index("ix_agreement_employer_status", "employer_id", "status", "sent_at"),
         Index("ix_agreement_student", "student_id", "sent_at"),
         Index("ix_agreement_pending_expiry", "expires_at", postgresql_where=text("status = 'pending'")),
@@ -243,6 +253,7 @@ class Destination(Model):
     __tablename__ = "destination"
     __table_args__ = (
         Index("ix_destination_school_status", "school_id", "status", "created_at"),
+        Index("ix_destination_school_status_updated", "school_id", "status", "updated_at"),  # 其他去向审核
         Index(
             "uq_destination_live_student",
             "student_id",

@@ -81,7 +81,9 @@ class SchoolPortal(PortalView):
         if f["employer"]:
             query = query.where(Agreement.employer_name.contains(f["employer"]))
         if f["name"]:
-            query = query.where((Student.name == f["name"]) | (Student.student_no == f["name"]))
+            # Student.school_id repeats the scope so the (school_id, name) index serves the search.
+            query = query.where(Student.school_id == school.id,
+                                (Student.name == f["name"]) | (Student.student_no == f["name"]))
         departments = db.session.scalars(select(Student.department).where(Student.school_id == school.id)
                                          .distinct().order_by(Student.department)).all()
         majors = db.session.scalars(select(Student.major).where(Student.school_id == school.id)

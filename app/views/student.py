@@ -21,9 +21,11 @@ def termination_todo(student_id):
         Termination.initiator == "employer"))
 
 
-def latest_termination_join():
-    """Each agreement with its newest termination (if any): the 解约 columns of the lists."""
+def latest_termination_join(student_id):
+    """Each of the student's agreements with its newest termination (if any): the 解约 columns.
+    Scoped to the student inside the subquery, so it never aggregates the whole table."""
     newest = (select(Termination.agreement_id, func.max(Termination.id).label("tid"))
+              .where(Termination.student_id == student_id)
               .group_by(Termination.agreement_id).subquery())
     t = aliased(Termination)
     return newest, t
@@ -273,7 +275,7 @@ class StudentPortal(PortalView):
     def terminations(self):
         """Certified agreements (both kinds) and those that went through a termination."""
         student = current_student()
-        newest, t = latest_termination_join()
+        newest, t = latest_termination_join(student.id)
         name = request.args.get("employer", "").strip()
         query = (select(Agreement, t)
                  .outerjoin(newest, newest.c.agreement_id == Agreement.id)
