@@ -476,3 +476,15 @@ def test_real_sms_backend_masks_the_code_in_the_outbox(fresh, app):
         app.config.update(SMS_BACKEND="dev")
     body = db.session.scalar(select(SmsMessage.body))
     assert "******" in body and not re.search(r"\d{6}", body)
+
+
+def test_admin_reads_the_sms_outbox_in_chinese(client, fresh):
+    student, _ = fresh
+    sms.send_code(student.phone)
+    admin = make_user("admin")
+    login(client, admin.username)
+    page = client.get("/admin/sms/list/").get_data(as_text=True)
+    assert "验证码为" in page and "开发（不外发）" in page and "已发送" in page and ">None<" not in page
+    logout(client)
+    login(client, make_user("province").username)
+    assert client.get("/admin/sms/list/").status_code in (302, 403, 404)

@@ -108,6 +108,12 @@ class SmsOutboxView(ModelView):
     search_columns = ["phone"]
     label_columns = {"created_at": "时间", "phone": "手机", "body": "内容", "backend": "通道", "status": "状态",
                      "error": "错误"}
+    formatters_columns = {
+        "created_at": labels.fmt_datetime,
+        "backend": lambda v: {"dev": "开发（不外发）", "http": "短信平台"}.get(v, v),
+        "status": lambda v: {"sent": "已发送", "failed": "发送失败"}.get(v, v),
+        "error": lambda v: v or "-",
+    }
 
 
 # ---------------------------------------------------------------- the first-login guard
