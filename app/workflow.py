@@ -679,10 +679,18 @@ def _expire_where(n, *conditions):
     The WHERE re-checks `status = 'pending'` under the row lock, so two concurrent runs (or a run
     racing an accept) expire each offer exactly once; RETURNING tells this run which rows it won.
     The FlowEvents and the employers' notices are then two INSERT … SELECT statements over those
-    ids (no row-by-row round trips: 100,000 due offers stay a handful of statements)."""
+    ids (no row-by-row round trips: 100,000 due offers stay a handful of statements); on
+    PostgreSQL all three are one statement (`_expire_where_pg`)."""
     from sqlalchemy import case, literal
 
     sources, target, _ = TRANSITIONS["expire"]
+    if db.session.get_bind().dialect.name == "postgresql":
+        count = _expire_where_pg(n, sources, target, conditions)
+        if count:
+            from .jobs.mail import schedule_after_commit
+
+            schedule_after_commit()
+        return count
     ids = db.session.scalars(
         update(Agreement)
         .where(Agreement.status.in_(sources), Agreement.expires_at <= n, *conditions)
@@ -710,6 +718,33 @@ def _expire_where(n, *conditions):
 
     schedule_after_commit()
     return len(ids)
+
+
+def _expire_where_pg(n, sources, target, conditions):
+    """PostgreSQL: the UPDATE, the FlowEvents and the notices in ONE statement (data-modifying
+    CTEs), so no id list travels to the app and back; returns how many offers this run expired."""
+    from sqlalchemy import case, literal
+
+    expired = (update(Agreement)
+               .where(Agreement.status.in_(sources), Agreement.expires_at <= n, *conditions)
+               .values(status=target, updated_at=n)
+               .returning(Agreement.id, Agreement.employer_id, Agreement.position)
+               .cte("expired"))
+    events = (insert(FlowEvent).from_select(
+        ["agreement_id", "actor_name", "action", "remark", "created_at"],
+        select(expired.c.id, literal("系统"), literal("expire"), literal("超过应约有效期未反馈"), literal(n)))
+        .returning(FlowEvent.id).cte("events"))
+    notices = (insert(Notification).from_select(
+        ["user_id", "email", "subject", "body", "link", "created_at", "email_status", "attempts"],
+        select(AppUser.id, AppUser.email, literal("邀约已过期"),
+               literal("“") + expired.c.position + literal("”岗位的一份邀约已超过应约有效期，单位可重新发起邀约。"),
+               literal("/employer/offers/") + func.cast(expired.c.id, String),
+               literal(n), case((AppUser.email.isnot(None), "pending"), else_="none"), literal(0))
+        .join_from(expired, AppUser, AppUser.employer_id == expired.c.employer_id)
+        .where(AppUser.active.is_(True)))
+        .returning(Notification.id).cte("notices"))
+    return db.session.execute(
+        select(func.count()).select_from(expired).add_cte(events, notices)).scalar_one()
 
 
 def _id_chunks(ids, size=50_000):

@@ -1,6 +1,6 @@
 """Import benchmark (issue 5): candidate list against a province of students, and a school roster.
 
-    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/<db> .venv/bin/python bench/imports.py \
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/<db> .venv/bin/python bench/import_bench.py \
         --students 500000 --candidates 10000 --roster 20000
 
 WARNING: drops and recreates every table of the given database. Never point it at real data.
