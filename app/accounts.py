@@ -158,7 +158,7 @@ def bulk_insert(table, rows, returning=(), sequence=None):
 
     PostgreSQL: INSERT … SELECT FROM unnest(one array per column). SQLAlchemy's executemany
     ("insertmanyvalues") sends 1,000-row VALUES lists whose 11,000 placeholders psycopg rewrites
-    in Python for every batch — most of a 20,000-row roster's time in bench/imports.py; the
+    in Python for every batch — most of a 20,000-row roster's time in bench/import_bench.py; the
     unnest form has one placeholder per column. FAB's ids use named sequences (`sequence`) rather
     than a column default, so those are drawn explicitly. Elsewhere: SQLAlchemy's bulk insert.
     Python-side column defaults do not run on PostgreSQL: `rows` carry every NOT NULL column."""

@@ -206,7 +206,7 @@ _MATCH_COLUMNS = ("id", "school_id", "graduation_year", "name", "id_number", "ph
 
 # PostgreSQL: the keys travel as four arrays and are joined with unnest(), one statement for the
 # whole file. A row-value IN list of 1,000 (school, year, name) triples costs ~0.3 s just to plan
-# there (measured in bench/imports.py); the join plans in a millisecond and probes ix_student_search.
+# there (measured in bench/import_bench.py); the join plans in a millisecond and probes ix_student_search.
 _MATCH_PG = text(
     "SELECT k.key AS key, " + ", ".join(f"s.{c}" for c in _MATCH_COLUMNS) + " FROM student AS s "
     "JOIN unnest(CAST(:sids AS integer[]), CAST(:years AS integer[]), CAST(:names AS text[]), "

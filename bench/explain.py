@@ -23,7 +23,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# The repository root first: bench/imports.py must not shadow the `imports` package.
+# The repository root first, so `imports` is the package, whatever lies in bench/.
 sys.path.insert(0, os.path.dirname(HERE))
 
 BIG = ("student", "agreement", "termination", "destination", "flow_event", "invite_list_entry", "notification",
