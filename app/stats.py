@@ -1,8 +1,9 @@
 """Statistics frames and the workbooks built from them (DESIGN.md §6).
 
 Each frame is pandas over ONE SQL query (never a query per school, per student or per row):
-`outcome_frame()` has one row per graduate with its live outcome (R6), `daily_frame()` one row
-per local day with the signing activity. Every table on the dashboards and in the workbook is a
+`outcome_frame()` has one row per distinct combination of graduate attributes and live outcome
+(R6) with `n` graduates in it — the query groups in SQL, so a province's 500,000 graduates arrive
+as far fewer rows — and `daily_frame()` one row per local day with the signing activity. Every table on the dashboards and in the workbook is a
 `groupby` of those two frames, so the page costs the same few queries whatever the data size.
 
 就业率 (毕业去向落实率) is defined here and only here (`EMPLOYMENT_RATE_NOTE`, `rate()`):
@@ -186,13 +187,16 @@ def outcome_query(f: Filters):
     ).where(*a_where).subquery("a")
     d = select(Destination.student_id, Destination.kind, Destination.status, d_at.label("at")
                ).where(*d_where).subquery("d")
+    dims = (
+        Student.school_id, School.code.label("school_code"), School.name.label("school_name"),
+        Student.department, Student.major, Student.education, Student.gender, a.c.kind.label("a_kind"),
+        # Work place to the city (xxyy): tables go no deeper, and the grouping stays small.
+        a.c.status.label("a_status"), (func.substr(a.c.work_region, 1, 4) + "00").label("work_region"),
+        Employer.nature, d.c.kind.label("d_kind"),
+        d.c.status.label("d_status"),
+    )
     q = (
-        select(
-            Student.id.label("student_id"), Student.school_id, School.code.label("school_code"),
-            School.name.label("school_name"), Student.department, Student.major, Student.education,
-            Student.gender, a.c.kind.label("a_kind"), a.c.status.label("a_status"), a.c.work_region,
-            Employer.nature, d.c.kind.label("d_kind"), d.c.status.label("d_status"),
-        )
+        select(*dims, func.count().label("n"))
         .join(School, School.id == Student.school_id)
         .outerjoin(a, a.c.student_id == Student.id)
         # Paper agreements have no employer_id (R13): the employer is found by its credit code.
@@ -203,7 +207,7 @@ def outcome_query(f: Filters):
         q = q.where(Student.graduation_year == f.year)
     if f.school_id:
         q = q.where(Student.school_id == f.school_id)
-    return q
+    return q.group_by(*[c.element if hasattr(c, "element") else c for c in dims])
 
 
 def outcome_frame(f: Filters) -> pd.DataFrame:
@@ -213,13 +217,16 @@ def outcome_frame(f: Filters) -> pd.DataFrame:
 
 
 def derive(df: pd.DataFrame) -> pd.DataFrame:
-    """Outcome columns from the raw rows, vectorised (no Python loop over students)."""
+    """Outcome columns from the grouped rows, vectorised. Each indicator column holds the number
+    of graduates of the row it applies to (its 0/1 flag × `n`), so every table is a plain sum.
+    R6 holds in the database (one live agreement, one live destination, and never both: the
+    workflow serialises them per student); a row with both counts as the agreement."""
     if df.empty:
-        df = pd.DataFrame(columns=["student_id", "school_id", "school_code", "school_name", "department", "major",
+        df = pd.DataFrame(columns=["school_id", "school_code", "school_name", "department", "major",
                                    "education", "gender", "a_kind", "a_status", "work_region", "nature", "d_kind",
-                                   "d_status"])
-    # R6 holds in the database; should a student ever show two live rows, the agreement wins.
-    df = df.drop_duplicates("student_id", keep="first").reset_index(drop=True)
+                                   "d_status", "n"])
+    df = df.reset_index(drop=True)
+    n = df["n"].to_numpy(dtype=np.int64)
     has_a = df["a_status"].notna().to_numpy(dtype=bool)
     has_d = df["d_status"].notna().to_numpy(dtype=bool) & ~has_a
     a_kind = df["a_kind"].to_numpy(dtype=object)
@@ -230,13 +237,13 @@ def derive(df: pd.DataFrame) -> pd.DataFrame:
     df["outcome_code"] = outcome
     df["outcome"] = pd.Series(outcome, dtype=object).map(lambda c: OUTCOME_KIND.get(c, c))
     df["moe_code"] = pd.Series(outcome, dtype=object).map(lambda c: OUTCOME_MOE_CODE.get(c, c))
-    df["employed"] = confirmed.astype(int)
-    df["pending"] = ((has_a | has_d) & ~confirmed).astype(int)
-    df["electronic"] = (has_a & (a_kind == "electronic")).astype(int)
-    df["paper"] = (has_a & (a_kind == "paper")).astype(int)
-    df["other"] = has_d.astype(int)
-    df["unemployed"] = (~has_a & ~has_d).astype(int)
-    df["signed"] = has_a.astype(int)
+    df["employed"] = confirmed.astype(np.int64) * n
+    df["pending"] = ((has_a | has_d) & ~confirmed).astype(np.int64) * n
+    df["electronic"] = (has_a & (a_kind == "electronic")).astype(np.int64) * n
+    df["paper"] = (has_a & (a_kind == "paper")).astype(np.int64) * n
+    df["other"] = has_d.astype(np.int64) * n
+    df["unemployed"] = (~has_a & ~has_d).astype(np.int64) * n
+    df["signed"] = has_a.astype(np.int64) * n
     df["nature"] = df["nature"].map(lambda c: labels.EMPLOYER_NATURE.get(c, c) if isinstance(c, str) else "未登记")
     codes = df["work_region"].where(pd.Series(has_a)).astype(object)
     df["province"] = _region_names(codes, province=True)
@@ -273,7 +280,7 @@ def rate(employed, graduates):
 def summary(df: pd.DataFrame) -> dict:
     """The headline numbers (汇总)."""
     out = {k: int(df[k].sum()) for k in ("employed", "pending", "electronic", "paper", "other", "unemployed")}
-    out["graduates"] = int(len(df))
+    out["graduates"] = int(df["n"].sum())
     out["rate"] = float(rate(out["employed"], out["graduates"]))
     return out
 
@@ -284,7 +291,7 @@ def by(df: pd.DataFrame, keys) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame(columns=keys + SUMMARY_COLUMNS)
     out = (df.groupby(keys, sort=True, dropna=False)
-           .agg(graduates=("student_id", "size"), employed=("employed", "sum"), pending=("pending", "sum"),
+           .agg(graduates=("n", "sum"), employed=("employed", "sum"), pending=("pending", "sum"),
                 electronic=("electronic", "sum"), paper=("paper", "sum"), other=("other", "sum"),
                 unemployed=("unemployed", "sum"))
            .reset_index())
@@ -295,11 +302,11 @@ def by(df: pd.DataFrame, keys) -> pd.DataFrame:
 def by_signed(df: pd.DataFrame, keys) -> pd.DataFrame:
     """Agreements (电子 + 纸质, live) grouped by an employer/work-place column: 单位性质, 地区."""
     keys = [keys] if isinstance(keys, str) else list(keys)
-    signed = df[df["signed"] == 1]
+    signed = df[df["signed"] > 0]
     if signed.empty:
         return pd.DataFrame(columns=keys + SIGNED_COLUMNS)
     out = (signed.groupby(keys, sort=True, dropna=False)
-           .agg(count=("student_id", "size"), employed=("employed", "sum"), pending=("pending", "sum"),
+           .agg(count=("n", "sum"), employed=("employed", "sum"), pending=("pending", "sum"),
                 electronic=("electronic", "sum"), paper=("paper", "sum"))
            .reset_index().sort_values("count", ascending=False, kind="stable"))
     return out[keys + SIGNED_COLUMNS]
@@ -307,10 +314,10 @@ def by_signed(df: pd.DataFrame, keys) -> pd.DataFrame:
 
 def by_outcome(df: pd.DataFrame) -> pd.DataFrame:
     """Every outcome kind (电子签约, 纸质签约, each 其他去向, 未就业), zero rows included."""
-    counts = df.groupby("outcome_code").agg(count=("student_id", "size"), employed=("employed", "sum"),
+    counts = df.groupby("outcome_code").agg(count=("n", "sum"), employed=("employed", "sum"),
                                              pending=("pending", "sum")) if not df.empty else None
     rows = []
-    total = len(df)
+    total = int(df["n"].sum()) if not df.empty else 0
     for code, name in OUTCOME_KIND.items():
         c = counts.loc[code] if counts is not None and code in counts.index else None
         n = int(c["count"]) if c is not None else 0
