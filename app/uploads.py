@@ -10,7 +10,7 @@ import os
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app, send_file
+from flask import abort, current_app, send_file
 
 # Magic numbers: the type comes from the content, never from the name or the browser's claim.
 _SIGNATURES = (
@@ -88,11 +88,12 @@ def discard(key):
 
 
 def send(key, download_name):
-    """Serve a stored file; the caller has checked that the acting party may see its row."""
+    """Serve a stored file; the caller has checked that the acting party may see its row.
+    A row without a file (key None) or a file gone from disk answers 404."""
+    if not key:
+        abort(404)
     path = path_of(key)
     if not os.path.exists(path):
-        from flask import abort
-
         abort(404)
     ext = key.rsplit(".", 1)[-1]
     mimetype = {ext_: mt for _m, ext_, mt in _SIGNATURES}.get(ext, "application/octet-stream")

@@ -14,7 +14,7 @@ from stdnum.cn import ric
 
 from .. import labels, regions, workflow
 from ..extensions import db
-from ..models import Agreement, EmployerApproval, FlowEvent, InviteListEntry, School, Student, Termination
+from ..models import Agreement, EmployerApproval, InviteListEntry, School, Student, Termination
 from ..security import current_employer, scoped_one
 from .common import Page, PortalView, attempt, back, flash_error, ids_from_form, recent_messages
 
@@ -465,8 +465,7 @@ class EmployerPortal(PortalView):
     def termination(self, termination_id):
         employer, termination = self._termination(termination_id)
         agreement = db.session.get(Agreement, termination.agreement_id)
-        events = db.session.scalars(select(FlowEvent).where(FlowEvent.agreement_id == agreement.id)
-                                    .order_by(FlowEvent.id.desc())).all()
+        events = agreement.events
         return self.render_template("employer/termination.html", t=termination, a=agreement, student=agreement.student,
                                     events=events, may_agree=termination.status == "requested"
                                     and termination.initiator == "student")

@@ -155,8 +155,6 @@ class SchoolPortal(PortalView):
     @has_access
     def agreement_file(self, agreement_id):
         agreement = self._agreement(agreement_id)
-        if not agreement.proof_path:
-            abort(404)
         return uploads.send(agreement.proof_path, f"协议书扫描件-{agreement.id}")
 
     # ------------------------------------------------------------ 解约审核 (R11–R13)
@@ -190,8 +188,7 @@ class SchoolPortal(PortalView):
     def termination(self, termination_id):
         termination = self._termination(termination_id)
         agreement = db.session.get(Agreement, termination.agreement_id)
-        events = db.session.scalars(select(FlowEvent).where(FlowEvent.agreement_id == agreement.id)
-                                    .order_by(FlowEvent.id.desc())).all()
+        events = agreement.events
         answer = db.session.scalar(select(FlowEvent).where(
             FlowEvent.termination_id == termination.id, FlowEvent.action == "termination_agree"))
         return self.render_template("school/termination.html", t=termination, a=agreement, student=agreement.student,
@@ -224,8 +221,6 @@ class SchoolPortal(PortalView):
     @has_access
     def termination_file(self, termination_id):
         termination = self._termination(termination_id)
-        if not termination.proof_path:
-            abort(404)
         return uploads.send(termination.proof_path, f"解约证明-{termination.id}")
 
     # ------------------------------------------------------------ 其他去向审核
@@ -278,8 +273,6 @@ class SchoolPortal(PortalView):
     @has_access
     def destination_file(self, destination_id):
         destination = self._destination(destination_id)
-        if not destination.proof_path:
-            abort(404)
         return uploads.send(destination.proof_path, f"去向证明-{destination.id}")
 
     # ------------------------------------------------------------ 学生管理: add, edit, reset password

@@ -1,5 +1,5 @@
 """毕业生: 学生首页, 电子签约 (查看邀请函: 同意 / 拒绝), 纸质签约 (录入协议书), 其他去向, 解约办理."""
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import func, select
@@ -7,7 +7,7 @@ from sqlalchemy.orm import aliased
 
 from .. import accounts, labels, sms, uploads, workflow
 from ..extensions import db
-from ..models import Agreement, Destination, FlowEvent, Termination
+from ..models import Agreement, Destination, Termination
 from ..security import current_student, scoped_one
 from .common import Page, PortalView, attempt, destination_details, flash_error, recent_messages
 
@@ -317,8 +317,7 @@ class StudentPortal(PortalView):
     def termination(self, termination_id):
         student, termination = self._termination(termination_id)
         agreement = db.session.get(Agreement, termination.agreement_id)
-        events = db.session.scalars(select(FlowEvent).where(
-            FlowEvent.agreement_id == agreement.id).order_by(FlowEvent.id.desc())).all()
+        events = agreement.events
         return self.render_template("student/termination.html", t=termination, a=agreement, student=student,
                                     events=events, may_agree=termination.status == "requested"
                                     and termination.initiator == "employer")
@@ -339,8 +338,6 @@ class StudentPortal(PortalView):
     @has_access
     def termination_file(self, termination_id):
         _student, termination = self._termination(termination_id)
-        if not termination.proof_path:
-            abort(404)
         return uploads.send(termination.proof_path, f"解约证明-{termination.id}")
 
 
