@@ -13,7 +13,7 @@ import re
 from datetime import date, datetime, time, timedelta, timezone
 
 from flask import current_app, has_request_context
-from sqlalchemy import Integer, String, and_, func, insert, select, update
+from sqlalchemy import String, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import documents, labels, regions, uploads
@@ -678,63 +678,43 @@ def _expire_where(n, *conditions):
 
     The WHERE re-checks `status = 'pending'` under the row lock, so two concurrent runs (or a run
     racing an accept) expire each offer exactly once; RETURNING tells this run which rows it won.
-    The FlowEvents and the employers' notices are then two INSERT … SELECT statements over those
-    ids (no row-by-row round trips: 100,000 due offers stay a handful of statements); on
-    PostgreSQL all three are one statement (`_expire_where_pg`)."""
-    from sqlalchemy import case, literal
-
+    The FlowEvents and the employers' notices are two INSERT … SELECT over those rows (no
+    row-by-row round trips): on PostgreSQL all three are one statement of data-modifying CTEs, so
+    no id list travels to the app and back; SQLite runs them over the returned ids in chunks."""
     sources, target, _ = TRANSITIONS["expire"]
+    expire = (update(Agreement)
+              .where(Agreement.status.in_(sources), Agreement.expires_at <= n, *conditions)
+              .values(status=target, updated_at=n))
     if db.session.get_bind().dialect.name == "postgresql":
-        count = _expire_where_pg(n, sources, target, conditions)
-        if count:
-            from .jobs.mail import schedule_after_commit
+        expired = expire.returning(Agreement.id, Agreement.employer_id, Agreement.position).cte("expired")
+        events, notices = _expiry_inserts(expired, n)
+        count = db.session.execute(select(func.count()).select_from(expired).add_cte(
+            events.returning(FlowEvent.id).cte("events"),
+            notices.returning(Notification.id).cte("notices"))).scalar_one()
+    else:
+        ids = db.session.scalars(expire.returning(Agreement.id)
+                                 .execution_options(synchronize_session=False)).all()
+        for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+            won = (select(Agreement.id, Agreement.employer_id, Agreement.position)
+                   .where(Agreement.id.in_(ids[start:start + 900])).subquery("expired"))
+            for statement in _expiry_inserts(won, n):
+                db.session.execute(statement)
+        count = len(ids)
+    if count:
+        from .jobs.mail import schedule_after_commit
 
-            schedule_after_commit()
-        return count
-    ids = db.session.scalars(
-        update(Agreement)
-        .where(Agreement.status.in_(sources), Agreement.expires_at <= n, *conditions)
-        .values(status=target, updated_at=n)
-        .returning(Agreement.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    if not ids:
-        return 0
-    for chunk in _id_chunks(ids):
-        won = _ids_clause(Agreement.id, chunk)
-        db.session.execute(insert(FlowEvent).from_select(
-            ["agreement_id", "actor_name", "action", "remark", "created_at"],
-            select(Agreement.id, literal("系统"), literal("expire"), literal("超过应约有效期未反馈"), literal(n))
-            .where(won)))
-        db.session.execute(insert(Notification).from_select(
-            ["user_id", "email", "subject", "body", "link", "created_at", "email_status", "attempts"],
-            select(AppUser.id, AppUser.email, literal("邀约已过期"),
-                   literal("“") + Agreement.position + literal("”岗位的一份邀约已超过应约有效期，单位可重新发起邀约。"),
-                   literal("/employer/offers/") + func.cast(Agreement.id, String),
-                   literal(n), case((AppUser.email.isnot(None), "pending"), else_="none"), literal(0))
-            .join(AppUser, AppUser.employer_id == Agreement.employer_id)
-            .where(won, AppUser.active.is_(True))))
-    from .jobs.mail import schedule_after_commit
-
-    schedule_after_commit()
-    return len(ids)
+        schedule_after_commit()
+    return count
 
 
-def _expire_where_pg(n, sources, target, conditions):
-    """PostgreSQL: the UPDATE, the FlowEvents and the notices in ONE statement (data-modifying
-    CTEs), so no id list travels to the app and back; returns how many offers this run expired."""
+def _expiry_inserts(expired, n):
+    """The FlowEvent and the employer notices for each row of `expired` (id, employer_id, position)."""
     from sqlalchemy import case, literal
 
-    expired = (update(Agreement)
-               .where(Agreement.status.in_(sources), Agreement.expires_at <= n, *conditions)
-               .values(status=target, updated_at=n)
-               .returning(Agreement.id, Agreement.employer_id, Agreement.position)
-               .cte("expired"))
-    events = (insert(FlowEvent).from_select(
+    events = insert(FlowEvent).from_select(
         ["agreement_id", "actor_name", "action", "remark", "created_at"],
         select(expired.c.id, literal("系统"), literal("expire"), literal("超过应约有效期未反馈"), literal(n)))
-        .returning(FlowEvent.id).cte("events"))
-    notices = (insert(Notification).from_select(
+    notices = insert(Notification).from_select(
         ["user_id", "email", "subject", "body", "link", "created_at", "email_status", "attempts"],
         select(AppUser.id, AppUser.email, literal("邀约已过期"),
                literal("“") + expired.c.position + literal("”岗位的一份邀约已超过应约有效期，单位可重新发起邀约。"),
@@ -742,25 +722,7 @@ def _expire_where_pg(n, sources, target, conditions):
                literal(n), case((AppUser.email.isnot(None), "pending"), else_="none"), literal(0))
         .join_from(expired, AppUser, AppUser.employer_id == expired.c.employer_id)
         .where(AppUser.active.is_(True)))
-        .returning(Notification.id).cte("notices"))
-    return db.session.execute(
-        select(func.count()).select_from(expired).add_cte(events, notices)).scalar_one()
-
-
-def _id_chunks(ids, size=50_000):
-    """PostgreSQL takes one array parameter however long; SQLite's IN list needs chunks."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return [ids]
-    return [ids[i:i + 900] for i in range(0, len(ids), 900)]
-
-
-def _ids_clause(column, ids):
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy import any_, bindparam
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        return column == any_(bindparam("won_ids", ids, type_=ARRAY(Integer)))
-    return column.in_(ids)
+    return events, notices
 
 
 @transition
