@@ -146,3 +146,18 @@ def destination_details(destination):
         if value:
             out.append((label, regions.full_name(value) if kind == "region" else value))
     return out
+
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_download(wb, name):
+    """An openpyxl workbook built in the request, sent as an .xlsx attachment."""
+    import io
+
+    from flask import send_file
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    return send_file(buf, as_attachment=True, download_name=name, mimetype=XLSX_MIME)

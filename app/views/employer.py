@@ -16,7 +16,7 @@ from .. import labels, regions, workflow
 from ..extensions import db
 from ..models import Agreement, EmployerApproval, InviteListEntry, School, Student, Termination
 from ..security import current_employer, scoped_one
-from .common import Page, PortalView, attempt, back, flash_error, ids_from_form, recent_messages
+from .common import Page, PortalView, attempt, back, flash_error, ids_from_form, recent_messages, xlsx_download
 
 OFFER_TABS = [
     ("pending", "待应约"), ("accepted", "已应约"), ("rejected", "已拒绝"),
@@ -395,10 +395,8 @@ class EmployerPortal(PortalView):
     @has_access
     def terminations_export(self):
         """导出列表 of 已签约成功学生列表 with the page's filters (ID numbers masked as on screen)."""
-        import io
         import json
 
-        from flask import send_file
         from flask_login import current_user
 
         from .. import stats
@@ -420,11 +418,7 @@ class EmployerPortal(PortalView):
                                    filters=json.dumps({"employer_id": employer.id, **filters}, ensure_ascii=False,
                                                       sort_keys=True)))
         db.session.commit()
-        buf = io.BytesIO()
-        wb.save(buf)
-        buf.seek(0)
-        return send_file(buf, as_attachment=True, download_name="已签约成功学生列表.xlsx",
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return xlsx_download(wb, "已签约成功学生列表.xlsx")
 
     @expose("/terminations/request", methods=["POST"])
     @has_access

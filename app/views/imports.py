@@ -23,8 +23,8 @@ from ..extensions import db
 from ..jobs import runs
 from ..models import AppUser, JobRun
 from ..security import current_employer, current_school, scoped_one
+from .common import XLSX_MIME
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RECENT = 10
 
 

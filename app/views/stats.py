@@ -5,7 +5,6 @@ here on the server (no script, no CDN). Aggregate workbooks are written in the r
 lists with ID numbers run as jobs (`app.jobs.exports`), are audited there, and are downloaded only
 by the user who started them.
 """
-import io
 import json
 from datetime import datetime, timezone
 
@@ -22,7 +21,7 @@ from ..jobs import runs
 from ..jobs.exports import export_path
 from ..models import Agreement, ExportAudit, JobRun, School, Student
 from ..security import current_employer, current_school
-from .common import PortalView
+from .common import PortalView, xlsx_download
 
 JOB_LABEL = {"queued": "排队中", "running": "正在导出", "done": "导出完成", "failed": "导出失败"}
 TABLE_ROWS = 50  # longer tables (专业, 城市) are cut on the page; the workbook has every row
@@ -162,12 +161,7 @@ class _StatsPages(PortalView):
         f = self._filters(request.args, school, self._years(school), report=False)
         scope = self._scope_text(f, school)
         wb = stats.statistics_workbook(f, scope_text=scope)
-        buf = io.BytesIO()
-        wb.save(buf)
-        buf.seek(0)
-        name = "就业统计表-" + scope.replace("，", "-").replace(" ", "") + ".xlsx"
-        return send_file(buf, as_attachment=True, download_name=name,
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return xlsx_download(wb, "就业统计表-" + scope.replace("，", "-").replace(" ", "") + ".xlsx")
 
     @expose("/export", methods=["POST"])
     @has_access
@@ -284,12 +278,7 @@ class EmployerExportView(PortalView):
                                    filters=json.dumps({"employer_id": employer.id, "tab": tab, "name": name},
                                                       ensure_ascii=False, sort_keys=True)))
         db.session.commit()
-        buf = io.BytesIO()
-        wb.save(buf)
-        buf.seek(0)
-        label = dict(OFFER_TABS)[tab]
-        return send_file(buf, as_attachment=True, download_name=f"数据管理-{label}.xlsx",
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return xlsx_download(wb, f"数据管理-{dict(OFFER_TABS)[tab]}.xlsx")
 
 
 def register(appbuilder):
