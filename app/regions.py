@@ -65,6 +65,11 @@ def full_name(code):
     return "".join(parts)
 
 
+def codes():
+    """Every code in force (each province, city and county)."""
+    return sorted(_table())
+
+
 def provinces():
     return [(c, n) for c, n in sorted(_table().items()) if c.endswith("0000")]
 

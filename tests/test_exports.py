@@ -113,6 +113,65 @@ def test_certified_list_as_csv_prefixes_formula_text(world, client, login):
     assert "'=HYPERLINK(\"http://x\")国企" in names and not any(n.startswith("=") for n in names)
 
 
+def _run_certified(fmt, user_id):
+    from types import SimpleNamespace
+
+    from app.jobs import exports
+
+    seen = []
+    result = exports.certified_list(SimpleNamespace(user_id=user_id), {"year": 2026, "format": fmt},
+                                    lambda done, total=None: seen.append((done, total)))
+    with open(exports.export_path(user_id, result["file"]), "rb") as fh:
+        return result, fh.read(), seen
+
+
+def _expected_certified(guard):
+    """The list as Python formats it, row by row, from the ORM: what COPY must reproduce."""
+    from app import labels, regions
+    from app.extensions import db
+    from app.models import Agreement, Employer
+    from app.stats import csv_safe
+
+    out = []
+    for a in db.session.scalars(select(Agreement).where(Agreement.status == "certified")):
+        s = a.student
+        employer = db.session.scalar(select(Employer).where(Employer.credit_code == a.employer_credit_code))
+        day = labels.fmt_date(a.certified_at)
+        row = [s.graduation_year, s.school.code, s.school.name, s.student_no, s.name, s.id_number, s.gender,
+               s.education, s.department, s.major, "10", labels.OUTCOME_CODE["10"], a.employer_name,
+               a.employer_credit_code, labels.EMPLOYER_NATURE.get(employer.nature, ""),
+               regions.full_name(employer.region), a.job_category, a.position, regions.full_name(a.work_region),
+               labels.AGREEMENT_KIND[a.kind], a.number, labels.AGREEMENT_STATUS[a.status], day]
+        out.append([csv_safe(v) if guard else v for v in row])
+    return sorted(out, key=lambda r: (r[1], r[20]))
+
+
+def test_certified_list_csv_and_xlsx_equal_the_row_by_row_formatting(world):
+    """On PostgreSQL the list comes out of COPY (formatted in SQL); on SQLite row by row: both must
+    give exactly what Python's own formatting gives — labels, full region names, dates, guard."""
+    from app.extensions import db
+
+    prov = make_user("province", username="prov")
+    db.session.commit()
+    expected = _expected_certified(guard=True)
+    assert any(r[12].startswith("'=") for r in expected)  # the world has a "=…" employer name
+    assert {r[15] for r in expected} >= {"湖北省武汉市洪山区"}
+    result, body, seen = _run_certified("csv", prov.id)
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["毕业年度", "院校代码"] and result["rows"] == len(rows) - 1 == 3
+    assert rows[1:] == [[str(v) for v in r] for r in expected]
+    assert seen[0] == (0, 3) and seen[-1] == (3, 3)
+
+    result, body, _ = _run_certified("xlsx", prov.id)
+    ws = load_workbook(io.BytesIO(body)).active
+    got = [list(r) for r in ws.iter_rows(min_row=2, values_only=True)]
+    plain = _expected_certified(guard=False)
+    assert got == plain
+    cell = next(c for row in ws.iter_rows(min_row=2) for c in row if str(c.value).startswith("="))
+    assert cell.data_type == "s" and cell.quotePrefix
+
+
 def test_certified_list_needs_a_year(world, client, login):
     make_user("province", username="prov")
     login(client, "prov")

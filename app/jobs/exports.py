@@ -7,12 +7,13 @@ filter, row count: these lists carry ID numbers) and returns {"file", "filename"
 A retried run writes a new file; the download route serves only the run's owner.
 """
 import csv
+import io
 import json
 import os
 import uuid
 
 from flask import current_app
-from sqlalchemy import and_, func, select
+from sqlalchemy import Column, MetaData, String, Table, Text, and_, case, cast, func, insert, literal, select
 
 from .. import labels, regions
 from ..extensions import db
@@ -26,7 +27,7 @@ from ..models import (
     School,
     Student,
 )
-from ..stats import FORMULA_PREFIXES, OUTCOME_KIND, Filters, SheetWriter, _local_day, new_workbook
+from ..stats import FORMULA_PREFIXES, OUTCOME_KIND, Filters, _local_day
 
 EXPORT_SUBDIR = "exports"
 PROGRESS_EVERY = 5000
@@ -65,15 +66,57 @@ class _Region:
 _FORMULA_START = frozenset(FORMULA_PREFIXES)  # what stats.csv_safe guards, as a set of first characters
 
 
-def _write(run, params, what, headers, widths, total, rows, progress, sheet_title):
-    """Rows (an iterator of value lists) → the file; audit; the run's result."""
-    fmt = params.get("format") if params.get("format") in FORMATS else "xlsx"
+class XlsxList:
+    """One long list into an .xlsx file with XlsxWriter in constant-memory mode (rows go to disk as
+    they are written): bold frozen header, column widths. Every text is written as a string cell
+    (`strings_to_formulas` off), so "=…" can never become a formula; such cells also carry Excel's
+    quote prefix so that editing them keeps them text. Chosen by measurement for long lists
+    (bench/export_bench.py: about 3× openpyxl's write-only mode); openpyxl stays for the styled
+    statistics workbook and the import templates."""
+
+    def __init__(self, path, title, headers, widths):
+        import xlsxwriter
+
+        self.wb = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
+                                             "strings_to_urls": False, "strings_to_numbers": False})
+        self.ws = self.wb.add_worksheet(title)
+        head = self.wb.add_format({"bold": True, "bg_color": "#DDEBF7", "align": "center", "valign": "vcenter"})
+        self.quoted = self.wb.add_format({"quote_prefix": True})
+        for i, width in enumerate(widths):
+            self.ws.set_column(i, i, width)
+        self.ws.freeze_panes(1, 0)
+        self.ws.write_row(0, 0, headers, head)
+        self.rows = 0
+
+    def append(self, values):
+        self.rows += 1
+        self.ws.write_row(self.rows, 0, values)
+        for i, value in enumerate(values):
+            if value.__class__ is str and value[:1] in _FORMULA_START:
+                self.ws.write_string(self.rows, i, value, self.quoted)
+
+    def close(self):
+        self.wb.close()
+
+
+def _format(params):
+    return params.get("format") if params.get("format") in FORMATS else "xlsx"
+
+
+def _write(run, params, what, headers, widths, total, rows, progress, sheet_title, raw_csv=None):
+    """Rows (an iterator of value lists) → the file; audit; the run's result. `raw_csv(fh, progress)`,
+    when given, writes the CSV body itself (PostgreSQL COPY) and returns the row count."""
+    fmt = _format(params)
     key = f"{what}-{uuid.uuid4().hex}.{fmt}"
     path = os.path.join(export_dir(run.user_id), key)
     progress(0, total)
     n = 0
-    if fmt == "csv":
-        with open(path, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel reads the Chinese
+    if fmt == "csv" and raw_csv:
+        with open(path, "wb") as fh:
+            fh.write(_csv_line(headers).encode("utf-8-sig"))  # BOM: Excel reads the Chinese
+            n = raw_csv(fh, progress)
+    elif fmt == "csv":
+        with open(path, "w", newline="", encoding="utf-8-sig") as fh:
             writer = csv.writer(fh)
             writer.writerow(headers)
             for values in rows:
@@ -84,14 +127,13 @@ def _write(run, params, what, headers, widths, total, rows, progress, sheet_titl
                 if n % PROGRESS_EVERY == 0:
                     progress(n)
     else:
-        wb = new_workbook()
-        sheet = SheetWriter(wb, sheet_title, headers, widths=widths)
+        sheet = XlsxList(path, sheet_title, headers, widths)
         for values in rows:
             sheet.append(values)
             n += 1
             if n % PROGRESS_EVERY == 0:
                 progress(n)
-        wb.save(path)
+        sheet.close()
     progress(n, max(n, total or 0))
     filters = {k: v for k, v in params.items() if k != "format"}
     db.session.add(ExportAudit(user_id=run.user_id, what=what, row_count=n,
@@ -99,6 +141,76 @@ def _write(run, params, what, headers, widths, total, rows, progress, sheet_titl
     db.session.commit()
     label = params.get("label") or what
     return {"file": key, "filename": f"{label}.{fmt}", "rows": n}
+
+
+def _csv_line(values):
+    out = io.StringIO()
+    csv.writer(out).writerow(values)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- formatting in SQL (PostgreSQL COPY)
+
+_REGION_NAMES = Table("tmp_region_name", MetaData(), Column("code", String(6), primary_key=True),
+                      Column("name", Text, nullable=False), prefixes=["TEMPORARY"])
+
+
+def _region_table(conn):
+    """A temporary code → full name table (GB/T 2260, ~3,500 rows) on this connection, so that a
+    list can name regions in its one SELECT."""
+    _REGION_NAMES.create(conn, checkfirst=True)
+    if conn.scalar(select(func.count()).select_from(_REGION_NAMES)) == 0:
+        conn.execute(insert(_REGION_NAMES), [{"code": c, "name": regions.full_name(c)} for c in regions.codes()])
+    return _REGION_NAMES
+
+
+def _sql_label(column, mapping, default):
+    """labels.label in SQL: NULL → default, a known code → its label, anything else as it is."""
+    return func.coalesce(case(mapping, value=column, else_=column), literal(default))
+
+
+def _sql_region(column, names):
+    """_Region in SQL: NULL → '', a known code → full name, '' → '-', an unknown code as it is."""
+    return case((column.is_(None), literal("")), (names.c.name.is_not(None), names.c.name),
+                (column == "", literal("-")), else_=column)
+
+
+def _sql_guard(column):
+    """stats.csv_safe in SQL: text starting with = + - @ gets a leading '."""
+    return case((func.substr(column, 1, 1).in_(FORMULA_PREFIXES), literal("'") + column), else_=column)
+
+
+def _copy_csv(conn, query, fh, progress):
+    """PostgreSQL writes the rows as CSV itself (COPY … TO STDOUT): no Python per row or cell.
+    Progress is counted from the stream's line ends (a quoted multi-line cell would over-count
+    until the final exact figure); returns the row count."""
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    raw = conn.connection.driver_connection
+    import psycopg
+
+    n = step = 0
+    with psycopg.ClientCursor(raw) as cur:  # client-side binding: COPY takes no server parameters
+        with cur.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)", compiled.params) as copy:
+            for block in copy:
+                fh.write(block)
+                n += bytes(block).count(b"\n")
+                if n - step >= PROGRESS_EVERY:
+                    step = n
+                    progress(n)
+        return cur.rowcount if cur.rowcount >= 0 else n
+
+
+def _copy_rows(conn, query, types):
+    """The rows of COPY … TO STDOUT, parsed by psycopg's own loaders (`types`: one PostgreSQL type
+    name per column) — the cheapest way from PostgreSQL into Python objects."""
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    raw = conn.connection.driver_connection
+    import psycopg
+
+    with psycopg.ClientCursor(raw) as cur:
+        with cur.copy(f"COPY ({compiled}) TO STDOUT", compiled.params) as copy:
+            copy.set_types(types)
+            yield from copy.rows()
 
 
 # ---------------------------------------------------------------- 已鉴证协议书明细 (province layout)
@@ -112,18 +224,27 @@ CERTIFIED_COLUMNS = [
 ]
 
 
-def certified_query(f: Filters):
+def certified_query(f: Filters, names, guard=False):
+    """The detailed list, formatted in SQL: labels, region names (`names`: _region_table) and, for
+    CSV (`guard`), the formula-injection prefix — so PostgreSQL can write it with COPY."""
+    t = _sql_guard if guard else (lambda column: column)
+    er, wr = names.alias("er"), names.alias("wr")
     q = (
-        select(Student.graduation_year, School.code, School.name, Student.student_no, Student.name,
-               Student.id_number, Student.gender, Student.education, Student.department, Student.major,
-               Agreement.employer_name, Agreement.employer_credit_code, Employer.nature, Employer.region,
-               Agreement.job_category, Agreement.position, Agreement.work_region, Agreement.kind,
-               Agreement.number, Agreement.status, _local_day(Agreement.certified_at).label("certified_on"))
+        select(Student.graduation_year, t(School.code), t(School.name), t(Student.student_no), t(Student.name),
+               t(Student.id_number), t(Student.gender), t(Student.education), t(Student.department),
+               t(Student.major), literal("10"), literal(labels.OUTCOME_CODE["10"]), t(Agreement.employer_name),
+               t(Agreement.employer_credit_code), _sql_label(Employer.nature, labels.EMPLOYER_NATURE, ""),
+               t(_sql_region(Employer.region, er)), t(Agreement.job_category), t(Agreement.position),
+               t(_sql_region(Agreement.work_region, wr)), _sql_label(Agreement.kind, labels.AGREEMENT_KIND, ""),
+               t(Agreement.number), _sql_label(Agreement.status, labels.AGREEMENT_STATUS, ""),
+               func.coalesce(cast(_local_day(Agreement.certified_at), String), literal("")))
         .select_from(Agreement)
         .join(Student, Student.id == Agreement.student_id)
         .join(School, School.id == Agreement.school_id)
         # Paper agreements have no employer_id (R13): the employer row is found by credit code.
         .outerjoin(Employer, Employer.credit_code == Agreement.employer_credit_code)
+        .outerjoin(er, er.c.code == Employer.region)
+        .outerjoin(wr, wr.c.code == Agreement.work_region)
         .where(Agreement.status == "certified")
         .order_by(School.code, Agreement.number)
     )
@@ -139,24 +260,31 @@ def certified_query(f: Filters):
     return q
 
 
+CERTIFIED_TYPES = ["int4"] + ["text"] * (len(CERTIFIED_COLUMNS) - 1)
+
+
 def certified_list(run, params, progress):
-    """Province: one row per graduate with a certified agreement (student, employer, number, status)."""
+    """Province: one row per graduate with a certified agreement (student, employer, number, status).
+    On PostgreSQL the rows come out of COPY — the CSV body as PostgreSQL writes it, or parsed for the
+    .xlsx; elsewhere (SQLite) through the same formatted SELECT row by row."""
     f = Filters.from_params(params)
-    q = certified_query(f)
-    total = db.session.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
-    region = _Region()
-
-    def rows():
-        for r in db.session.execute(q.execution_options(yield_per=2000)):
-            (year, code, school, no, name, idn, gender, edu, dept, major, ename, ecode, nature, eregion,
-             job, position, work, kind, number, status, certified_on) = r
-            yield [year, code, school, no, name, idn, gender, edu, dept, major, "10", labels.OUTCOME_CODE["10"],
-                   ename, ecode, labels.label(labels.EMPLOYER_NATURE, nature, ""), region(eregion), job,
-                   position, region(work), labels.AGREEMENT_KIND.get(kind, kind), number,
-                   labels.AGREEMENT_STATUS.get(status, status), str(certified_on) if certified_on else "-"]
-
-    return _write(run, params, "certified_list", [c for c, _ in CERTIFIED_COLUMNS], [w for _, w in CERTIFIED_COLUMNS],
-                  total, rows(), progress, "已鉴证协议书明细")
+    csv_out = _format(params) == "csv"
+    copy = db.engine.dialect.name == "postgresql"
+    # Its own connection on PostgreSQL: progress() commits the session while the list streams.
+    conn = db.engine.connect() if copy else db.session.connection()
+    try:
+        q = certified_query(f, _region_table(conn), guard=csv_out)
+        total = conn.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
+        if copy:
+            rows = None if csv_out else _copy_rows(conn, q, CERTIFIED_TYPES)
+            raw_csv = (lambda fh, progress: _copy_csv(conn, q, fh, progress)) if csv_out else None
+        else:
+            rows, raw_csv = conn.execute(q.execution_options(yield_per=2000)), None
+        return _write(run, params, "certified_list", [c for c, _ in CERTIFIED_COLUMNS],
+                      [w for _, w in CERTIFIED_COLUMNS], total, rows, progress, "已鉴证协议书明细", raw_csv=raw_csv)
+    finally:
+        if copy:
+            conn.close()
 
 
 # ---------------------------------------------------------------- a school's students with outcomes
