@@ -135,6 +135,12 @@ FAB_API_SWAGGER_UI = False
 FAB_PASSWORD_COMPLEXITY_ENABLED = True
 FAB_PASSWORD_COMPLEXITY_VALIDATOR = "app.security.password_validator"
 FAB_SAFE_REDIRECT_HOSTS = ["127.0.0.1", "localhost"]
+# Permission checks answered from memory for this long per (view, permission, roles): FAB asks the
+# database on every check. A change in this process clears it at once; other processes within this
+# many seconds. 0: no cache (app/security.py).
+PERMISSION_CACHE_SECONDS = int(os.environ.get("PERMISSION_CACHE_SECONDS", "60"))
+# 签约审核's 院系/专业 choices per school, per process (app/views/school.py filter_options).
+FILTER_OPTIONS_CACHE_SECONDS = int(os.environ.get("FILTER_OPTIONS_CACHE_SECONDS", "300"))
 AUTH_RATE_LIMITED = True
 AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
 RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)

@@ -174,6 +174,9 @@ class Agreement(Model):
         Index("ix_agreement_employer_status", "employer_id", "status", "sent_at"),
         Index("ix_agreement_student", "student_id", "sent_at"),
         Index("ix_agreement_pending_expiry", "expires_at", postgresql_where=text("status = 'pending'")),
+        # 待应约 counts of an employer (数据管理 tab, home): answered from the index alone.
+        Index("ix_agreement_employer_pending", "employer_id", "expires_at", postgresql_include=["kind"],
+              postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
         CheckConstraint("kind IN ('electronic', 'paper')", name="ck_agreement_kind"),
     )
     id = Column(Integer, primary_key=True)

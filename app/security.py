@@ -4,8 +4,10 @@ Each login belongs to one party (DESIGN.md §1): `current_party()` returns it, a
 builds its queries from it, so another party's id simply is not found (404).
 """
 import re
+import threading
 
-from flask import abort, flash, g, redirect, request, url_for
+from cachetools import TTLCache
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
@@ -15,7 +17,8 @@ from flask_appbuilder.utils.base import get_safe_redirect
 from flask_appbuilder.widgets import ListWidget
 from flask_appbuilder.security.decorators import no_cache
 from flask_login import current_user, login_user
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, joinedload
 from wtforms.validators import ValidationError
 
 from . import labels
@@ -154,10 +157,48 @@ class RoleModelView(FabRoleModelView):
 
 
 class AppSecurityManager(SecurityManager):
+    """FAB's manager with two per-request costs taken off (bench/README.md, load findings): the
+    user comes with its roles, groups and party in ONE statement, and the answer of each
+    permission check is kept for PERMISSION_CACHE_SECONDS per (view, permission, roles) — FAB
+    asks the database every time, twice per page. A change to roles or permissions made in this
+    process empties the cache at once (`_forget_permissions`, on flush); other processes (gunicorn
+    workers, hosts) see it within PERMISSION_CACHE_SECONDS. 0 switches the cache off."""
+
     user_model = AppUser
     authdbview = AuthDBView
     userdbmodelview = UserDBModelView
     rolemodelview = RoleModelView
+
+    def __init__(self, appbuilder):
+        super().__init__(appbuilder)
+        ttl = current_app.config.get("PERMISSION_CACHE_SECONDS", 60)
+        self.permission_cache = TTLCache(maxsize=4096, ttl=ttl) if ttl else None
+        self._permission_lock = threading.Lock()
+
+    def get_user_by_id(self, pk):
+        return db.session.scalars(
+            select(AppUser).where(AppUser.id == pk)
+            .options(joinedload(AppUser.roles), joinedload(AppUser.groups), joinedload(AppUser.student),
+                     joinedload(AppUser.employer), joinedload(AppUser.school))
+        ).unique().first()
+
+    def exist_permission_on_roles(self, view_name, permission_name, role_ids):
+        cache = self.permission_cache
+        if cache is None:
+            return super().exist_permission_on_roles(view_name, permission_name, role_ids)
+        key = (view_name, permission_name, tuple(sorted(role_ids)))
+        with self._permission_lock:
+            found = cache.get(key)
+        if found is None:
+            found = super().exist_permission_on_roles(view_name, permission_name, role_ids)
+            with self._permission_lock:
+                cache[key] = found
+        return found
+
+    def forget_permissions(self):
+        if self.permission_cache is not None:
+            with self._permission_lock:
+                self.permission_cache.clear()
 
     def auth_user_db(self, username, password):
         """FAB's check, plus logins still on the documented initial password (accounts.py)."""
@@ -175,6 +216,23 @@ class AppSecurityManager(SecurityManager):
         if password and password_problem(password):
             raise ValueError(_PASSWORD_RULE)
         return super().add_user(username, first_name, last_name, email, role, password, hashed_password, **kw)
+
+
+_PERMISSION_TABLES = frozenset(("ab_role", "ab_permission", "ab_view_menu", "ab_permission_view",
+                                "ab_permission_view_role", "ab_group", "ab_group_role", "ab_user_group"))
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_permissions(session, _flush_context):
+    """Roles, permissions or groups changed in this process: the permission cache starts again."""
+    changed = session.new | session.dirty | session.deleted
+    if any(getattr(obj, "__tablename__", None) in _PERMISSION_TABLES for obj in changed):
+        try:
+            sm = current_app.appbuilder.sm
+        except (RuntimeError, AttributeError):  # no app (a script): nothing cached
+            return
+        if hasattr(sm, "forget_permissions"):
+            sm.forget_permissions()
 
 
 def sync_roles(appbuilder):

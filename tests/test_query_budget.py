@@ -2,7 +2,7 @@
 number of rows it shows (no N+1), and its page size is capped by PAGE_SIZE_MAX.
 
 `count_queries(client, url)` counts the statements the engine executes during one request
-(SQLAlchemy `before_cursor_execute`). Each test measures a page with FEW rows, adds rows until it
+(SQLAlchemy `before_cursor_execute`), after a warm-up request. Each test measures a page with FEW rows, adds rows until it
 shows MANY, and measures again: the counts must be equal.
 """
 import re
@@ -46,6 +46,9 @@ def counting():
 
 
 def count_queries(client, url):
+    """Statements of one request in the steady state: a first request fills the per-process caches
+    (permission answers, filter choices — app/security.py, school.filter_options)."""
+    client.get(url)
     with counting() as statements:
         response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)

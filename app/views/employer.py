@@ -61,7 +61,8 @@ class EmployerPortal(PortalView):
     def home(self):
         employer = self._employer()
         counts = dict(db.session.execute(
-            select(Agreement.status, func.count()).where(Agreement.employer_id == employer.id)
+            select(Agreement.status, func.count())
+            .where(Agreement.employer_id == employer.id, Agreement.status.in_(("accepted", "certified")))
             .group_by(Agreement.status)
         ).all())
         pending_now = db.session.scalar(
@@ -287,16 +288,18 @@ class EmployerPortal(PortalView):
         if tab not in dict(OFFER_TABS):
             tab = "pending"
         name = request.args.get("name", "").strip()
+        scope = (Agreement.employer_id == employer.id, Agreement.kind == "electronic", tab_clause(tab))
         query = (
             select(Agreement, Student, School.name)
             .join(Student, Student.id == Agreement.student_id)
             .join(School, School.id == Agreement.school_id)
-            .where(Agreement.employer_id == employer.id, Agreement.kind == "electronic", tab_clause(tab))
+            .where(*scope)
             .order_by(Agreement.sent_at.desc(), Agreement.id.desc())
         )
+        count = select(func.count()).select_from(Agreement).where(*scope)  # the joins don't change it
         if name:
-            query = query.where(Student.name == name)
-        return self.render_template("employer/offers.html", page=Page(query), tab=tab, tabs=OFFER_TABS, name=name,
+            query, count = query.where(Student.name == name), None
+        return self.render_template("employer/offers.html", page=Page(query, count), tab=tab, tabs=OFFER_TABS, name=name,
                            now_status=workflow.effective_status)
 
     @expose("/offers/<int:agreement_id>")

@@ -1,0 +1,27 @@
+"""employer 待应约 count from the index alone (load test findings)
+
+Revision ID: 0005_pending_count_index
+Revises: 0004_list_indexes
+Create Date: 2026-11-27 06:10:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0005_pending_count_index'
+down_revision = '0004_list_indexes'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('agreement', schema=None) as batch_op:
+        batch_op.create_index('ix_agreement_employer_pending', ['employer_id', 'expires_at'], unique=False,
+                              postgresql_include=['kind'], postgresql_where=sa.text("status = 'pending'"),
+                              sqlite_where=sa.text("status = 'pending'"))
+
+
+def downgrade():
+    with op.batch_alter_table('agreement', schema=None) as batch_op:
+        batch_op.drop_index('ix_agreement_employer_pending')
