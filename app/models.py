@@ -177,6 +177,14 @@ class Agreement(Model):
         # 待应约 counts of an employer (数据管理 tab, home): answered from the index alone.
         Index("ix_agreement_employer_pending", "employer_id", "expires_at", postgresql_include=["kind"],
               postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+        # An employer's signed agreements, newest first: 数据管理 已签约 (by sending time) and
+        # 已签约成功学生列表 (by certification time) — read in order, counted from the index.
+        Index("ix_agreement_employer_signed_sent", "employer_id", "sent_at", "id",
+              postgresql_where=text("status IN ('certified', 'terminated')"),
+              sqlite_where=text("status IN ('certified', 'terminated')")),
+        Index("ix_agreement_employer_signed_certified", "employer_id", "certified_at", "id",
+              postgresql_where=text("status IN ('certified', 'terminated')"),
+              sqlite_where=text("status IN ('certified', 'terminated')")),
         CheckConstraint("kind IN ('electronic', 'paper')", name="ck_agreement_kind"),
     )
     id = Column(Integer, primary_key=True)

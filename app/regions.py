@@ -9,6 +9,7 @@ import re
 from functools import lru_cache
 
 import stdnum.cn
+from markupsafe import Markup, escape
 
 _ENTRY = re.compile(r"^(?:\[(\d*)-(\d*)\])?(.+)$")
 
@@ -111,3 +112,18 @@ def path_of(code):
 def choices():
     """All current codes as (code, full name), for a searchable select."""
     return tuple((c, full_name(c)) for c in sorted(_table()) if name_of(c) != "市辖区")
+
+
+@lru_cache(maxsize=1)
+def _options_html():
+    return "".join(f'<option value="{c}">{escape(n)}</option>' for c, n in choices())
+
+
+def options_html(selected=None):
+    """The <option>s of every region, built once per process (~3,500 of them: a Jinja loop over
+    them cost ~20 ms a form), with `selected` marked."""
+    html = _options_html()
+    selected = str(selected or "")
+    if selected.isdigit():
+        html = html.replace(f'<option value="{selected}">', f'<option value="{selected}" selected>', 1)
+    return Markup(html)

@@ -17,6 +17,5 @@ def register_template_helpers(app):
         L=labels,
         regions=regions,
         job_options=[(c, c) for c in labels.JOB_CATEGORY],
-        region_options=regions.choices(),
         portal_menu=portal_menu,
     )

@@ -113,6 +113,10 @@ def test_offer_form_shows_field_errors_and_writes_nothing(client, login, world):
     assert response.status_code == 422
     assert "转正起薪须为整数" in text and "试用期不能大于180" in text and "联系电话格式不正确" in text
     assert count(Agreement) == 0 and count(FlowEvent) == 0 and count(Notification) == 0
+    # The form comes back with what was chosen: each region select keeps its one selected option.
+    for name in ("report_region", "work_region"):
+        select = text.split(f'name="{name}">', 1)[1].split("</select>", 1)[0]
+        assert select.count(" selected") == 1 and f'value="{bad[name]}" selected>' in select
 
 
 def test_employer_cannot_invite_student_not_on_own_list(client, login, world):

@@ -343,10 +343,10 @@ class EmployerPortal(PortalView):
         if tab not in dict(TERMINATION_TABS):
             tab = "todo"
         if tab == "signed":
-            query, filters = self._signed_query(employer)
+            query, filters, count = self._signed_query(employer)
             template = "employer/terminations_signed.html"
         else:
-            filters = {}
+            filters, count = {}, None
             query = (select(Termination, Agreement, Student, School.name)
                      .join(Agreement, Agreement.id == Termination.agreement_id)
                      .join(Student, Student.id == Termination.student_id)
@@ -357,7 +357,7 @@ class EmployerPortal(PortalView):
                 query = query.where(Termination.status == "requested", Termination.initiator == "student")
             template = "employer/terminations.html"
         export_url = url_for(".terminations_export", **{k: v for k, v in filters.items() if v}) if tab == "signed" else None
-        return self.render_template(template, page=Page(query), tab=tab, tabs=TERMINATION_TABS, f=filters,
+        return self.render_template(template, page=Page(query, count), tab=tab, tabs=TERMINATION_TABS, f=filters,
                                     export_url=export_url,
                                     schools=db.session.scalars(select(School).order_by(School.code)).all(),
                                     reason_max=workflow.TERMINATION_REASON_MAX)
@@ -367,32 +367,38 @@ class EmployerPortal(PortalView):
         each with its open termination if any; filters as the manual lists them."""
         f = {k: request.args.get(k, "").strip() for k in
              ("school", "year", "name", "id_number", "major", "date_from", "date_to", "status")}
-        open_t = (select(Termination.agreement_id, Termination.status.label("t_status"))
-                  .where(Termination.status.in_(("requested", "agreed"))).subquery())
-        query = (select(Agreement, Student, School.name, open_t.c.t_status)
-                 .join(Student, Student.id == Agreement.student_id)
-                 .join(School, School.id == Agreement.school_id)
-                 .outerjoin(open_t, open_t.c.agreement_id == Agreement.id)
-                 .where(Agreement.employer_id == employer.id, Agreement.kind == "electronic")
-                 .order_by(Agreement.certified_at.desc(), Agreement.id.desc()))
+        # The open termination of each shown row (uq_termination_open): asked per row of the page,
+        # not by joining every open termination of the province.
+        t_status = (select(Termination.status).where(Termination.agreement_id == Agreement.id,
+                                                     Termination.status.in_(("requested", "agreed")))
+                    .limit(1).scalar_subquery().label("t_status"))
         status = f["status"] if f["status"] in ("certified", "terminated") else None
-        query = query.where(Agreement.status == status if status else Agreement.status.in_(("certified", "terminated")))
+        scope = [Agreement.employer_id == employer.id, Agreement.kind == "electronic",
+                 Agreement.status == status if status else Agreement.status.in_(("certified", "terminated"))]
         if labels.parse_id(f["school"]) is not None:
-            query = query.where(Agreement.school_id == labels.parse_id(f["school"]))
-        if labels.parse_id(f["year"]) is not None:
-            query = query.where(Student.graduation_year == labels.parse_id(f["year"]))
-        if f["name"]:
-            query = query.where(Student.name == f["name"])
-        if f["id_number"]:
-            query = query.where(Student.id_number == f["id_number"].upper())
-        if f["major"]:
-            query = query.where(Student.major.contains(f["major"]))
+            scope.append(Agreement.school_id == labels.parse_id(f["school"]))
         day_from, day_to = labels.parse_day(f["date_from"]), labels.parse_day(f["date_to"])
         if day_from:
-            query = query.where(Agreement.certified_at >= labels.day_start_utc(day_from))
+            scope.append(Agreement.certified_at >= labels.day_start_utc(day_from))
         if day_to:
-            query = query.where(Agreement.certified_at < labels.day_start_utc(day_to + timedelta(days=1)))
-        return query, f
+            scope.append(Agreement.certified_at < labels.day_start_utc(day_to + timedelta(days=1)))
+        student_filters = []
+        if labels.parse_id(f["year"]) is not None:
+            student_filters.append(Student.graduation_year == labels.parse_id(f["year"]))
+        if f["name"]:
+            student_filters.append(Student.name == f["name"])
+        if f["id_number"]:
+            student_filters.append(Student.id_number == f["id_number"].upper())
+        if f["major"]:
+            student_filters.append(Student.major.contains(f["major"]))
+        query = (select(Agreement, Student, School.name, t_status)
+                 .join(Student, Student.id == Agreement.student_id)
+                 .join(School, School.id == Agreement.school_id)
+                 .where(*scope, *student_filters)
+                 .order_by(Agreement.certified_at.desc(), Agreement.id.desc()))
+        # Counted on agreement alone (its index) unless a student field filters.
+        count = None if student_filters else select(func.count()).select_from(Agreement).where(*scope)
+        return query, f, count
 
     @expose("/terminations/export")
     @has_access
@@ -406,7 +412,7 @@ class EmployerPortal(PortalView):
         from ..models import ExportAudit
 
         employer = self._employer()
-        query, filters = self._signed_query(employer)
+        query, filters, _count = self._signed_query(employer)
         headers = ["院校名称", "姓名", "身份证号", "毕业年度", "专业", "学历", "拟聘用职位", "协议书编号", "鉴证日期",
                    "鉴证状态", "解约状态"]
         wb = stats.new_workbook()

@@ -1,4 +1,4 @@
-"""employer 待应约 count from the index alone (load test findings)
+"""employer lists from their indexes: 待应约 count, signed agreements in order (load test findings)
 
 Revision ID: 0005_pending_count_index
 Revises: 0004_list_indexes
@@ -20,8 +20,15 @@ def upgrade():
         batch_op.create_index('ix_agreement_employer_pending', ['employer_id', 'expires_at'], unique=False,
                               postgresql_include=['kind'], postgresql_where=sa.text("status = 'pending'"),
                               sqlite_where=sa.text("status = 'pending'"))
+        for name, column in (('ix_agreement_employer_signed_sent', 'sent_at'),
+                             ('ix_agreement_employer_signed_certified', 'certified_at')):
+            batch_op.create_index(name, ['employer_id', column, 'id'], unique=False,
+                                  postgresql_where=sa.text("status IN ('certified', 'terminated')"),
+                                  sqlite_where=sa.text("status IN ('certified', 'terminated')"))
 
 
 def downgrade():
     with op.batch_alter_table('agreement', schema=None) as batch_op:
+        batch_op.drop_index('ix_agreement_employer_signed_certified')
+        batch_op.drop_index('ix_agreement_employer_signed_sent')
         batch_op.drop_index('ix_agreement_employer_pending')
