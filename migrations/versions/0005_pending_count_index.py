@@ -1,4 +1,5 @@
-"""employer lists from their indexes: 待应约 count, signed agreements in order (load test findings)
+"""employer lists from their indexes: 待应约 count, signed agreements in order; logins by party
+(load test findings)
 
 Revision ID: 0005_pending_count_index
 Revises: 0004_list_indexes
@@ -25,9 +26,15 @@ def upgrade():
             batch_op.create_index(name, ['employer_id', column, 'id'], unique=False,
                                   postgresql_where=sa.text("status IN ('certified', 'terminated')"),
                                   sqlite_where=sa.text("status IN ('certified', 'terminated')"))
+    with op.batch_alter_table('ab_user', schema=None) as batch_op:
+        batch_op.create_index('ix_ab_user_employer_id', ['employer_id'], unique=False)
+        batch_op.create_index('ix_ab_user_school_id', ['school_id'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('ab_user', schema=None) as batch_op:
+        batch_op.drop_index('ix_ab_user_school_id')
+        batch_op.drop_index('ix_ab_user_employer_id')
     with op.batch_alter_table('agreement', schema=None) as batch_op:
         batch_op.drop_index('ix_agreement_employer_signed_certified')
         batch_op.drop_index('ix_agreement_employer_signed_sent')
