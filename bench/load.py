@@ -1,7 +1,7 @@
 """Load test (issue 9): the realistic mix against gunicorn on 127.0.0.1:8097, with locust headless.
 
     .venv/bin/python bench/load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench \
-        --users 50 --run-time 60 [--workers 5] [--baseline-run-time 30] [--record]
+        --users 50 --run-time 60 [--workers 3] [--baseline-run-time 30] [--record]
 
 Needs the province of bench/generate.py (its logins, password Bench2026!a) and locust==2.47.0.
 This file is both the driver (run it with python) and the locustfile (locust imports it).
@@ -345,7 +345,9 @@ def main(argv=None):
     p.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     p.add_argument("--users", type=int, default=50)
     p.add_argument("--run-time", type=int, default=60)
-    p.add_argument("--workers", type=int, default=5, help="gunicorn sync workers (2 × cores + 1)")
+    # cores + 1, not gunicorn's 2 × cores + 1: the app is CPU-bound and PostgreSQL shares the two
+    # cores (bench/README.md: 3 workers 221 req/s, 4 → 214, 5 → 206, p95 120/120/150 ms).
+    p.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (cores + 1)")
     p.add_argument("--baseline-run-time", type=int, default=30, help="seconds for the 1-worker baseline (0: skip)")
     p.add_argument("--think", default="0.1,0.3", help="think time between tasks, min,max seconds")
     p.add_argument("--out", default="/tmp/bench-load", help="prefix of the CSV and log files")
