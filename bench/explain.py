@@ -164,7 +164,7 @@ def run(app, users, pages, out, verbose=True):
             _s, _i, naive_ms = plan_facts(naive)
             flat = " ".join(statement.split())
             page["queries"].append({"sql": flat[:400], "main": " LIMIT " in flat and " OFFSET " in flat,
-                                    "count": bool(re.match(r"SELECT count\(\*\)( AS \w+)? FROM \(SELECT", flat)),
+                                    "count": bool(re.match(r"SELECT count\(\*\)( AS \w+)? FROM ", flat)),
                                     "ms": ms, "seq_scan_on": seq,
                                     "indexes": indexes, "no_index_ms": naive_ms, "plan": plan})
             out.write(f"\n### {name} {url}\n{' '.join(statement.split())}\n-- params: {parameters}\n{plan}\n"

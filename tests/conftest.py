@@ -111,7 +111,8 @@ def wipe(app):
     from app.extensions import db
 
     tables = [t for t in Model.metadata.sorted_tables if t.name not in KEEP_TABLES]
-    app.extensions.pop("filter_options", None)  # per-school choices: the next test reuses the ids
+    for cache in ("filter_options", "stats_cache"):  # keyed by ids and filters the next test reuses
+        app.extensions.pop(cache, None)
     with db.engine.begin() as conn:
         for table in reversed(tables):
             conn.execute(table.delete())

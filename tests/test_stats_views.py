@@ -89,8 +89,10 @@ def _count_queries(app, client, url):
     return len(seen)
 
 
-def test_dashboard_query_count_does_not_grow_with_data(app, client, login):
+def test_dashboard_query_count_does_not_grow_with_data(app, client, login, monkeypatch):
     from app import workflow  # noqa: F401  (factories below use it)
+
+    monkeypatch.setitem(app.config, "STATS_CACHE_SECONDS", 0)  # count the SQL, not the cache
     from tests.factories import accepted_offer, make_employer
 
     a = make_school("10486", "武汉大学")
@@ -110,3 +112,27 @@ def test_dashboard_query_count_does_not_grow_with_data(app, client, login):
     big = _count_queries(app, client, url)
     assert big == small
     assert small <= 12
+
+
+def test_statistics_are_kept_for_a_while_and_say_when(app, client, login, monkeypatch):
+    """dashboard_cached: the second visit reads nothing from the database for the figures, shows
+    the same numbers and their time; with STATS_CACHE_SECONDS = 0 a new graduate counts at once."""
+    a = make_school("10486", "武汉大学")
+    make_user("province", username="prov")
+    login(client, "prov")
+    make_student(a)
+    url = "/stats/province/?year=2026"
+    first = client.get(url).get_data(as_text=True)
+    assert "统计时间：" in first and "每 5 分钟更新" in first
+    assert _count_queries(app, client, url) <= 3  # the user, the years, the schools: no outcome query
+    make_student(a)
+    assert _graduates(client.get(url).get_data(as_text=True)) == _graduates(first) == "1"
+    monkeypatch.setitem(app.config, "STATS_CACHE_SECONDS", 0)
+    fresh = client.get(url).get_data(as_text=True)
+    assert _graduates(fresh) == "2" and "分钟更新" not in fresh
+
+
+def _graduates(html):
+    import re
+
+    return re.search(r'<div class="num">(\d+)</div><div class="cap">毕业生人数', html).group(1)

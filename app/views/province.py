@@ -1,4 +1,5 @@
 """省就业中心: 各校签约概况 (the home page); the full statistics are `stats.ProvinceStatsView`."""
+from flask import current_app
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import func, select
@@ -17,10 +18,10 @@ class ProvincePortal(PortalView):
     def home(self):
         # The latest graduation year, then one outcome query for every school (app.stats).
         year = db.session.scalar(select(func.max(Student.graduation_year)))
-        f = stats.Filters(year=year)
-        frame = stats.outcome_frame(f)
-        return self.render_template("province/home.html", year=year, s=stats.summary(frame),
-                                    rows=stats.records(stats.by(frame, ["school_id", "school_code", "school_name"])),
+        data, computed_at = stats.dashboard_cached(stats.Filters(year=year))  # the same figures as 数据统计
+        return self.render_template("province/home.html", year=year, s=data["summary"],
+                                    rows=stats.records(data["by_school"]), computed_at=computed_at,
+                                    cache_minutes=current_app.config.get("STATS_CACHE_SECONDS", 300) // 60,
                                     pct=lambda v: f"{v * 100:.1f}%", rate_note=stats.EMPLOYMENT_RATE_NOTE)
 
 

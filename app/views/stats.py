@@ -8,7 +8,7 @@ by the user who started them.
 import json
 from datetime import datetime, timezone
 
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
@@ -136,7 +136,7 @@ class _StatsPages(PortalView):
         years = self._years(school)
         f = self._filters(request.args, school, years)
         schools = [] if self.scoped else db.session.scalars(select(School).order_by(School.code)).all()
-        data = stats.dashboard(f)
+        data, computed_at = stats.dashboard_cached(f)
         records = {k: stats.records(v) for k, v in data.items() if k != "summary"}
         chart_rows = (records["by_department"] if self.scoped else records["by_school"])[:TABLE_ROWS]
         charts = {
@@ -150,7 +150,8 @@ class _StatsPages(PortalView):
             "stats/dashboard.html", view=self, f=f, years=years, schools=schools, school=school,
             s=data["summary"], t=records, charts=charts, pct=pct, H=stats.HEADERS, limit=TABLE_ROWS,
             rate_note=stats.EMPLOYMENT_RATE_NOTE, date_note=stats.DATE_RANGE_NOTE,
-            scope_text=self._scope_text(f, school), query=request.args.to_dict(),
+            scope_text=self._scope_text(f, school), query=request.args.to_dict(), computed_at=computed_at,
+            cache_minutes=current_app.config.get("STATS_CACHE_SECONDS", 300) // 60,
         )
 
     @expose("/workbook")
