@@ -52,6 +52,20 @@ def _chunks(items, size=CHUNK):
         yield items[i:i + size]
 
 
+def _one_of(column, chunk):
+    """`column IN chunk`. On PostgreSQL as `column IN (SELECT unnest(:array))`: ONE parameter, so the
+    statement's plan stays good once psycopg prepares it (from the 5th run) — a 1,000-placeholder
+    IN list then got a generic plan that scanned the table comparing each row with every key
+    (roster re-import of 20,000 rows: 0.2–0.4 s a chunk, 24 s in all)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return column.in_(chunk)
+    from sqlalchemy import bindparam, func
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    keys = bindparam(None, list(chunk), type_=ARRAY(column.type))
+    return column.in_(select(func.unnest(keys)).scalar_subquery())
+
+
 def _finish(outcome, checked):
     outcome.refused = len(checked.errors)
     outcome.preview = [(row, checked.reason(row)) for row in sorted(checked.errors)[:PREVIEW]]
@@ -86,7 +100,7 @@ def import_roster(school, table, valid_only=False, progress=None):
     cols = (Student.id, Student.student_no, *(getattr(Student, f) for f in ROSTER_FIELDS))
     for chunk in _chunks({v["student_no"] for v in good.values()}):
         for s in db.session.execute(select(*cols).where(Student.school_id == school.id,
-                                                        Student.student_no.in_(chunk))):
+                                                        _one_of(Student.student_no, chunk))):
             existing[s.student_no] = s
 
     # The same person under another 学号 of this school in the same year.
@@ -94,7 +108,7 @@ def import_roster(school, table, valid_only=False, progress=None):
     ids = {v["id_number"] for v in good.values() if v.get("id_number")}
     for chunk in _chunks(ids):
         for s in db.session.execute(select(Student.student_no, Student.id_number, Student.graduation_year)
-                                    .where(Student.school_id == school.id, Student.id_number.in_(chunk))):
+                                    .where(Student.school_id == school.id, _one_of(Student.id_number, chunk))):
             by_id.setdefault((s.id_number, s.graduation_year), []).append(s.student_no)
     for row, v in good.items():
         others = [no for no in by_id.get((v.get("id_number"), v.get("graduation_year")), []) if no != v["student_no"]]
@@ -106,11 +120,11 @@ def import_roster(school, table, valid_only=False, progress=None):
     login_by_student = {}
     for chunk in _chunks(student_ids):
         for u in db.session.execute(select(AppUser.id, AppUser.student_id, AppUser.email, AppUser.first_name,
-                                           AppUser.last_name).where(AppUser.student_id.in_(chunk))):
+                                           AppUser.last_name).where(_one_of(AppUser.student_id, chunk))):
             login_by_student[u.student_id] = u
     usernames = {accounts.username_for(school.code, v["student_no"]): r for r, v in good.items()}
     for chunk in _chunks(usernames):
-        for u in db.session.execute(select(AppUser.username, AppUser.student_id).where(AppUser.username.in_(chunk))):
+        for u in db.session.execute(select(AppUser.username, AppUser.student_id).where(_one_of(AppUser.username, chunk))):
             row = usernames[u.username]
             mine = existing.get(good[row]["student_no"])
             if mine is None or u.student_id != mine.id:
@@ -120,7 +134,7 @@ def import_roster(school, table, valid_only=False, progress=None):
         if v.get("email"):
             emails.setdefault(v["email"], row)
     for chunk in _chunks(emails):
-        for u in db.session.execute(select(AppUser.email, AppUser.student_id).where(AppUser.email.in_(chunk))):
+        for u in db.session.execute(select(AppUser.email, AppUser.student_id).where(_one_of(AppUser.email, chunk))):
             row = emails[u.email]
             mine = existing.get(good[row]["student_no"])
             if mine is None or u.student_id != mine.id:
@@ -139,7 +153,7 @@ def import_roster(school, table, valid_only=False, progress=None):
     signed = set()
     for chunk in _chunks(set(frozen_rows.values())):
         signed.update(db.session.scalars(select(Agreement.student_id).where(
-            Agreement.student_id.in_(chunk), Agreement.status.in_(LIVE_AGREEMENT_STATUSES))))
+            _one_of(Agreement.student_id, chunk), Agreement.status.in_(LIVE_AGREEMENT_STATUSES))))
     for row, sid in frozen_rows.items():
         if sid in signed:
             what = "、".join(label for f, label in FROZEN_WHEN_SIGNED.items() if f in changes[row][1])
@@ -187,8 +201,25 @@ def import_roster(school, table, valid_only=False, progress=None):
     accounts.create_logins(need_login, school.code)
     accounts.update_logins(login_changes)
     _commit()
+    _analyze_after(len(new), Student, AppUser)
     outcome.created, outcome.updated, outcome.written = len(new), len(updates), True
     return outcome, checked
+
+
+ANALYZE_AFTER_ROWS = 1000
+
+
+def _analyze_after(inserted, *models):
+    """PostgreSQL: fresh planner statistics after a big bulk insert. Autovacuum gets there within a
+    minute or so; until then the planner believes the tables are as small as before, and the next
+    import's key lookups (prepared, generic plans) chose a nested loop over a sequential scan —
+    measured: re-importing a 20,000-student roster right after importing it took 24 s instead of
+    ~3 s. A sampled ANALYZE of the two tables costs well under a second."""
+    if inserted < ANALYZE_AFTER_ROWS or db.session.get_bind().dialect.name != "postgresql":
+        return
+    for model in models:
+        db.session.execute(text(f"ANALYZE {model.__tablename__}"))
+    db.session.commit()
 
 
 # ---------------------------------------------------------------- 拟签约名单
@@ -282,7 +313,7 @@ def import_candidates(employer, table, valid_only=False, progress=None):
     listed = set()
     for chunk in _chunks({sid for ids in matched.values() for sid in ids}):
         listed.update(db.session.scalars(select(InviteListEntry.student_id).where(
-            InviteListEntry.employer_id == employer.id, InviteListEntry.student_id.in_(chunk))))
+            InviteListEntry.employer_id == employer.id, _one_of(InviteListEntry.student_id, chunk))))
     _finish(outcome, checked)
     if checked.errors and not valid_only:
         db.session.rollback()

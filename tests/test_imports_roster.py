@@ -165,3 +165,31 @@ def test_marked_initial_password_is_checked_by_the_rule_and_by_nothing_else():
     assert accounts.check_password(user, "Jy07803X")
     assert not accounts.check_password(user, "Jy07803x") and not accounts.check_password(user, "")
     assert not check_password_hash(accounts.INITIAL_PASSWORD_MARKER, "Jy07803X")  # not a hash anyone accepts
+
+
+def test_a_big_roster_refreshes_the_planner_statistics(monkeypatch):
+    """PostgreSQL: after inserting ANALYZE_AFTER_ROWS students or more, the import ANALYZEs student
+    and ab_user (bench/README-imports.md: a re-import right after took 24 s on stale statistics);
+    a smaller one does not."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def spy(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    monkeypatch.setattr(importing, "ANALYZE_AFTER_ROWS", 2)
+    school = f.make_school()
+    event.listen(db.engine, "before_cursor_execute", spy)
+    try:
+        run_roster(school, [roster_row(1)])
+        small = [s for s in seen if s.startswith("ANALYZE")]
+        run_roster(school, [roster_row(2), roster_row(3)])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", spy)
+    analyzed = [s for s in seen if s.startswith("ANALYZE")]
+    assert small == []
+    if db.engine.dialect.name == "postgresql":
+        assert analyzed == ["ANALYZE student", "ANALYZE ab_user"]
+    else:
+        assert analyzed == []  # SQLite keeps no such statistics to go stale
