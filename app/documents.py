@@ -156,6 +156,30 @@ def qr_data_uri(url):
     return segno.make(url, error="m", micro=False).png_data_uri(scale=6, border=4)
 
 
+# The flow trace is laid out in sheets so that each page carries the watermark (wkhtmltopdf repeats
+# nothing fixed). Heights in mm, estimated on the safe side from the template's CSS (A4, 14 mm
+# margins, 8.5 pt trace text): a row is one line plus one per extra line its longest cell wraps to.
+TRACE_FIRST_SHEET_MM = 160  # below the 续页 header, the signature table and the trace heading
+TRACE_NEXT_SHEET_MM = 215   # below the 续页 header and the table head, above the footnote
+TRACE_ROW_MM, TRACE_LINE_MM = 5.2, 3.8
+TRACE_CHARS_PER_LINE = {"actor_name": 14, "remark": 21}
+
+
+def trace_sheets(events):
+    """The flow trace cut into sheets: [[event, …], …], at least one (possibly empty) sheet."""
+    sheets, current, used, budget = [], [], 0.0, TRACE_FIRST_SHEET_MM
+    for e in events:
+        lines = max([1] + [-(-len(getattr(e, f) or "") // n) for f, n in TRACE_CHARS_PER_LINE.items()])
+        height = TRACE_ROW_MM + TRACE_LINE_MM * (lines - 1)
+        if current and used + height > budget:
+            sheets.append(current)
+            current, used, budget = [], 0.0, TRACE_NEXT_SHEET_MM
+        current.append(e)
+        used += height
+    sheets.append(current)
+    return sheets
+
+
 def document_context(agreement):
     """Everything the agreement template shows; plain values, no clock (the fingerprint is the HTML)."""
     student = db.session.get(Student, agreement.student_id)
@@ -176,6 +200,7 @@ def document_context(agreement):
         "school": school,
         "employer": employer,
         "events": events,
+        "trace_sheets": trace_sheets(events),
         "status": status,
         "status_text": status_text,
         "watermark": watermark,

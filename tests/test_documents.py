@@ -299,3 +299,33 @@ def test_certified_paper_agreement_prints_without_an_online_employer(world, tmp_
     text = normalize(pdf_text(documents.agreement_pdf(agreement), tmp_path))
     assert agreement.number.startswith("2") and agreement.number in text
     assert "武汉纸质签约有限公司" in text and "纸质签约" in text and "张三丰" in text
+
+
+REMARK = "单位修改了报到期限和试用期，学生确认后重新应约，"
+
+
+@pytest.mark.parametrize("remark_of", [lambda i: (REMARK * (1 + i % 4))[:200], lambda i: (REMARK * 9)[:200],
+                                       lambda i: None], ids=["mixed", "all-longest", "none"])
+def test_every_page_of_a_long_preview_carries_the_watermark(world, tmp_path, remark_of):
+    """A flow trace too long for the second sheet goes on continuation sheets, each with the 未生效
+    mark (wkhtmltopdf repeats nothing by itself: a mark is drawn per sheet) — whatever the rows'
+    heights: a sheet estimated too full would spill onto a page without the mark."""
+    from app.extensions import db
+    from app.models import FlowEvent
+
+    agreement = accepted_offer(world["employer"], world["student"])
+    for i in range(70):
+        remark = remark_of(i)
+        db.session.add(FlowEvent(agreement_id=agreement.id, actor_name=f"武汉星光科技有限公司人事部{i}",
+                                 action="amend", remark=remark))
+    db.session.commit()
+    path = tmp_path / "long.pdf"
+    path.write_bytes(documents.agreement_pdf(agreement))
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, check=True, text=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert pages >= 3
+    for page in range(1, pages + 1):
+        text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(path), "-"],
+                              capture_output=True, check=True).stdout.decode("utf-8")
+        assert "未生效" in normalize(text), f"page {page} of {pages} has no watermark"
+    assert "人事部69" in normalize(pdf_text(path.read_bytes(), tmp_path))  # nothing lost
