@@ -13,6 +13,7 @@ import re
 from datetime import date, datetime, time, timedelta, timezone
 
 from flask import current_app, has_request_context
+from imports.validate import is_email
 from sqlalchemy import String, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -1213,14 +1214,13 @@ def employment_status(student_id):
 
 # ---------------------------------------------------------------- first login (manual §2.1, §2.2)
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{4,30}$")
 PROFILE_FIELDS = ("nature", "region", "contact_name", "contact_phone", "email", "address") + (
     "archive_mode",) + ARCHIVE_DETAIL_FIELDS + ("hukou_mode", "hukou_address")
 
 
 def valid_email(value):
-    return bool(value) and len(value) <= 120 and bool(_EMAIL.match(value))
+    return is_email(value)  # the one rule, shared with the roster import (imports.validate)
 
 
 def _email_taken(email, except_user_id=None):

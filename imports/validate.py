@@ -17,7 +17,14 @@ from .reader import LOST_DIGITS
 from .spec import Spec
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
-EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
+EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
+EMAIL_MAX = 120
+
+
+def is_email(value):
+    """The one e-mail rule of the system (roster import, registration, 信息验证, 基本信息维护): an
+    ASCII address the outbox can send to, at most 120 characters."""
+    return bool(value) and len(value) <= EMAIL_MAX and bool(EMAIL.match(value))
 STUDENT_NO = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-]*$")
 _DIGITS = re.compile(r"\d")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -106,7 +113,7 @@ def _cell_problem(column, value, years):
         return id_number_problem(value)
     if kind == "phone" and not MOBILE.match(value):
         return f"{label}应为11位手机号码（1开头）"
-    if kind == "email" and not EMAIL.match(value):
+    if kind == "email" and not is_email(value):
         return f"{label}格式不正确"
     if kind == "year":
         lo, hi = years

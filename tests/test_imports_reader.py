@@ -329,3 +329,17 @@ def test_id_number_check_agrees_with_stdnum():
         samples.append(body + (ric.calc_check_digit(body + "0") if rng.random() < 0.8 else rng.choice("0123456789X")))
     for number in samples:
         assert (imports.id_number_problem(number) is None) == ric.is_valid(number), number
+
+
+@pytest.mark.parametrize("address, ok", [
+    ("zhang.san+job@mail.whu.edu.cn", True), ("hr@xingguang-tech.com", True), ("a@b.cn", True),
+    ("张三@whu.edu.cn", False), ("a b@x.cn", False), ("a@x", False), ("a@@x.cn", False),
+    ("x" * 65 + "@whu.edu.cn", False), ("a@" + "b" * 116 + ".cn", False), ("a@" + "b" * 115 + ".cn", True),
+])
+def test_one_email_rule_for_import_registration_and_profile(address, ok):
+    """The roster import's column check and the forms (workflow.valid_email) use the same rule."""
+    from app import workflow
+    from imports import validate
+
+    assert validate.is_email(address) is ok
+    assert workflow.valid_email(address) is ok
