@@ -161,8 +161,8 @@ class AppSecurityManager(SecurityManager):
     user comes with its roles, groups and party in ONE statement, and the answer of each
     permission check is kept for PERMISSION_CACHE_SECONDS per (view, permission, roles) — FAB
     asks the database every time, twice per page. A change to roles or permissions made in this
-    process empties the cache at once (`_forget_permissions`, on flush); other processes (gunicorn
-    workers, hosts) see it within PERMISSION_CACHE_SECONDS. 0 switches the cache off."""
+    process empties the cache at once (`_forget_permissions`: on flush, commit and rollback); other
+    processes (gunicorn workers, hosts) see it within PERMISSION_CACHE_SECONDS. 0: no cache."""
 
     user_model = AppUser
     authdbview = AuthDBView
@@ -222,17 +222,31 @@ _PERMISSION_TABLES = frozenset(("ab_role", "ab_permission", "ab_view_menu", "ab_
                                 "ab_permission_view_role", "ab_group", "ab_group_role", "ab_user_group"))
 
 
+def _clear_permission_cache():
+    try:
+        sm = current_app.appbuilder.sm
+    except (RuntimeError, AttributeError):  # no app (a script): nothing cached
+        return
+    if hasattr(sm, "forget_permissions"):
+        sm.forget_permissions()
+
+
 @event.listens_for(Session, "after_flush")
 def _forget_permissions(session, _flush_context):
-    """Roles, permissions or groups changed in this process: the permission cache starts again."""
+    """Roles, permissions or groups changed in this process: the permission cache starts again —
+    at the flush, and again when the change commits or rolls back (another request of this
+    process may have cached the old, still committed answer in between)."""
     changed = session.new | session.dirty | session.deleted
     if any(getattr(obj, "__tablename__", None) in _PERMISSION_TABLES for obj in changed):
-        try:
-            sm = current_app.appbuilder.sm
-        except (RuntimeError, AttributeError):  # no app (a script): nothing cached
-            return
-        if hasattr(sm, "forget_permissions"):
-            sm.forget_permissions()
+        session.info["permissions_changed"] = True
+        _clear_permission_cache()
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_permissions_at_the_end(session, *_args):
+    if session.info.pop("permissions_changed", False):
+        _clear_permission_cache()
 
 
 def sync_roles(appbuilder):

@@ -427,22 +427,11 @@ def dashboard_cached(f: Filters):
     STATS_CACHE_SECONDS (300 s) per filter set: at province scale one computation reads the
     year's 500,000 graduates (3–6 s); province staff moving between the home page, filters and
     back get the same figures at once, and the page says how old they are. 0: always fresh."""
-    from flask import current_app
-
+    from . import caching
     from .models import utcnow
 
-    ttl = current_app.config.get("STATS_CACHE_SECONDS", 300)
-    cache = current_app.extensions.get("stats_cache") if ttl else None
-    if ttl and (cache is None or cache.ttl != ttl):
-        from cachetools import TTLCache
-
-        cache = current_app.extensions["stats_cache"] = TTLCache(maxsize=64, ttl=ttl)
-    found = cache.get(f) if cache is not None else None
-    if found is None:
-        found = (dashboard(f), utcnow())
-        if cache is not None:
-            cache[f] = found
-    return found
+    return caching.remembered("stats_cache", "STATS_CACHE_SECONDS", 300, f, lambda: (dashboard(f), utcnow()),
+                              maxsize=64)
 
 
 def _ordered(table, column, order):

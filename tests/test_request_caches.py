@@ -45,6 +45,27 @@ def test_permission_answers_are_cached_and_a_revocation_here_applies_at_once(cli
     assert client.get("/school/review/").status_code == 200
 
 
+def test_a_request_between_flush_and_commit_does_not_keep_the_old_answer(client, login):
+    """Another request of this process may check while the revocation is flushed but not yet
+    committed: it reads (and caches) the old answer; the commit must clear that too."""
+    school = make_school()
+    make_reviewer(school, username="rev")
+    login(client, "rev")
+    assert client.get("/school/review/").status_code == 200
+    sm = current_app.appbuilder.sm
+    role = sm.find_role("school")
+    role.permissions.remove(_review_permission(sm))
+    db.session.flush()
+    assert client.get("/school/review/").status_code == 200  # the committed state still allows it
+    db.session.commit()
+    try:
+        assert client.get("/school/review/").status_code == 403
+    finally:
+        sm.find_role("school").permissions.append(_review_permission(sm))
+        db.session.commit()
+    assert client.get("/school/review/").status_code == 200
+
+
 def test_permission_cache_off_asks_every_time(client, login):
     sm = current_app.appbuilder.sm
     school = make_school()

@@ -190,7 +190,7 @@ def _copy_csv(conn, query, fh, progress):
 
     n = step = 0
     with psycopg.ClientCursor(raw) as cur:  # client-side binding: COPY takes no server parameters
-        with cur.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)", compiled.params) as copy:
+        with cur.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, ENCODING 'UTF8')", compiled.params) as copy:
             for block in copy:
                 fh.write(block)
                 n += bytes(block).count(b"\n")
@@ -233,10 +233,10 @@ def certified_query(f: Filters, names, guard=False):
         select(Student.graduation_year, t(School.code), t(School.name), t(Student.student_no), t(Student.name),
                t(Student.id_number), t(Student.gender), t(Student.education), t(Student.department),
                t(Student.major), literal("10"), literal(labels.OUTCOME_CODE["10"]), t(Agreement.employer_name),
-               t(Agreement.employer_credit_code), _sql_label(Employer.nature, labels.EMPLOYER_NATURE, ""),
+               t(Agreement.employer_credit_code), t(_sql_label(Employer.nature, labels.EMPLOYER_NATURE, "")),
                t(_sql_region(Employer.region, er)), t(Agreement.job_category), t(Agreement.position),
-               t(_sql_region(Agreement.work_region, wr)), _sql_label(Agreement.kind, labels.AGREEMENT_KIND, ""),
-               t(Agreement.number), _sql_label(Agreement.status, labels.AGREEMENT_STATUS, ""),
+               t(_sql_region(Agreement.work_region, wr)), t(_sql_label(Agreement.kind, labels.AGREEMENT_KIND, "")),
+               t(Agreement.number), t(_sql_label(Agreement.status, labels.AGREEMENT_STATUS, "")),
                func.coalesce(cast(_local_day(Agreement.certified_at), String), literal("")))
         .select_from(Agreement)
         .join(Student, Student.id == Agreement.student_id)

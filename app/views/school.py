@@ -1,6 +1,5 @@
 """学校就业部门: 签约审核 (list, detail, bulk), 解约审核, 其他去向审核, 单位审核, 学生管理."""
 
-from cachetools import TTLCache
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action
@@ -10,7 +9,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import accounts, uploads, workflow
+from .. import accounts, caching, uploads, workflow
 from ..extensions import db
 from ..models import Agreement, Destination, Employer, EmployerApproval, FlowEvent, Student, Termination
 from ..security import current_school, scoped_one
@@ -35,18 +34,12 @@ def filter_options(school_id):
     """The 院系 and 专业 choices of the 签约审核 filters: two DISTINCTs over the school's students
     (~10 ms for a big school), kept per process for FILTER_OPTIONS_CACHE_SECONDS — a roster
     import's new majors appear in the choices within that time."""
-    ttl = current_app.config.get("FILTER_OPTIONS_CACHE_SECONDS", 300)
-    cache = current_app.extensions.get("filter_options")
-    if cache is None and ttl:
-        cache = current_app.extensions["filter_options"] = TTLCache(maxsize=1024, ttl=ttl)
-    found = cache.get(school_id) if cache is not None else None
-    if found is None:
-        found = tuple(db.session.scalars(select(column).where(Student.school_id == school_id)
-                                         .distinct().order_by(column)).all()
-                      for column in (Student.department, Student.major))
-        if cache is not None:
-            cache[school_id] = found  # a lost race stores the same answer twice: harmless
-    return found
+    def compute():
+        return tuple(db.session.scalars(select(column).where(Student.school_id == school_id)
+                                        .distinct().order_by(column)).all()
+                     for column in (Student.department, Student.major))
+
+    return caching.remembered("filter_options", "FILTER_OPTIONS_CACHE_SECONDS", 300, school_id, compute)
 
 
 class SchoolPortal(PortalView):
