@@ -4,10 +4,8 @@ Each login belongs to one party (DESIGN.md §1): `current_party()` returns it, a
 builds its queries from it, so another party's id simply is not found (404).
 """
 import re
-import threading
 
-from cachetools import TTLCache
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, flash, g, has_app_context, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
@@ -21,7 +19,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, joinedload
 from wtforms.validators import ValidationError
 
-from . import labels
+from . import caching, labels
 from .extensions import db
 from .models import AppUser, Employer, School, Student
 
@@ -159,7 +157,7 @@ class RoleModelView(FabRoleModelView):
 class AppSecurityManager(SecurityManager):
     """FAB's manager with two per-request costs taken off (bench/README.md, load findings): the
     user comes with its roles, groups and party in ONE statement, and the answer of each
-    permission check is kept for PERMISSION_CACHE_SECONDS per (view, permission, roles) — FAB
+    permission check is kept (app.caching) for PERMISSION_CACHE_SECONDS per (view, permission, roles) — FAB
     asks the database every time, twice per page. A change to roles or permissions made in this
     process empties the cache at once (`_forget_permissions`: on flush, commit and rollback); other
     processes (gunicorn workers, hosts) see it within PERMISSION_CACHE_SECONDS. 0: no cache."""
@@ -169,12 +167,6 @@ class AppSecurityManager(SecurityManager):
     userdbmodelview = UserDBModelView
     rolemodelview = RoleModelView
 
-    def __init__(self, appbuilder):
-        super().__init__(appbuilder)
-        ttl = current_app.config.get("PERMISSION_CACHE_SECONDS", 60)
-        self.permission_cache = TTLCache(maxsize=4096, ttl=ttl) if ttl else None
-        self._permission_lock = threading.Lock()
-
     def get_user_by_id(self, pk):
         return db.session.scalars(
             select(AppUser).where(AppUser.id == pk)
@@ -183,22 +175,10 @@ class AppSecurityManager(SecurityManager):
         ).unique().first()
 
     def exist_permission_on_roles(self, view_name, permission_name, role_ids):
-        cache = self.permission_cache
-        if cache is None:
-            return super().exist_permission_on_roles(view_name, permission_name, role_ids)
-        key = (view_name, permission_name, tuple(sorted(role_ids)))
-        with self._permission_lock:
-            found = cache.get(key)
-        if found is None:
-            found = super().exist_permission_on_roles(view_name, permission_name, role_ids)
-            with self._permission_lock:
-                cache[key] = found
-        return found
-
-    def forget_permissions(self):
-        if self.permission_cache is not None:
-            with self._permission_lock:
-                self.permission_cache.clear()
+        return caching.remembered(
+            PERMISSION_CACHE, "PERMISSION_CACHE_SECONDS", 60, (view_name, permission_name, tuple(sorted(role_ids))),
+            lambda: super(AppSecurityManager, self).exist_permission_on_roles(view_name, permission_name, role_ids),
+            maxsize=4096)
 
     def auth_user_db(self, username, password):
         """FAB's check, plus logins still on the documented initial password (accounts.py)."""
@@ -222,13 +202,12 @@ _PERMISSION_TABLES = frozenset(("ab_role", "ab_permission", "ab_view_menu", "ab_
                                 "ab_permission_view_role", "ab_group", "ab_group_role", "ab_user_group"))
 
 
+PERMISSION_CACHE = "permission_cache"  # its name in app.caching
+
+
 def _clear_permission_cache():
-    try:
-        sm = current_app.appbuilder.sm
-    except (RuntimeError, AttributeError):  # no app (a script): nothing cached
-        return
-    if hasattr(sm, "forget_permissions"):
-        sm.forget_permissions()
+    if has_app_context():  # no app (a script): nothing cached
+        caching.forget(PERMISSION_CACHE)
 
 
 @event.listens_for(Session, "after_flush")

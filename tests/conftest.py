@@ -108,11 +108,12 @@ def wipe(app):
     IDENTITY gives the same result but costs ~0.5 s a test (new files for every table)."""
     from flask_appbuilder import Model
 
+    from app import caching
     from app.extensions import db
 
     tables = [t for t in Model.metadata.sorted_tables if t.name not in KEEP_TABLES]
     for cache in ("filter_options", "stats_cache"):  # keyed by ids and filters the next test reuses
-        app.extensions.pop(cache, None)
+        caching.forget(cache)
     with db.engine.begin() as conn:
         for table in reversed(tables):
             conn.execute(table.delete())

@@ -66,19 +66,14 @@ def test_a_request_between_flush_and_commit_does_not_keep_the_old_answer(client,
     assert client.get("/school/review/").status_code == 200
 
 
-def test_permission_cache_off_asks_every_time(client, login):
-    sm = current_app.appbuilder.sm
+def test_permission_cache_off_asks_every_time(client, login, monkeypatch):
     school = make_school()
     make_reviewer(school, username="rev")
     login(client, "rev")
-    saved = sm.permission_cache
-    sm.permission_cache = None  # PERMISSION_CACHE_SECONDS = 0
-    try:
-        client.get("/school/review/")
-        _response, asked = _permission_statements(client, "/school/review/")
-        assert asked
-    finally:
-        sm.permission_cache = saved
+    monkeypatch.setitem(current_app.config, "PERMISSION_CACHE_SECONDS", 0)
+    client.get("/school/review/")
+    _response, asked = _permission_statements(client, "/school/review/")
+    assert asked
 
 
 def test_filter_choices_are_per_school(client, login):
