@@ -11,7 +11,9 @@ import io
 import json
 import os
 import uuid
+from contextlib import contextmanager
 
+import psycopg
 from flask import current_app
 from sqlalchemy import Column, MetaData, String, Table, Text, and_, case, cast, func, insert, literal, select
 
@@ -180,37 +182,37 @@ def _sql_guard(column):
     return case((func.substr(column, 1, 1).in_(FORMULA_PREFIXES), literal("'") + column), else_=column)
 
 
+@contextmanager
+def _copy_out(conn, query, options=""):
+    """COPY (query) TO STDOUT on this connection's psycopg connection: (cursor, copy). Client-side
+    binding (ClientCursor): COPY takes no server parameters."""
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    with psycopg.ClientCursor(conn.connection.driver_connection) as cur:
+        with cur.copy(f"COPY ({compiled}) TO STDOUT{options}", compiled.params) as copy:
+            yield cur, copy
+
+
 def _copy_csv(conn, query, fh, progress):
     """PostgreSQL writes the rows as CSV itself (COPY … TO STDOUT): no Python per row or cell.
     Progress is counted from the stream's line ends (a quoted multi-line cell would over-count
     until the final exact figure); returns the row count."""
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    raw = conn.connection.driver_connection
-    import psycopg
-
     n = step = 0
-    with psycopg.ClientCursor(raw) as cur:  # client-side binding: COPY takes no server parameters
-        with cur.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, ENCODING 'UTF8')", compiled.params) as copy:
-            for block in copy:
-                fh.write(block)
-                n += bytes(block).count(b"\n")
-                if n - step >= PROGRESS_EVERY:
-                    step = n
-                    progress(n)
-        return cur.rowcount if cur.rowcount >= 0 else n
+    with _copy_out(conn, query, " WITH (FORMAT csv, ENCODING 'UTF8')") as (cur, copy):
+        for block in copy:
+            fh.write(block)
+            n += bytes(block).count(b"\n")
+            if n - step >= PROGRESS_EVERY:
+                step = n
+                progress(n)
+    return cur.rowcount if cur.rowcount >= 0 else n
 
 
 def _copy_rows(conn, query, types):
     """The rows of COPY … TO STDOUT, parsed by psycopg's own loaders (`types`: one PostgreSQL type
     name per column) — the cheapest way from PostgreSQL into Python objects."""
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    raw = conn.connection.driver_connection
-    import psycopg
-
-    with psycopg.ClientCursor(raw) as cur:
-        with cur.copy(f"COPY ({compiled}) TO STDOUT", compiled.params) as copy:
-            copy.set_types(types)
-            yield from copy.rows()
+    with _copy_out(conn, query) as (_cur, copy):
+        copy.set_types(types)
+        yield from copy.rows()
 
 
 # ---------------------------------------------------------------- 已鉴证协议书明细 (province layout)
