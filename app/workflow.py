@@ -11,6 +11,7 @@ WorkflowError. Lock order is always student → agreement → counter, so calls 
 """
 import re
 from datetime import date, datetime, time, timedelta, timezone
+from functools import partial
 
 from flask import current_app, has_request_context
 from imports.validate import is_email
@@ -295,17 +296,20 @@ def _as_date(value):
     return date.fromisoformat(str(value).strip())
 
 
+def _text_field(values, errors, clean, name, label, max_len, required=True):
+    """A trimmed text field (R15): 请输入… / …不能超过N个字 into `errors`, the value or None into `clean`."""
+    value = str(values.get(name) or "").strip()
+    if required and not value:
+        errors[name] = f"请输入{label}"
+    elif len(value) > max_len:
+        errors[name] = f"{label}不能超过{max_len}个字"
+    clean[name] = value or None
+
+
 def validate_terms(terms, now=None):
     """R15. Returns a clean dict of the offer terms or raises WorkflowError with `fields`."""
     errors, clean = {}, {}
-
-    def text_field(name, label, max_len, required=True):
-        value = str(terms.get(name) or "").strip()
-        if required and not value:
-            errors[name] = f"请输入{label}"
-        elif len(value) > max_len:
-            errors[name] = f"{label}不能超过{max_len}个字"
-        clean[name] = value or None
+    text_field = partial(_text_field, terms, errors, clean)
 
     def int_field(name, label, lo=0, hi=MONEY_MAX):
         raw = terms.get(name)
@@ -365,15 +369,7 @@ def validate_terms(terms, now=None):
 def _archive_hukou(values, errors, clean):
     """档案接收 / 户口接收 with their dependent fields (R15): forwarding details are required when
     the archive is received or forwarded and dropped when 单位不接收; likewise the hukou address."""
-
-    def text_field(name, label, max_len, required=True):
-        value = str(values.get(name) or "").strip()
-        if required and not value:
-            errors[name] = f"请输入{label}"
-        elif len(value) > max_len:
-            errors[name] = f"{label}不能超过{max_len}个字"
-        clean[name] = value or None
-
+    text_field = partial(_text_field, values, errors, clean)
     archive_mode = str(values.get("archive_mode") or "").strip()
     if archive_mode not in labels.ARCHIVE_MODE:
         errors["archive_mode"] = "请选择档案接收方式"
