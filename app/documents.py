@@ -62,11 +62,15 @@ class RenderError(Exception):
 # ---------------------------------------------------------------- seal (called by workflow.certify)
 
 def canonical_content(agreement):
-    """The agreement's certified content as one stable string (sorted keys, ISO dates)."""
+    """The agreement's certified content as one stable string (sorted keys, ISO dates), with the
+    student's printed identity — 姓名, 身份证号 and the school's code (R19)."""
     data = {}
     for name in CANONICAL_FIELDS:
         value = getattr(agreement, name)
         data[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    data["student_name"] = agreement.student.name
+    data["student_id_number"] = agreement.student.id_number
+    data["school_code"] = agreement.school.code
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import accounts, workflow
 from .extensions import db
-from .models import LIVE_AGREEMENT_STATUSES, Agreement, AppUser, InviteListEntry, School, Student
+from .models import AppUser, InviteListEntry, School, Student
 
 CHUNK = 1000
 PREVIEW = 20  # refused rows listed on the result page (all of them are in the error report)
@@ -82,8 +82,6 @@ def _commit():
 
 ROSTER_FIELDS = ("name", "id_number", "gender", "phone", "email", "department", "major", "education",
                  "graduation_year", "training_mode")
-# Shown on the signed agreement: not changed by an import once an agreement is live.
-FROZEN_WHEN_SIGNED = {"name": "姓名", "id_number": "身份证号"}
 
 
 def import_roster(school, table, valid_only=False, progress=None):
@@ -147,15 +145,13 @@ def import_roster(school, table, valid_only=False, progress=None):
         diff = {f: v[f] for f in ROSTER_FIELDS if f in v and (v[f] is not None or f != "email")
                 and getattr(s, f) != v[f]}
         changes[row] = (s, diff)
-    frozen_rows = {row: s.id for row, (s, diff) in changes.items() if set(diff) & set(FROZEN_WHEN_SIGNED)}
+    frozen_rows = {row: s.id for row, (s, diff) in changes.items() if workflow.identity_refusal(diff)}
     signed = set()
     for chunk in _chunks(set(frozen_rows.values())):
-        signed.update(db.session.scalars(select(Agreement.student_id).where(
-            _one_of(Agreement.student_id, chunk), Agreement.status.in_(LIVE_AGREEMENT_STATUSES))))
+        signed |= workflow.identity_frozen(chunk)
     for row, sid in frozen_rows.items():
-        if sid in signed:
-            what = "、".join(label for f, label in FROZEN_WHEN_SIGNED.items() if f in changes[row][1])
-            checked.refuse(row, f"该生已有生效或待审核的协议书，{what}不能通过导入修改")
+        if sid in signed:  # R19
+            checked.refuse(row, workflow.identity_refusal(changes[row][1]).message)
 
     _finish(outcome, checked)
     if checked.errors and not valid_only:

@@ -75,15 +75,12 @@ def password_validator(password):
 
 
 def login_block_reason(user):
-    """FAQ 1: a 定向 student, or one whose 就业方案 is submitted, cannot log in to sign."""
+    """FAQ 1 (R7): a 定向 student, or one whose 就业方案 is submitted, cannot log in to sign."""
     if not user.student_id:
         return None
-    student = db.session.get(Student, user.student_id)
-    if student.training_mode == "targeted":
-        return "你的培养方式为“定向”，不能登录网签系统签约。如有疑问请联系学校就业部门老师。"
-    if student.plan_submitted:
-        return "你的就业方案已提交，不能再登录网签系统签约。如需变更请联系学校就业部门老师。"
-    return None
+    from .workflow import login_block_reason as student_login_block  # the rule's one text (R7)
+
+    return student_login_block(db.session.get(Student, user.student_id))
 
 
 def student_username(school_id, account):

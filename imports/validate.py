@@ -25,6 +25,13 @@ def is_email(value):
     """The one e-mail rule of the system (roster import, registration, 信息验证, 基本信息维护): an
     ASCII address the outbox can send to, at most 120 characters."""
     return bool(value) and len(value) <= EMAIL_MAX and bool(EMAIL.match(value))
+
+
+def is_mobile(value):
+    """The one mobile-number rule (roster 手机, offer and profile phones, the R2 search key)."""
+    return bool(value) and bool(MOBILE.match(value))
+
+
 STUDENT_NO = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-]*$")
 _DIGITS = re.compile(r"\d")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

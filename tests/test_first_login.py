@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from sqlalchemy import func, select
 
-from app import accounts, sms, workflow
+from app import accounts, profiles, sms, students, workflow
 from app.extensions import db
 from app.models import AppUser, Employer, EmployerApproval, SmsCode, SmsMessage, Student
 from app.workflow import WorkflowError
@@ -63,33 +63,33 @@ def schools():
 ])
 def test_registration_validation(schools, change, field):
     with pytest.raises(WorkflowError) as info:
-        workflow.register_employer(registration(**change), PASSWORD, [schools[0].id])
+        profiles.register_employer(registration(**change), PASSWORD, [schools[0].id])
     assert field in info.value.fields
     assert count(Employer) == 0 and count(AppUser) == 2 and count(EmployerApproval) == 0
 
 
 def test_registration_refuses_weak_password_duplicate_code_and_no_school(schools):
     with pytest.raises(WorkflowError) as info:
-        workflow.register_employer(registration(), "password", [schools[0].id])
+        profiles.register_employer(registration(), "password", [schools[0].id])
     assert "大写字母" in info.value.fields["password"]
     with pytest.raises(WorkflowError) as info:
-        workflow.register_employer(registration(), PASSWORD, [])
+        profiles.register_employer(registration(), PASSWORD, [])
     assert "schools" in info.value.fields
     existing = make_employer()
     with pytest.raises(WorkflowError) as info:
-        workflow.register_employer(registration(credit_code=existing.credit_code), PASSWORD, [schools[0].id])
+        profiles.register_employer(registration(credit_code=existing.credit_code), PASSWORD, [schools[0].id])
     assert "已注册" in info.value.fields["credit_code"]
     assert count(Employer) == 1
 
 
 def test_approval_by_one_school_enables_offers_to_every_school(schools):
     a, b, reviewer_a, reviewer_b = schools
-    employer, user = workflow.register_employer(registration(), PASSWORD, [a.id])
+    employer, user = profiles.register_employer(registration(), PASSWORD, [a.id])
     assert employer.profile_confirmed_at is None and user.employer_id == employer.id
     approval = db.session.scalar(select(EmployerApproval).where(EmployerApproval.employer_id == employer.id))
     assert approval.status == "pending" and approval.school_id == a.id
     other_school_student = make_student(b)
-    workflow.confirm_employer_profile(employer, {**registration(), "archive_mode": "none", "hukou_mode": "none"})
+    profiles.confirm_employer_profile(employer, {**registration(), "archive_mode": "none", "hukou_mode": "none"})
     with pytest.raises(WorkflowError) as info:  # R1: not yet approved anywhere
         workflow.invite(employer, [other_school_student], valid_terms())
     assert info.value.rule == "R1"
@@ -100,7 +100,7 @@ def test_approval_by_one_school_enables_offers_to_every_school(schools):
 
 def test_apply_for_approval_at_another_school_and_after_refusal(schools):
     a, b, reviewer_a, _ = schools
-    employer, _user = workflow.register_employer(registration(), PASSWORD, [a.id])
+    employer, _user = profiles.register_employer(registration(), PASSWORD, [a.id])
     approval = db.session.scalar(select(EmployerApproval).where(EmployerApproval.employer_id == employer.id))
     with pytest.raises(WorkflowError):
         workflow.apply_for_approval(employer, a)  # already pending there
@@ -173,12 +173,12 @@ def test_code_verifies_once_and_sets_verified(fresh):
     code = last_code(student.phone)
     assert count(SmsCode, SmsCode.phone == student.phone) == 1
     assert db.session.scalar(select(SmsCode.code_hash)) != code  # stored hashed
-    workflow.verify_student(student, "me@example.com", "武汉市洪山区珞喻路1号", code)
+    students.verify_student(student, "me@example.com", "武汉市洪山区珞喻路1号", code)
     db.session.expire_all()
     student = db.session.get(Student, student.id)
     assert student.verified_at is not None and student.email == "me@example.com"
     with pytest.raises(WorkflowError) as info:  # single use
-        workflow.verify_student(student, "me@example.com", "武汉", code)
+        students.verify_student(student, "me@example.com", "武汉", code)
     assert "code" in info.value.fields
 
 
@@ -187,7 +187,7 @@ def test_code_expires_after_five_minutes(fresh):
     sent = datetime(2026, 5, 11, 1, 0)
     sms.send_code(student.phone, now=sent)
     with pytest.raises(WorkflowError) as info:
-        workflow.verify_student(student, "me@example.com", "武汉", last_code(student.phone),
+        students.verify_student(student, "me@example.com", "武汉", last_code(student.phone),
                                 now=sent + timedelta(minutes=5, seconds=1))
     assert "失效" in info.value.message
     assert db.session.get(Student, student.id).verified_at is None
@@ -200,10 +200,10 @@ def test_five_wrong_codes_kill_the_code(fresh):
     wrong = "000000" if right != "000000" else "111111"
     for attempt in range(5):
         with pytest.raises(WorkflowError) as info:
-            workflow.verify_student(student, "me@example.com", "武汉", wrong)
+            students.verify_student(student, "me@example.com", "武汉", wrong)
     assert "次数过多" in info.value.message
     with pytest.raises(WorkflowError):  # even the right code is dead now
-        workflow.verify_student(student, "me@example.com", "武汉", right)
+        students.verify_student(student, "me@example.com", "武汉", right)
     assert db.session.get(Student, student.id).verified_at is None
 
 
@@ -410,14 +410,14 @@ def test_placeholder_addresses_get_in_app_messages_only(schools):
 def test_registration_email_already_used_is_a_field_error(schools):
     taken = make_user("employer", make_employer(approved_by=schools[0]))
     with pytest.raises(WorkflowError) as info:
-        workflow.register_employer(registration(email=taken.email.upper()), PASSWORD, [schools[0].id])
+        profiles.register_employer(registration(email=taken.email.upper()), PASSWORD, [schools[0].id])
     assert "email" in info.value.fields and "username" not in info.value.fields
 
 
 def test_long_employer_name_keeps_notification_subjects_in_their_column(schools):
     from app.models import Notification
 
-    workflow.register_employer(registration(name="测" * 200), PASSWORD, [schools[0].id])
+    profiles.register_employer(registration(name="测" * 200), PASSWORD, [schools[0].id])
     subjects = db.session.scalars(select(Notification.subject)).all()
     assert subjects and all(len(s) <= 200 for s in subjects)
 
@@ -429,16 +429,16 @@ def test_verification_replaces_the_login_placeholder_email_and_refuses_a_taken_o
     other = make_user("employer", make_employer(approved_by=schools[0]))
     sms.send_code(student.phone)
     with pytest.raises(WorkflowError) as info:
-        workflow.verify_student(student, other.email, "武汉", last_code(student.phone))
+        students.verify_student(student, other.email, "武汉", last_code(student.phone))
     assert "email" in info.value.fields
-    workflow.verify_student(student, "mine@example.com", "武汉", last_code(student.phone))
+    students.verify_student(student, "mine@example.com", "武汉", last_code(student.phone))
     assert db.session.get(AppUser, user.id).email == "mine@example.com"
 
 
 def test_reset_password_requires_sms_verification_again(schools):
     student = make_student(schools[0])
     make_user("student", student)
-    workflow.reset_student_password(schools[2], student)
+    students.reset_student_password(schools[2], student)
     assert db.session.get(Student, student.id).verified_at is None
 
 

@@ -342,4 +342,4 @@ def test_one_email_rule_for_import_registration_and_profile(address, ok):
     from imports import validate
 
     assert validate.is_email(address) is ok
-    assert workflow.valid_email(address) is ok
+    assert workflow.fields.valid_email(address) is ok

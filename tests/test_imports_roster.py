@@ -139,7 +139,7 @@ def test_name_and_id_number_are_frozen_once_an_agreement_is_live():
     db.session.commit()
     f.accepted_offer(f.make_employer(approved_by=school), student)
     _outcome, checked = run_roster(school, [roster_row(60, name="改名")])
-    assert "已有生效或待审核的协议书，姓名不能通过导入修改" in checked.reason(2)
+    assert "已有生效或待审核的协议书，姓名不能修改" in checked.reason(2)
     outcome, _ = run_roster(school, [roster_row(60, phone="13900000060")])
     assert outcome.updated == 1
 

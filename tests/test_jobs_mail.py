@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from app import workflow
 from app.extensions import db
 from app.jobs import mail
-from app.models import Agreement, Notification, utcnow
+from app.models import Agreement, AppUser, Notification, utcnow
 from tests.conftest import is_postgres
 from tests.factories import NOW, make_employer, make_school, make_student, make_user, offer, valid_terms
 from tests.test_jobs_support import REDIS_URL, free_port, redis_queue, smtp  # noqa: F401 (fixtures)
@@ -239,7 +239,7 @@ def test_redis_down_web_action_commits(app, client, login, smtp, monkeypatch):
     monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
     _, employer, student = world()
     agreement = offer(employer, student, now=datetime.now(timezone.utc) - timedelta(hours=2))  # cooled off
-    user = db.session.scalars(select(workflow.AppUser).where(workflow.AppUser.student_id == student.id)).one()
+    user = db.session.scalars(select(AppUser).where(AppUser.student_id == student.id)).one()
     login(client, user.username)
     response = client.get("/student/")
     assert response.status_code == 200

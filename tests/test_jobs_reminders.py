@@ -54,12 +54,12 @@ def remind(now):
 # ---------------------------------------------------------------- working days
 
 def test_workdays_before_skips_weekends():
-    monday = labels.local(workflow._utc(NOW))  # Monday 09:00 Shanghai
+    monday = labels.local(workflow.utc(NOW))  # Monday 09:00 Shanghai
     assert monday.weekday() == 0
-    cutoff = labels.local(reminders.workdays_before(workflow._utc(NOW), 5))
+    cutoff = labels.local(reminders.workdays_before(workflow.utc(NOW), 5))
     assert (cutoff.weekday(), cutoff.hour, (monday - cutoff).days) == (0, 9, 7)
     saturday = NOW + timedelta(days=5)
-    cutoff = labels.local(reminders.workdays_before(workflow._utc(saturday), 1))
+    cutoff = labels.local(reminders.workdays_before(workflow.utc(saturday), 1))
     assert cutoff.weekday() == 4  # Friday
 
 

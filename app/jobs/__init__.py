@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.notify import MAIL_PENDING
+
 log = logging.getLogger(__name__)
 
 # Seconds to wait for Redis before a web request gives up on enqueueing (a down Redis must not
@@ -156,11 +158,18 @@ def _after_commit(session):
     pending = session.info.pop(_PENDING, None)
     for func_path, args, options, app in pending or ():
         _dispatch(app, func_path, args, options)
+    app = session.info.pop(MAIL_PENDING, None)
+    if app is not None and app.config.get("MAIL_SERVER"):
+        # The outbox has new mailable rows (app.notify): send them now that they are committed.
+        from .mail import SEND_OPTIONS
+
+        _dispatch(app, "app.jobs.send_outbox", (), SEND_OPTIONS())
 
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session):
     session.info.pop(_PENDING, None)
+    session.info.pop(MAIL_PENDING, None)
 
 
 def _dispatch(app, func_path, args, options):

@@ -25,7 +25,7 @@ import smtplib
 import ssl
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 
 from flask import current_app
 from sqlalchemy import and_, func, select, update
@@ -51,14 +51,19 @@ class TemporaryMailError(Exception):
     """Some rows hit a temporary SMTP failure and wait for the next attempt (rq retries)."""
 
 
+def SEND_OPTIONS():  # noqa: N802 (read as a constant; built per call: Retry objects are not shared)
+    """rq options of the outbox sender job."""
+    return {"retry": retry_policy(), "job_timeout": 600, "failure_ttl": 7 * 24 * 3600}
+
+
 def schedule_after_commit():
-    """Called by `notify` when it wrote rows with an address: send once the action commits."""
+    """Send once the current transaction commits (e.g. after 重新发送 made a row pending again).
+    Without MAIL_SERVER rows stay pending and show in-app; nothing to send them with."""
     if not current_app.config.get("MAIL_SERVER"):
-        return  # rows stay pending and show in-app; nothing to send them with
+        return
     from . import enqueue_after_commit
 
-    enqueue_after_commit("app.jobs.send_outbox", dedupe=True, retry=retry_policy(),
-                         job_timeout=600, failure_ttl=7 * 24 * 3600)
+    enqueue_after_commit("app.jobs.send_outbox", dedupe=True, **SEND_OPTIONS())
 
 
 # ---------------------------------------------------------------- SMTP

@@ -26,9 +26,9 @@ from sqlalchemy import or_, select, update
 
 from .. import labels
 from ..extensions import db
-from ..models import Agreement, AppUser, Destination, Student, Termination
-from ..notify import notify_many
-from ..workflow import _utc
+from ..models import Agreement, Destination, Student, Termination
+from ..notify import notify_rows, outbox_rows, recipients_of
+from ..workflow import utc
 
 
 def workdays_before(now, days):
@@ -40,25 +40,7 @@ def workdays_before(now, days):
         local -= timedelta(days=1)
         if local.weekday() < 5:
             counted += 1
-    return _utc(local)
-
-
-def _recipients(kind, ids):
-    """{party id: [(user id, email)]} for active logins of students/employers/schools."""
-    column = {"student": AppUser.student_id, "employer": AppUser.employer_id, "school": AppUser.school_id}[kind]
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    out = {}
-    for uid, email, pid in db.session.execute(
-            select(AppUser.id, AppUser.email, column).where(column.in_(ids), AppUser.active.is_(True))):
-        out.setdefault(pid, []).append((uid, email))
-    return out
-
-
-def _rows(recipients, subject, body, link, n):
-    return [{"user_id": uid, "email": email, "subject": subject, "body": body, "link": link,
-             "created_at": n, "email_status": "pending" if email else "none"} for uid, email in recipients]
+    return utc(local)
 
 
 def _mark(model, column, n, *where):
@@ -73,7 +55,7 @@ def _mark(model, column, n, *where):
 
 
 def remind_expiring(now=None):
-    n = _utc(now)
+    n = utc(now)
     hours = current_app.config.get("EXPIRY_REMINDER_HOURS", 24)
     ids = _mark(Agreement, "expiry_reminded_at", n,
                 Agreement.status == "pending", Agreement.expires_at > n,
@@ -84,19 +66,19 @@ def remind_expiring(now=None):
     offers = db.session.execute(
         select(Agreement.id, Agreement.student_id, Agreement.employer_name, Agreement.position,
                Agreement.expires_at).where(Agreement.id.in_(ids))).all()
-    logins = _recipients("student", [o.student_id for o in offers])
+    logins = recipients_of("student", [o.student_id for o in offers])
     rows = []
     for o in offers:
         deadline = labels.fmt_datetime(o.expires_at)
-        rows += _rows(logins.get(o.student_id, []), "邀约即将过期",
+        rows += outbox_rows(logins.get(o.student_id, []), "邀约即将过期",
                       f"{o.employer_name}发给你的“{o.position}”岗位邀约将于{deadline}截止应约，"
                       f"逾期未处理将自动过期。请及时应约或拒绝。", f"/student/offers/{o.id}", n)
-    notify_many(rows)
+    notify_rows(rows)
     return len(ids)
 
 
 def remind_terminations(now=None):
-    n = _utc(now)
+    n = utc(now)
     days = current_app.config.get("TERMINATION_REMINDER_DAYS", 3)
     ids = _mark(Termination, "reminded_at", n,
                 Termination.status == "requested", Termination.created_at <= n - timedelta(days=days),
@@ -109,25 +91,25 @@ def remind_terminations(now=None):
         .join(Agreement, Agreement.id == Termination.agreement_id)
         .join(Student, Student.id == Termination.student_id)
         .where(Termination.id.in_(ids))).all()
-    students = _recipients("student", [t.student_id for t in items if t.initiator != "student"])
-    employers = _recipients("employer", [t.employer_id for t in items if t.initiator == "student"])
+    students = recipients_of("student", [t.student_id for t in items if t.initiator != "student"])
+    employers = recipients_of("employer", [t.employer_id for t in items if t.initiator == "student"])
     rows = []
     for t in items:
         if t.initiator == "student":  # waits on the employer
-            rows += _rows(employers.get(t.employer_id, []), f"待处理解约：{t.name}",
+            rows += outbox_rows(employers.get(t.employer_id, []), f"待处理解约：{t.name}",
                           f"{t.name}于{days}天前申请解除编号 {t.number} 的就业协议，仍在等待贵单位处理。",
                           f"/employer/terminations/{t.id}", n)
         else:  # waits on the student
-            rows += _rows(students.get(t.student_id, []), f"待处理解约：{t.employer_name}",
+            rows += outbox_rows(students.get(t.student_id, []), f"待处理解约：{t.employer_name}",
                           f"{t.employer_name}于{days}天前提出解除编号 {t.number} 的就业协议，仍在等待你处理。",
                           f"/student/terminations/{t.id}", n)
-    notify_many(rows)
+    notify_rows(rows)
     return len(ids)
 
 
 def remind_reviews(now=None):
     """The school, about agreements, terminations and destinations waiting for its review."""
-    n = _utc(now)
+    n = utc(now)
     days = current_app.config.get("REVIEW_REMINDER_WORKDAYS", 5)
     cutoff = workdays_before(n, days)
     agreements = _mark(Agreement, "review_reminded_at", n,
@@ -157,12 +139,12 @@ def remind_reviews(now=None):
                   db.session.execute(select(Destination.id, Destination.school_id, Student.name)
                                      .join(Student, Student.id == Destination.student_id)
                                      .where(Destination.id.in_(destinations)))]
-    schools = _recipients("school", [s for s, *_ in items])
+    schools = recipients_of("school", [s for s, *_ in items])
     rows = []
     for school_id, subject, link, what in items:
-        rows += _rows(schools.get(school_id, []), subject,
+        rows += outbox_rows(schools.get(school_id, []), subject,
                       f"该{what}申请已等待学校审核超过{days}个工作日，请尽快处理。", link, n)
-    notify_many(rows)
+    notify_rows(rows)
     return len(agreements) + len(terminations) + len(destinations)
 
 

@@ -7,7 +7,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import accounts, labels, regions, workflow
+from .. import accounts, labels, profiles, regions, workflow
 from ..extensions import db
 from ..models import AppUser, School, SmsMessage
 from ..security import current_employer, current_student, password_hash, password_problem
@@ -38,7 +38,7 @@ class RegisterView(BaseView):
                 flash("两次输入的密码不一致", "danger")
             else:
                 try:
-                    workflow.register_employer(values, password, school_ids)
+                    profiles.register_employer(values, password, school_ids)
                 except workflow.WorkflowError as e:
                     errors = e.fields
                     flash_error(e)

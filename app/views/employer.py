@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from stdnum.cn import ric
 
-from .. import labels, regions, workflow
+from .. import labels, profiles, regions, workflow
 from ..extensions import db
 from ..models import Agreement, EmployerApproval, InviteListEntry, School, Student, Termination
 from ..security import current_employer, scoped_one
@@ -94,7 +94,7 @@ class EmployerPortal(PortalView):
         errors = {}
         if request.method == "POST":
             values = {f: request.form.get(f, "").strip() for f in workflow.PROFILE_FIELDS}
-            errors = attempt(lambda: workflow.confirm_employer_profile(employer, values),
+            errors = attempt(lambda: profiles.confirm_employer_profile(employer, values),
                              "签约信息已确认" if first else "基本信息已保存")
             if errors is None:
                 return redirect(url_for(".home" if first else ".profile"))
@@ -274,7 +274,7 @@ class EmployerPortal(PortalView):
                                    errors=e.fields, employer=employer, mode="invite"), 409
             flash(f"邀约发送成功，共邀请{len(students)}名学生，系统已通知学生", "success")
             return redirect(url_for(".offers", tab="pending"))
-        deadline = labels.deadline_date(workflow.expiry_instant(workflow._utc(None), clean["feedback_days"]))
+        deadline = labels.deadline_date(workflow.expiry_instant(workflow.utc(None), clean["feedback_days"]))
         return self.render_template("employer/offer_preview.html", students=students, values=values, clean=clean,
                            employer=employer, deadline=deadline, mode="invite")
 

@@ -9,7 +9,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import accounts, caching, uploads, workflow
+from .. import accounts, caching, labels, students, uploads, workflow
 from ..extensions import db
 from ..models import Agreement, Destination, Employer, EmployerApproval, FlowEvent, Student, Termination
 from ..security import current_school, scoped_one
@@ -255,7 +255,7 @@ class SchoolPortal(PortalView):
                  .order_by(Destination.updated_at.desc(), Destination.id.desc()))
         if f["status"] != "all":
             query = query.where(Destination.status == f["status"])
-        if f["kind"] in workflow.labels.DESTINATION_KIND:
+        if f["kind"] in labels.DESTINATION_KIND:
             query = query.where(Destination.kind == f["kind"])
         if f["name"]:
             query = query.where((Student.name == f["name"]) | (Student.student_no == f["name"]))
@@ -312,7 +312,7 @@ class SchoolPortal(PortalView):
         if request.method == "POST":
             values = {f: request.form.get(f, "").strip() for f in self.STUDENT_FIELDS}
             try:
-                saved = workflow.save_student(current_user, values, student)
+                saved = students.save_student(current_user, values, student)
             except workflow.WorkflowError as e:
                 flash_error(e)
             else:
@@ -324,14 +324,14 @@ class SchoolPortal(PortalView):
             values = {"training_mode": "non_targeted", "education": "本科生毕业"}
         return self.render_template("school/student_form.html", values=values, student=student,
                                     password_rule=accounts.INITIAL_PASSWORD_RULE,
-                                    education_options=[(e, e) for e in workflow.labels.EDUCATION])
+                                    education_options=[(e, e) for e in labels.EDUCATION])
 
     @expose("/students/<int:student_id>/reset-password", methods=["POST"])
     @has_access
     def student_reset_password(self, student_id):
         student = self._student(student_id)
         try:
-            workflow.reset_student_password(current_user, student)
+            students.reset_student_password(current_user, student)
         except workflow.WorkflowError as e:
             flash_error(e)
         else:
@@ -411,7 +411,7 @@ class SchoolStudentView(ScopedModelView):
     def _set_restricted(self, items, restricted):
         items = items if isinstance(items, list) else [items]
         try:
-            workflow.set_signing_restricted(current_user, items, restricted)
+            students.set_signing_restricted(current_user, items, restricted)
             flash(f"已{'限制' if restricted else '解除限制'}{len(items)}名学生", "success")
         except workflow.WorkflowError as e:
             flash_error(e)

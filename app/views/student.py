@@ -5,7 +5,7 @@ from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from .. import accounts, labels, sms, uploads, workflow
+from .. import accounts, labels, sms, students, uploads, workflow
 from ..extensions import db
 from ..models import Agreement, Destination, Termination
 from ..security import current_student, scoped_one
@@ -65,7 +65,7 @@ class StudentPortal(PortalView):
             values["email"] = ""
         errors = {}
         if request.method == "POST":
-            errors = attempt(lambda: workflow.verify_student(student, values["email"], values["address"],
+            errors = attempt(lambda: students.verify_student(student, values["email"], values["address"],
                                                              request.form.get("code")),
                              "信息验证通过，欢迎使用网签系统")
             if errors is None:
@@ -123,7 +123,7 @@ class StudentPortal(PortalView):
         can_answer = status == "pending" and not busy and workflow.student_block_reason(student) is None
         return self.render_template("student/offer.html", a=agreement, student=student, status=status,
                            can_answer=can_answer, busy=busy, version=workflow.version_of(agreement),
-                           deadline=workflow.labels.deadline_date(agreement.expires_at))
+                           deadline=labels.deadline_date(agreement.expires_at))
 
     @expose("/offers/<int:agreement_id>/accept", methods=["POST"])
     @has_access

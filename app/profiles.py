@@ -1,0 +1,102 @@
+"""Employers' accounts and profiles: 单位注册 and 签约信息确认 / 基本信息维护 (manual §2.1).
+These change no status: the transitions of an employer's approval are app.workflow's (R1)."""
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from .extensions import db
+from .models import AppUser, Employer, EmployerApproval, School
+from .notify import notify, users_of
+from .workflow import MOVES, WorkflowError
+from .workflow.base import commit, transition, utc
+from .workflow.fields import USERNAME, archive_hukou, profile_fields
+
+
+def email_taken(email, except_user_id=None):
+    """ab_user.email is unique: another login already uses this address (case-insensitive)."""
+    q = select(func.count()).select_from(AppUser).where(func.lower(AppUser.email) == email.lower())
+    if except_user_id is not None:
+        q = q.where(AppUser.id != except_user_id)
+    return bool(db.session.scalar(q))
+
+
+
+@transition
+def register_employer(values, password, school_ids, now=None):
+    """单位注册: the employer, its login and a pending 单位审核 at each chosen school, all at once.
+    It may offer once one school approves it and it has confirmed its signing profile (R1)."""
+    from stdnum.cn import uscc
+
+    from .security import ROLE_EMPLOYER, password_hash, password_problem
+
+    n = utc(now)
+    errors, clean = {}, {}
+    name = str(values.get("name") or "").strip()
+    if not name or len(name) > 200:
+        errors["name"] = "请输入单位名称（200字以内）"
+    code = str(values.get("credit_code") or "").strip().upper()
+    if not uscc.is_valid(code):
+        errors["credit_code"] = "统一社会信用代码不正确（18位，含校验位）"
+    elif db.session.scalar(select(func.count()).select_from(Employer).where(Employer.credit_code == code)):
+        errors["credit_code"] = "该统一社会信用代码已注册，请直接登录；忘记账号请联系学校就业部门"
+    profile_fields(values, errors, clean)
+    username = str(values.get("username") or "").strip()
+    if not USERNAME.match(username):
+        errors["username"] = "用户名为4-30位字母、数字、下划线、点或减号"
+    elif db.session.scalar(select(func.count()).select_from(AppUser).where(
+            func.lower(AppUser.username) == username.lower())):
+        errors["username"] = "该用户名已被使用"
+    if "email" not in errors and email_taken(clean["email"]):
+        errors["email"] = "该邮箱已被其他账号使用"
+    problem = password_problem(password)
+    if problem:
+        errors["password"] = problem
+    schools = db.session.scalars(select(School).where(School.id.in_(list(school_ids or [])))).all()
+    if not schools or len(schools) != len(set(school_ids)):
+        errors["schools"] = "请至少选择一所提交审核的学校"
+    if errors:
+        raise WorkflowError("注册信息填写有误，请按提示修改", "R1", errors)
+
+    employer = Employer(name=name, credit_code=code, created_at=n, **clean)
+    db.session.add(employer)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same credit code registered at this very moment
+        raise WorkflowError("该统一社会信用代码已注册", "R1", {"credit_code": "该统一社会信用代码已注册"})
+    from flask_appbuilder.security.sqla.models import Role
+
+    role = db.session.scalar(select(Role).where(Role.name == ROLE_EMPLOYER))
+    user = AppUser(username=username, first_name=clean["contact_name"][1:] or clean["contact_name"],
+                   last_name=clean["contact_name"][:1], email=clean["email"], active=True,
+                   password=password_hash(password), employer_id=employer.id, roles=[role], created_on=n)
+    db.session.add(user)
+    for school in schools:
+        db.session.add(EmployerApproval(employer_id=employer.id, school_id=school.id,
+                                        status=MOVES["employer_apply"].target, created_at=n))
+    try:
+        db.session.flush()
+    except IntegrityError:  # a username or e-mail registered at this very moment
+        raise WorkflowError("用户名或邮箱刚刚已被其他账号使用，请更换", "R1",
+                            {"username": "请更换用户名", "email": "请更换邮箱"})
+    for school in schools:
+        notify(users_of(school_id=school.id), f"待审核单位：{name}", f"{name}（{code}）注册并申请本校审核。",
+               link="/school/employers/", now=n)
+    commit()
+    return employer, user
+
+
+@transition
+def confirm_employer_profile(employer, values, now=None):
+    """签约信息确认 (first login) and 基本信息维护 later: nature, region, contacts, 档案/户口接收 with
+    the fields each choice needs. Offers copy the profile when they are sent."""
+    n = utc(now)
+    errors, clean = {}, {}
+    profile_fields(values, errors, clean)
+    archive_hukou(values, errors, clean)
+    if errors:
+        raise WorkflowError("签约信息填写有误，请按提示修改", "R1", errors)
+    for field, value in clean.items():
+        setattr(employer, field, value)
+    if employer.profile_confirmed_at is None:
+        employer.profile_confirmed_at = n
+    commit()
+    return employer

@@ -1,0 +1,153 @@
+"""What every transition shares: time (R4's clock), row locks, FlowEvents, the commit.
+
+Concurrency (R3, R6, R9): functions that can make an outcome live lock the student row first
+(SELECT … FOR UPDATE; on SQLite a no-op UPDATE that takes the write lock, see `locked`), then
+re-read the row they change; partial unique indexes back the checks up, and their IntegrityError
+becomes the same WorkflowError. Lock order is always student → agreement → termination → counter,
+so calls cannot deadlock.
+"""
+import functools
+from datetime import datetime, time, timedelta, timezone
+
+from flask import has_request_context
+from sqlalchemy import and_, select, update
+
+from .. import labels
+from ..extensions import db
+from ..models import Agreement, FlowEvent, School, Student
+from ..notify import notify, users_of
+from .errors import WorkflowError
+
+# ---------------------------------------------------------------- time
+
+def utc(now=None):
+    """Aware (or naive UTC) datetime → naive UTC, the storage form; None → the current time."""
+    if now is None:
+        return datetime.now(timezone.utc).replace(tzinfo=None)
+    if now.tzinfo is not None:
+        now = now.astimezone(timezone.utc).replace(tzinfo=None)
+    return now
+
+
+def expiry_instant(sent_utc, feedback_days):
+    """R4: 24:00 (Asia/Shanghai) of day `sent + feedback_days`, as naive UTC."""
+    sent_local = labels.local(sent_utc)
+    last_day = sent_local.date() + timedelta(days=feedback_days)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=labels.SHANGHAI)
+    return end.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def overdue(agreement, now=None):
+    """R4 on read: a pending offer past its deadline, whether or not the expiry job has run."""
+    return agreement.status == "pending" and utc(now) >= agreement.expires_at
+
+
+def effective_status(agreement, now=None):
+    """The status a person sees: a pending offer past its deadline reads 已过期 (R4)."""
+    return "expired" if overdue(agreement, now) else agreement.status
+
+
+def pending_clause(now=None):
+    """SQL for 'still answerable' (待应约): pending and not past its deadline (R4)."""
+    return and_(Agreement.status == "pending", Agreement.expires_at > utc(now))
+
+
+def expired_clause(now=None):
+    """SQL for 已过期, including offers the job has not marked yet (R4)."""
+    n = utc(now)
+    return (Agreement.status == "expired") | and_(Agreement.status == "pending", Agreement.expires_at <= n)
+
+
+def version_of(agreement):
+    """What the student read: changes whenever the offer is amended (R8)."""
+    return agreement.updated_at.isoformat()
+
+
+# ---------------------------------------------------------------- locks and the transaction
+
+def locked(model, pk):
+    """Re-read a row under SELECT … FOR UPDATE. SQLite has no row locks and pysqlite starts its
+    transaction only at the first write, so there a no-op UPDATE takes the database's write lock
+    first: a second writer waits (busy timeout) until this transaction ends, and every read after
+    the lock sees what the first one committed — the same serialisation FOR UPDATE gives (R6)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(model).where(model.id == pk).values(id=model.id)
+                           .execution_options(synchronize_session=False))
+    return db.session.execute(
+        select(model).where(model.id == pk).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def lock_student(student_id):
+    return locked(Student, student_id)
+
+
+def commit():
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def transition(func):
+    """A refused rule leaves nothing behind: roll back (and release row locks) and re-raise."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except BaseException:
+            db.session.rollback()
+            raise
+    return wrapper
+
+
+# ---------------------------------------------------------------- FlowEvents and notices (R14)
+
+def _current_user_id():
+    if not has_request_context():
+        return None
+    from flask_login import current_user
+
+    return getattr(current_user, "id", None) if current_user and current_user.is_authenticated else None
+
+
+def event(actor_name, action, remark=None, now=None, **target):
+    db.session.add(FlowEvent(
+        actor_name=actor_name, action=action, remark=remark, user_id=_current_user_id(),
+        created_at=utc(now), **target,
+    ))
+
+
+def reviewer_name(reviewer):
+    school = db.session.get(School, reviewer.school_id)
+    return f"{school.name}（{getattr(reviewer, 'first_name', '') or '审核老师'}）"
+
+
+def party_name(party):
+    return "学生本人" if isinstance(party, Student) else party.name
+
+
+def reason_text(reason, empty_message, rule, max_len=500):
+    """A required reason (decline, withdraw, refuse …): trimmed, present, not too long."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise WorkflowError(empty_message, rule)
+    if len(reason) > max_len:
+        raise WorkflowError(f"原因不能超过{max_len}个字", rule)
+    return reason
+
+
+def notify_parties(agreement, subject, body, n, termination_id=None):
+    """The student and (for an electronic agreement) the employer, each with a link to its page."""
+    if termination_id is not None:
+        student_link = f"/student/terminations/{termination_id}"
+        employer_link = f"/employer/terminations/{termination_id}"
+    elif agreement.kind == "paper":
+        student_link, employer_link = "/student/paper", None
+    else:
+        student_link, employer_link = f"/student/offers/{agreement.id}", f"/employer/offers/{agreement.id}"
+    notify(users_of(student_id=agreement.student_id), subject, body, link=student_link, now=n)
+    if agreement.employer_id and agreement.kind == "electronic":
+        notify(users_of(employer_id=agreement.employer_id), subject, body, link=employer_link, now=n)
