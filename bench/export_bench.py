@@ -1,5 +1,5 @@
-"""Statistics and export benchmark on PostgreSQL (issue 8; results in bench/README-stats.md and the
-results table of bench/README.md).
+"""Statistics and export benchmark on PostgreSQL (issue 8; bench/README.md, "Statistics and exports",
+and its results table).
 
     export DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/<scratch db>
     .venv/bin/python bench/export_bench.py generate          # DROPS and refills every table (~40 s)

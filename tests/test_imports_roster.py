@@ -169,7 +169,7 @@ def test_marked_initial_password_is_checked_by_the_rule_and_by_nothing_else():
 
 def test_a_big_roster_refreshes_the_planner_statistics(monkeypatch):
     """PostgreSQL: after inserting ANALYZE_AFTER_ROWS students or more, the import ANALYZEs student
-    and ab_user (bench/README-imports.md: a re-import right after took 24 s on stale statistics);
+    and ab_user (bench/README.md, "Imports": the next import is planned on the new table sizes);
     a smaller one does not."""
     from sqlalchemy import event
 
