@@ -241,7 +241,7 @@ def test_expired_offer_cannot_be_accepted_before_job_runs(w, when, ok):
 def test_expired_offer_cannot_be_accepted_after_job_runs(w):
     agreement = offer(w.employer, w.student)
     workflow.expire_due(now=MIDNIGHT)
-    with refused(None):
+    with refused("R0"):
         workflow.accept(w.student, reload(agreement), now=at(days=7))
     assert reload(agreement).status == "expired"
 
@@ -292,9 +292,9 @@ def test_student_may_reject_within_cooling_off(w):
 def test_student_cannot_answer_another_students_offer(w):
     agreement = offer(w.employer, w.student)
     other = make_student(w.school)
-    with refused(None):
+    with refused("R0"):
         workflow.accept(other, agreement, now=AFTER_COOLING)
-    with refused(None):
+    with refused("R0"):
         workflow.reject(other, agreement, now=AFTER_COOLING)
 
 
@@ -445,7 +445,7 @@ def test_employer_cannot_amend_closed_offer(w, status):
 def test_other_employer_cannot_amend(w):
     agreement = offer(w.employer, w.student)
     rival = make_employer(approved_by=w.school)
-    with refused(None):
+    with refused("R0"):
         workflow.amend(rival, agreement, valid_terms(**AMENDED), now=at(hours=1))
 
 
@@ -509,7 +509,7 @@ def test_decline_keeps_reason_and_assigns_no_number(w):
 
 def test_only_accepted_agreements_can_be_certified(w):
     agreement = offer(w.employer, w.student)
-    with refused(None):
+    with refused("R0"):
         workflow.certify(w.reviewer, agreement, now=at(hours=3))
     assert reload(agreement).number is None
 
@@ -592,7 +592,7 @@ def test_reviewer_of_other_school_cannot_withdraw_certification(w, certified):
 
 def test_only_certified_agreements_can_be_withdrawn(w):
     agreement = accepted_offer(w.employer, w.student)
-    with refused(None):
+    with refused("R0"):
         workflow.withdraw_certification(w.reviewer, agreement, "录入有误", now=at(hours=4))
 
 

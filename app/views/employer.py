@@ -1,5 +1,4 @@
 """用人单位: 签约搜索 → 签约发送列表 → 邀请函 → 预览 → 确认发送; 数据管理; 修改邀约."""
-import re
 from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, request, url_for
@@ -12,7 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from stdnum.cn import ric
 
-from .. import labels, profiles, regions, workflow
+from imports.validate import is_mobile
+
+from .. import importing, labels, profiles, regions, workflow
 from ..extensions import db
 from ..models import Agreement, EmployerApproval, InviteListEntry, School, Student, Termination
 from ..security import current_employer, scoped_one
@@ -137,7 +138,7 @@ class EmployerPortal(PortalView):
         if searched:
             if not all(q.values()):
                 flash("请完整填写毕业院校、毕业年度、姓名和身份证号/手机号，四项全部正确才能搜索到学生", "warning")
-            elif not (ric.is_valid(q["key"]) or re.fullmatch(r"1[3-9]\d{9}", q["key"])):
+            elif not (ric.is_valid(q["key"]) or is_mobile(q["key"])):
                 flash("身份证号或手机号格式不正确，请核对后再搜索", "warning")
             elif not self._search_allowed(employer):
                 flash("搜索过于频繁，请稍后再试", "danger")
@@ -158,19 +159,17 @@ class EmployerPortal(PortalView):
 
     @staticmethod
     def _find(q):
-        """R2: school, year, name and (ID number or phone) must all match exactly; R7 students stay hidden."""
+        """R2 (exact school, year, name and ID number or phone; R7 students hidden): the same
+        matcher as the candidate import."""
         try:
-            school_id, year = int(q["school_id"]), int(q["year"])
+            key = (int(q["school_id"]), int(q["year"]), q["name"], q["key"])
         except ValueError:
             return []
-        key = q["key"]
-        rows = db.session.scalars(
-            select(Student).options(joinedload(Student.school)).where(
-                Student.school_id == school_id, Student.graduation_year == year, Student.name == q["name"],
-                (Student.id_number == key) | (Student.phone == key),
-            )
-        ).all()
-        return [s for s in rows if workflow.student_block_reason(s) is None]
+        ids = importing.match_students([key]).get(key, [])
+        if not ids:
+            return []
+        return db.session.scalars(select(Student).options(joinedload(Student.school))
+                                  .where(Student.id.in_(ids)).order_by(Student.id)).all()
 
     @expose("/list/add", methods=["POST"])
     @has_access
@@ -206,7 +205,10 @@ class EmployerPortal(PortalView):
         )
         # Counted on the list table alone: the joins only decorate rows (190 → 7 ms at province scale).
         count = select(func.count()).select_from(InviteListEntry).where(InviteListEntry.employer_id == employer.id)
-        return self.render_template("employer/invite_list.html", page=Page(query, count))
+        page = Page(query, count)
+        # Each shown student's state, from the table (R3, R7): who will receive an offer, and why not.
+        refusals = {s.id: workflow.why_not("invite", employer, s) for _entry, s, _school in page.items}
+        return self.render_template("employer/invite_list.html", page=page, refusals=refusals)
 
     @expose("/list/remove", methods=["POST"])
     @has_access
@@ -236,6 +238,19 @@ class EmployerPortal(PortalView):
             abort(404)  # only students on this employer's own list
         return students
 
+    @staticmethod
+    def _who_may_receive(employer, students):
+        """The table's answer per student (R3, R7): (students who may receive an offer now,
+        [(student, refusal)] of those who will be skipped)."""
+        allowed, skipped = [], []
+        for student in students:
+            refusal = workflow.why_not("invite", employer, student)
+            if refusal is None:
+                allowed.append(student)
+            else:
+                skipped.append((student, refusal))
+        return allowed, skipped
+
     @expose("/invite", methods=["GET", "POST"])
     @has_access
     def invite(self):
@@ -244,8 +259,8 @@ class EmployerPortal(PortalView):
             ids = [i for i in map(labels.parse_id, request.args.getlist("ids")) if i is not None]
         else:
             ids = ids_from_form()
-        students = self._listed_students(employer, ids)
-        if not students:
+        chosen = self._listed_students(employer, ids)
+        if not chosen:
             flash("请先在签约发送列表中勾选学生", "warning")
             return redirect(url_for(".invite_list"))
         try:
@@ -253,30 +268,38 @@ class EmployerPortal(PortalView):
         except workflow.WorkflowError as e:
             flash_error(e)
             return redirect(url_for(".invite_list"))
+        students, skipped = self._who_may_receive(employer, chosen)
+        if not students:
+            for student, refusal in skipped:
+                flash(f"{student.name}：{refusal.message}", "warning")
+            flash("所选学生目前都不能接收邀约", "danger")
+            return redirect(url_for(".invite_list"))
+        page = {"students": students, "skipped": skipped, "chosen": chosen, "employer": employer}
         step = request.form.get("step")
         if request.method == "GET" or step in (None, "", "edit"):  # from the list: show the form
             values = workflow.terms_from_profile(employer) if step != "edit" else form_terms(request.form)
-            return self.render_template("employer/offer_form.html", students=students, values=values, errors={},
-                               employer=employer, mode="invite")
+            return self.render_template("employer/offer_form.html", values=values, errors={}, mode="invite", **page)
         values = form_terms(request.form)
         try:
             clean = workflow.validate_terms(values)
         except workflow.WorkflowError as e:
             flash_error(e)
-            return self.render_template("employer/offer_form.html", students=students, values=values, errors=e.fields,
-                               employer=employer, mode="invite"), 422
+            return self.render_template("employer/offer_form.html", values=values, errors=e.fields,
+                                        mode="invite", **page), 422
         if step == "confirm":
             try:
                 workflow.invite(employer, students, values)
-            except workflow.WorkflowError as e:
+            except workflow.WorkflowError as e:  # a race: a student's state changed since the list
                 flash_error(e)
-                return self.render_template("employer/offer_form.html", students=students, values=values,
-                                   errors=e.fields, employer=employer, mode="invite"), 409
+                return self.render_template("employer/offer_form.html", values=values, errors=e.fields,
+                                            mode="invite", **page), 409
             flash(f"邀约发送成功，共邀请{len(students)}名学生，系统已通知学生", "success")
+            for student, refusal in skipped:
+                flash(f"未向{student.name}发送：{refusal.message}", "warning")
             return redirect(url_for(".offers", tab="pending"))
         deadline = labels.deadline_date(workflow.expiry_instant(workflow.utc(None), clean["feedback_days"]))
-        return self.render_template("employer/offer_preview.html", students=students, values=values, clean=clean,
-                           employer=employer, deadline=deadline, mode="invite")
+        return self.render_template("employer/offer_preview.html", values=values, clean=clean,
+                                    deadline=deadline, mode="invite", **page)
 
     # ------------------------------------------------------------ 数据管理
 
@@ -315,8 +338,9 @@ class EmployerPortal(PortalView):
         employer = self._employer()
         agreement = self._offer(agreement_id)
         students = [agreement.student]
-        if agreement.number is not None or workflow.effective_status(agreement) not in ("pending", "accepted"):
-            flash("该协议书当前不能修改邀约；学校已审核的协议书请先办理解约，再重新签约（R8）", "warning")
+        refusal = workflow.why_not("amend", employer, agreement)
+        if refusal is not None:
+            flash(refusal.message, "warning")
             return redirect(url_for(".offer_detail", agreement_id=agreement.id))
         if request.method == "GET":
             values = {f: getattr(agreement, f) for f in workflow.TERM_FIELDS}
@@ -470,8 +494,7 @@ class EmployerPortal(PortalView):
         agreement = db.session.get(Agreement, termination.agreement_id)
         events = agreement.events
         return self.render_template("employer/termination.html", t=termination, a=agreement, student=agreement.student,
-                                    events=events, may_agree=termination.status == "requested"
-                                    and termination.initiator == "student")
+                                    events=events, may_agree=workflow.may("termination_agree", employer, termination))
 
     @expose("/terminations/<int:termination_id>/agree", methods=["POST"])
     @has_access

@@ -1,6 +1,6 @@
 """学校就业部门: 签约审核 (list, detail, bulk), 解约审核, 其他去向审核, 单位审核, 学生管理."""
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
@@ -110,8 +110,9 @@ class SchoolPortal(PortalView):
     def review(self, agreement_id):
         agreement = self._agreement(agreement_id)
         return self.render_template("school/review.html", a=agreement, student=agreement.student,
-                           employer=agreement.employer, events=agreement.events,
-                           has_open_termination=workflow.open_termination(agreement.id) is not None)
+                                    employer=agreement.employer, events=agreement.events,
+                                    may={action: workflow.may(action, current_user, agreement)
+                                         for action in ("certify", "decline", "withdraw")})
 
     def _do(self, agreement_id, fn, done, *args):
         agreement = self._agreement(agreement_id)
@@ -207,8 +208,10 @@ class SchoolPortal(PortalView):
             FlowEvent.termination_id == termination.id, FlowEvent.action == "termination_agree"))
         return self.render_template("school/termination.html", t=termination, a=agreement, student=agreement.student,
                                     events=events, answer=answer,
+                                    approve_refusal=workflow.why_not("termination_approve", current_user, termination),
+                                    may_refuse=workflow.may("termination_refuse", current_user, termination),
                                     used=workflow.approved_terminations(termination.student_id),
-                                    limit=current_app.config["TERMINATION_LIMIT"])
+                                    limit=workflow.termination_limit())
 
     @expose("/terminations/<int:termination_id>/approve", methods=["POST"])
     @has_access
@@ -268,7 +271,8 @@ class SchoolPortal(PortalView):
         events = db.session.scalars(select(FlowEvent).where(FlowEvent.destination_id == destination.id)
                                     .order_by(FlowEvent.id.desc())).all()
         return self.render_template("school/destination.html", d=destination, student=destination.student,
-                                    details=destination_details(destination), events=events)
+                                    details=destination_details(destination), events=events,
+                                    may_review=workflow.may("destination_approve", current_user, destination))
 
     @expose("/destinations/<int:destination_id>/review", methods=["POST"])
     @has_access
@@ -349,7 +353,8 @@ class SchoolPortal(PortalView):
                  .where(EmployerApproval.school_id == school.id).order_by(EmployerApproval.created_at.desc()))
         if status != "all":
             query = query.where(EmployerApproval.status == status)
-        return self.render_template("school/employers.html", page=Page(query), status=status)
+        return self.render_template("school/employers.html", page=Page(query), status=status,
+                                    may_review=lambda ap: workflow.may("employer_approve", current_user, ap))
 
     @expose("/employers/<int:approval_id>/review", methods=["POST"])
     @has_access

@@ -117,13 +117,14 @@ class StudentPortal(PortalView):
     def offer(self, agreement_id):
         student = current_student()
         agreement = self._offer(agreement_id)
-        status = workflow.effective_status(agreement)
-        # R6: while another outcome is live, other offers are view-only.
-        busy = workflow.live_outcome_exists(student.id, exclude_agreement_id=agreement.id)
-        can_answer = status == "pending" and not busy and workflow.student_block_reason(student) is None
-        return self.render_template("student/offer.html", a=agreement, student=student, status=status,
-                           can_answer=can_answer, busy=busy, version=workflow.version_of(agreement),
-                           deadline=labels.deadline_date(agreement.expires_at))
+        # The table decides the buttons: 同意 (R4–R7), 拒绝; during the cooling-off (R5) 同意 shows
+        # disabled with the time it opens, instead of refusing after 签约前必读.
+        return self.render_template("student/offer.html", a=agreement, student=student,
+                                    status=workflow.effective_status(agreement),
+                                    accept_refusal=workflow.why_not("accept", student, agreement),
+                                    may_reject=workflow.may("reject", student, agreement),
+                                    version=workflow.version_of(agreement),
+                                    deadline=labels.deadline_date(agreement.expires_at))
 
     @expose("/offers/<int:agreement_id>/accept", methods=["POST"])
     @has_access
@@ -174,12 +175,8 @@ class StudentPortal(PortalView):
 
     def _paper_gate(self, student):
         """FAQ 4: why there is no 录入协议书 button (R6, R7), or None."""
-        reason = workflow.student_block_reason(student)
-        if reason:
-            return {"blocked": f"你目前不能签约：{reason}"}
-        if workflow.live_outcome_exists(student.id):
-            return {"blocked": "你已有生效或待审核的网上签约、纸质签约或其他去向登记，不能录入协议书（一名学生只能有一个就业去向）"}
-        return {"blocked": None}
+        refusal = workflow.why_not("paper_record", student)
+        return {"blocked": refusal.message if refusal else None}
 
     @expose("/paper/new", methods=["GET", "POST"])
     @has_access
@@ -234,12 +231,10 @@ class StudentPortal(PortalView):
                 return redirect(url_for(".destinations"))
         rows = db.session.scalars(select(Destination).where(Destination.student_id == student.id)
                                   .order_by(Destination.id.desc())).all()
-        blocked = workflow.student_block_reason(student)
-        if blocked:
-            blocked = f"你目前不能登记去向：{blocked}"
-        elif workflow.live_outcome_exists(student.id):
-            blocked = "你已有生效或待审核的网上签约、纸质签约或其他去向登记；如需变更，请先撤回未审核的登记或办理解约"
-        return self.render_template("student/destinations.html", rows=rows, details=destination_details, blocked=blocked,
+        refusal = workflow.why_not("destination_submit", student)
+        return self.render_template("student/destinations.html", rows=rows, details=destination_details,
+                                    blocked=refusal.message if refusal else None,
+                                    may_withdraw=lambda d: workflow.may("destination_withdraw", student, d),
                                     kind=kind, values=values, errors=errors,
                                     fields=workflow.DESTINATION_FIELDS, proofs=workflow.DESTINATION_PROOF,
                                     region_labels={k: next((lb for n, lb, t, _r in f if t == "region"), None)
@@ -319,8 +314,7 @@ class StudentPortal(PortalView):
         agreement = db.session.get(Agreement, termination.agreement_id)
         events = agreement.events
         return self.render_template("student/termination.html", t=termination, a=agreement, student=student,
-                                    events=events, may_agree=termination.status == "requested"
-                                    and termination.initiator == "employer")
+                                    events=events, may_agree=workflow.may("termination_agree", student, termination))
 
     @expose("/terminations/<int:termination_id>/agree", methods=["POST"])
     @has_access

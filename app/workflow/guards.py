@@ -119,13 +119,13 @@ def termination_limit():
 
 def own_offer(student, agreement, _now):
     if agreement.student_id != student.id:
-        return Refusal("只能处理发给本人的邀约")
+        return Refusal("只能处理发给本人的邀约", "R0")
     return None
 
 
 def employers_offer(employer, agreement, _now):
     if agreement.employer_id != employer.id:
-        return Refusal("只能修改本单位发出的邀约")
+        return Refusal("只能修改本单位发出的邀约", "R0")
     return None
 
 
@@ -172,7 +172,7 @@ def other_side(party, termination, _now):
 
 def own_destination(student, destination, _now):
     if destination.student_id != student.id:
-        return Refusal("只能撤回本人的去向登记")
+        return Refusal("只能撤回本人的去向登记", "R0")
     return None
 
 
@@ -197,7 +197,7 @@ def no_pending_offer_from_employer(employer, student, now):
 
 def electronic(_actor, agreement, _now):
     if agreement.kind != "electronic":
-        return Refusal("纸质协议书不能在此应约")
+        return Refusal("纸质协议书不能在此应约", "R0")
     return None
 
 

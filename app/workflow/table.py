@@ -4,7 +4,8 @@ Machines: `agreement` (offers, electronic and paper agreements), `termination` (
 `destination` (其他去向) and `approval` (单位审核, EmployerApproval). Each row says: from which
 statuses (None: the action creates the row), to which status, who may act, and the guards in the
 order a refusal is told; `STATE` marks where the status itself is checked. A guard returns a
-`Refusal` (Chinese message + rule number) or None and changes nothing.
+`Refusal` (Chinese message + rule number) or None and changes nothing. R0 is the table itself:
+an action only from its source statuses, by its acting role, on the actor's own rows.
 
 `why_not(action, actor, obj, now)` asks the table — the transition functions call it (through
 `check`) after taking their locks, and the pages call it to decide which buttons to show and what
@@ -64,7 +65,7 @@ class Move:
     actors: tuple
     guards: tuple = ()
     refused_from: str = ""  # told when the status is not a source; {status} is its label
-    state_rule: str | None = None
+    state_rule: str = "R0"  # R0: the table itself (docs/rules.md)
     also: tuple = field(default=())  # (machine, sources, target) moved in the same transaction
 
 
@@ -101,7 +102,8 @@ MOVES = {
                      "该协议书当前状态为“{status}”，不能撤回审核"),
     "paper_record": Move("agreement", None, "accepted", STUDENT,  # obj: None (the student enters it)
                          (student_may_sign("你目前不能签约："),
-                          no_other_live_outcome("你已有生效或待审核的签约/其他去向，不能录入纸质协议书"))),
+                          no_other_live_outcome("你已有生效或待审核的网上签约、纸质签约或其他去向登记，不能录入协议书"
+                                                "（一名学生只能有一个就业去向）"))),
     # ---- terminations (obj of termination_request: the agreement) -------------------------------
     "termination_request": Move("termination", None, "requested", SIGNERS,  # paper (R13): starts agreed
                                 (signer_of_agreement, agreement_certified,
@@ -120,7 +122,8 @@ MOVES = {
     # ---- other destinations (obj of destination_submit: None) -----------------------------------
     "destination_submit": Move("destination", None, "submitted", STUDENT,
                                (student_may_sign("你目前不能登记去向："),
-                                no_other_live_outcome("你已有生效或待审核的签约/其他去向，不能再登记其他去向"))),
+                                no_other_live_outcome("你已有生效或待审核的网上签约、纸质签约或其他去向登记，不能再登记其他去向；"
+                                                "如需变更，请先撤回未审核的登记或办理解约"))),
     "destination_withdraw": Move("destination", _from("submitted"), "withdrawn", STUDENT,
                                  (own_destination, STATE), "学校已审核的去向登记不能撤回"),
     "destination_approve": Move("destination", _from("submitted"), "approved", SCHOOL,
@@ -158,7 +161,7 @@ def why_not(action, actor, obj=None, now=None):
     No side effects: pages call it to show or explain a button."""
     move = MOVES[action]
     if role_of(actor) not in move.actors:
-        return _WRONG_ACTOR.get(move.actors[0], Refusal("无权办理此操作"))
+        return _WRONG_ACTOR.get(move.actors[0], Refusal("无权办理此操作", "R0"))
     n = utc(now)
     for guard in move.guards:
         refusal = _state_refusal(move, obj) if guard is STATE else guard(actor, obj, n)

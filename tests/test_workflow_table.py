@@ -1,0 +1,148 @@
+"""The transition table (app/workflow/table.py) is the whole rule: every refusal comes from it with a
+rule number, `why_not` changes nothing, and the table answers the questions docs/rules.md asks."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app import labels, workflow
+from app.extensions import db
+from app.models import Agreement, FlowEvent, Notification, Termination
+from app.workflow.table import MOVES, STATE, STATUS_LABELS, role_of
+from tests.factories import (
+    NOW, accepted_offer, certified_offer, make_employer, make_reviewer, make_school, make_student, offer,
+)
+
+
+@pytest.fixture
+def w():
+    class W:
+        pass
+
+    w = W()
+    w.school = make_school()
+    w.other_school = make_school(code="10487", name="华中科技大学")
+    w.employer = make_employer(approved_by=w.school)
+    w.student = make_student(w.school)
+    w.reviewer = make_reviewer(w.school)
+    w.other_reviewer = make_reviewer(w.other_school)
+    return w
+
+
+def _rows():
+    return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in (Agreement, FlowEvent,
+                                                                                 Notification, Termination))
+
+
+def test_every_action_names_its_machine_actor_and_target():
+    machines = set(STATUS_LABELS)
+    for action, move in MOVES.items():
+        assert move.machine in machines, action
+        assert move.actors and set(move.actors) <= {"student", "employer", "school", "system"}, action
+        assert move.target in STATUS_LABELS[move.machine], action
+        if move.sources is not None:
+            assert move.sources <= set(STATUS_LABELS[move.machine]), action
+            assert STATE in move.guards, f"{action}: the status check must be placed among its guards"
+
+
+def test_reviewer_cannot_withdraw_while_a_termination_is_open_read_from_the_table(w):
+    move = MOVES["withdraw"]
+    assert (move.sources, move.target, move.actors) == ({"certified"}, "accepted", ("school",))
+    agreement = certified_offer(w.employer, w.student, w.reviewer)
+    assert workflow.why_not("withdraw", w.reviewer, agreement, NOW + timedelta(hours=4)) is None
+    workflow.request_termination(w.student, agreement, "考研", now=NOW + timedelta(hours=5))
+    refusal = workflow.why_not("withdraw", w.reviewer, agreement, NOW + timedelta(hours=6))
+    assert refusal.rule == "R10" and "解约" in refusal.message
+
+
+def test_why_not_writes_nothing(w):
+    pending = offer(w.employer, w.student)
+    before = _rows()
+    objects = {"invite": w.student, "termination_request": pending, "employer_apply": w.school,
+               "paper_record": None, "destination_submit": None}
+    for action, move in MOVES.items():
+        if move.sources is None:
+            target = objects[action]
+        elif move.machine == "agreement":
+            target = pending
+        else:
+            continue  # no row of that machine in this scene
+        for actor in (w.student, w.employer, w.reviewer, w.other_reviewer, None):
+            workflow.why_not(action, actor, target, NOW + timedelta(hours=2))
+    assert not db.session.new and not db.session.dirty and not db.session.deleted
+    db.session.commit()
+    assert _rows() == before
+
+
+@pytest.mark.parametrize("action", [a for a, m in MOVES.items() if m.machine == "agreement" and m.sources])
+def test_every_refused_status_carries_a_rule_number(w, action):
+    agreement = accepted_offer(w.employer, w.student)
+    move = MOVES[action]
+    actor = {"student": w.student, "employer": w.employer, "school": w.reviewer, "system": None}[move.actors[0]]
+    for status in STATUS_LABELS["agreement"]:
+        if status in move.sources:
+            continue
+        agreement.status = status
+        refusal = workflow.why_not(action, actor, agreement, NOW + timedelta(hours=3))
+        assert refusal is not None, (action, status)
+        assert refusal.rule, (action, status, refusal.message)
+    db.session.rollback()
+
+
+def test_wrong_actor_is_refused_with_a_rule(w):
+    agreement = accepted_offer(w.employer, w.student)
+    refusal = workflow.why_not("certify", w.employer, agreement)
+    assert refusal.rule == "R9" and "学校" in refusal.message
+    refusal = workflow.why_not("accept", w.reviewer, agreement)
+    assert refusal.rule == "R0"
+    assert role_of(None) == "system" and role_of(w.student) == "student" and role_of(w.reviewer) == "school"
+
+
+def test_other_schools_reviewer_is_refused_r9(w):
+    agreement = accepted_offer(w.employer, w.student)
+    refusal = workflow.why_not("certify", w.other_reviewer, agreement)
+    assert refusal.rule == "R9"
+
+
+def test_cooling_off_refusal_says_when_accept_opens(w):
+    agreement = offer(w.employer, w.student)
+    refusal = workflow.why_not("accept", w.student, agreement, NOW + timedelta(minutes=10))
+    opens = labels.fmt_datetime(workflow.cooling_off_ends(agreement))
+    assert refusal.rule == "R5" and opens in refusal.message
+    assert workflow.why_not("accept", w.student, agreement, NOW + timedelta(hours=2)) is None
+
+
+def test_transition_refuses_exactly_what_why_not_said(w):
+    agreement = offer(w.employer, w.student)
+    early = NOW + timedelta(minutes=5)
+    said = workflow.why_not("accept", w.student, agreement, early)
+    with pytest.raises(workflow.WorkflowError) as refused:
+        workflow.accept(w.student, agreement, now=early)
+    assert (refused.value.message, refused.value.rule) == (said.message, said.rule)
+
+
+def test_every_refusal_of_the_offer_guards_has_a_rule(w):
+    """Walk the guard-refusals the pages can show for an offer and check each has its rule."""
+    other = make_student(w.school, verified_at=None)
+    agreement = offer(w.employer, w.student)
+    checks = [
+        workflow.why_not("invite", w.employer, w.student, NOW + timedelta(hours=1)),  # R3
+        workflow.why_not("invite", w.employer, other, NOW + timedelta(hours=1)),  # R7
+        workflow.why_not("accept", other, agreement, NOW + timedelta(hours=2)),  # R0: not hers
+        workflow.why_not("accept", w.student, agreement, NOW + timedelta(days=30)),  # R4
+        workflow.why_not("invite", make_employer(), w.student, NOW),  # R1
+    ]
+    assert [r.rule for r in checks] == ["R3", "R7", "R0", "R4", "R1"]
+
+
+def test_docs_rules_lists_every_row_of_the_table():
+    """docs/rules.md is the repository's copy of the rules: each action of the table has its row."""
+    import pathlib
+
+    text = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text(encoding="utf-8")
+    for action, move in MOVES.items():
+        row = next((line for line in text.splitlines() if f"| `{action}` |" in line), None)
+        assert row is not None, f"docs/rules.md has no row for {action}"
+        for guard in move.guards:
+            if guard is not STATE:
+                assert guard.__name__.split("_R")[0] in row, (action, guard.__name__)
