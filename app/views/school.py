@@ -7,11 +7,12 @@ from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from .. import accounts, caching, labels, students, uploads, workflow
+from .. import accounts, labels, students, uploads, workflow
 from ..extensions import db
-from ..models import Agreement, Destination, Employer, EmployerApproval, FlowEvent, Student, Termination
+from ..queries import school as queries
+from ..models import Agreement, Destination, EmployerApproval, Student, Termination
 from ..security import current_school, scoped_one
 from .common import (
     Page,
@@ -24,24 +25,6 @@ from .common import (
     recent_messages,
 )
 
-REVIEW_FILTERS = [
-    ("accepted", "待审核"), ("certified", "签约审核通过"), ("declined", "签约审核不通过"),
-    ("terminated", "已解约"), ("all", "全部"),
-]
-
-
-def filter_options(school_id):
-    """The 院系 and 专业 choices of the 签约审核 filters: two DISTINCTs over the school's students
-    (~10 ms for a big school), kept per process for FILTER_OPTIONS_CACHE_SECONDS — a roster
-    import's new majors appear in the choices within that time."""
-    def compute():
-        return tuple(db.session.scalars(select(column).where(Student.school_id == school_id)
-                                        .distinct().order_by(column)).all()
-                     for column in (Student.department, Student.major))
-
-    return caching.remembered("filter_options", "FILTER_OPTIONS_CACHE_SECONDS", 300, school_id, compute)
-
-
 class SchoolPortal(PortalView):
     route_base = "/school"
 
@@ -53,23 +36,8 @@ class SchoolPortal(PortalView):
     @has_access
     def home(self):
         school = current_school()
-        counts = dict(db.session.execute(
-            select(Agreement.status, func.count())
-            .where(Agreement.school_id == school.id, Agreement.status.in_(("accepted", "certified")))
-            .group_by(Agreement.status)
-        ).all())
-        employers_waiting = db.session.scalar(
-            select(func.count()).select_from(EmployerApproval)
-            .where(EmployerApproval.school_id == school.id, EmployerApproval.status == "pending")
-        )
-        students = db.session.scalar(select(func.count()).select_from(Student).where(Student.school_id == school.id))
-        terminations_waiting = db.session.scalar(select(func.count()).select_from(Termination).where(
-            Termination.school_id == school.id, Termination.status == "agreed"))
-        destinations_waiting = db.session.scalar(select(func.count()).select_from(Destination).where(
-            Destination.school_id == school.id, Destination.status == "submitted"))
-        return self.render_template("school/home.html", school=school, counts=counts, employers_waiting=employers_waiting,
-                           students=students, terminations_waiting=terminations_waiting,
-                           destinations_waiting=destinations_waiting, messages=recent_messages())
+        return self.render_template("school/home.html", school=school, messages=recent_messages(),
+                                    **queries.home_counts(school))
 
     # ------------------------------------------------------------ 签约审核
 
@@ -79,30 +47,9 @@ class SchoolPortal(PortalView):
         school = current_school()
         f = {k: request.args.get(k, "").strip() for k in ("status", "department", "major", "employer", "name")}
         f["status"] = f["status"] or "accepted"
-        scope = [Agreement.school_id == school.id,
-                 Agreement.status.in_(("accepted", "certified", "declined", "terminated"))]
-        if f["status"] != "all":
-            scope.append(Agreement.status == f["status"])
-        if f["employer"]:
-            scope.append(Agreement.employer_name.contains(f["employer"]))
-        query = (
-            select(Agreement, Student)
-            .join(Student, Student.id == Agreement.student_id)
-            .where(*scope)
-            .order_by(Agreement.updated_at.desc(), Agreement.id.desc())
-        )
-        # Counted on agreement alone (its index) unless a student field filters.
-        count = select(func.count()).select_from(Agreement).where(*scope)
-        if f["department"]:
-            query, count = query.where(Student.department == f["department"]), None
-        if f["major"]:
-            query, count = query.where(Student.major == f["major"]), None
-        if f["name"]:
-            # Student.school_id repeats the scope so the (school_id, name) index serves the search.
-            query, count = query.where(Student.school_id == school.id,
-                                       (Student.name == f["name"]) | (Student.student_no == f["name"])), None
-        departments, majors = filter_options(school.id)
-        return self.render_template("school/reviews.html", page=Page(query, count), f=f, filters=REVIEW_FILTERS,
+        query, count = queries.reviews(school, f)
+        departments, majors = queries.filter_options(school.id)
+        return self.render_template("school/reviews.html", page=Page(query, count), f=f, filters=queries.REVIEW_FILTERS,
                            departments=departments, majors=majors)
 
     @expose("/review/<int:agreement_id>")
@@ -184,19 +131,9 @@ class SchoolPortal(PortalView):
     def terminations(self):
         school = current_school()
         f = {k: request.args.get(k, "").strip() for k in ("status", "name", "employer")}
-        f["status"] = f["status"] if f["status"] in dict(TERMINATION_FILTERS) else "agreed"
-        query = (select(Termination, Agreement, Student)
-                 .join(Agreement, Agreement.id == Termination.agreement_id)
-                 .join(Student, Student.id == Termination.student_id)
-                 .where(Termination.school_id == school.id)
-                 .order_by(Termination.updated_at.desc(), Termination.id.desc()))
-        if f["status"] != "all":
-            query = query.where(Termination.status == f["status"])
-        if f["name"]:
-            query = query.where((Student.name == f["name"]) | (Student.student_no == f["name"]))
-        if f["employer"]:
-            query = query.where(Agreement.employer_name.contains(f["employer"]))
-        return self.render_template("school/terminations.html", page=Page(query), f=f, filters=TERMINATION_FILTERS)
+        f["status"] = f["status"] if f["status"] in dict(queries.TERMINATION_FILTERS) else "agreed"
+        query = queries.terminations(school, f)
+        return self.render_template("school/terminations.html", page=Page(query), f=f, filters=queries.TERMINATION_FILTERS)
 
     @expose("/terminations/<int:termination_id>")
     @has_access
@@ -204,8 +141,7 @@ class SchoolPortal(PortalView):
         termination = self._termination(termination_id)
         agreement = db.session.get(Agreement, termination.agreement_id)
         events = agreement.events
-        answer = db.session.scalar(select(FlowEvent).where(
-            FlowEvent.termination_id == termination.id, FlowEvent.action == "termination_agree"))
+        answer = queries.termination_answer(termination)
         return self.render_template("school/termination.html", t=termination, a=agreement, student=agreement.student,
                                     events=events, answer=answer,
                                     approve_refusal=workflow.why_not("termination_approve", current_user, termination),
@@ -252,24 +188,15 @@ class SchoolPortal(PortalView):
     def destinations(self):
         school = current_school()
         f = {k: request.args.get(k, "").strip() for k in ("status", "kind", "name")}
-        f["status"] = f["status"] if f["status"] in dict(DESTINATION_FILTERS) else "submitted"
-        query = (select(Destination, Student).join(Student, Student.id == Destination.student_id)
-                 .where(Destination.school_id == school.id)
-                 .order_by(Destination.updated_at.desc(), Destination.id.desc()))
-        if f["status"] != "all":
-            query = query.where(Destination.status == f["status"])
-        if f["kind"] in labels.DESTINATION_KIND:
-            query = query.where(Destination.kind == f["kind"])
-        if f["name"]:
-            query = query.where((Student.name == f["name"]) | (Student.student_no == f["name"]))
-        return self.render_template("school/destinations.html", page=Page(query), f=f, filters=DESTINATION_FILTERS)
+        f["status"] = f["status"] if f["status"] in dict(queries.DESTINATION_FILTERS) else "submitted"
+        query = queries.destinations(school, f)
+        return self.render_template("school/destinations.html", page=Page(query), f=f, filters=queries.DESTINATION_FILTERS)
 
     @expose("/destinations/<int:destination_id>")
     @has_access
     def destination(self, destination_id):
         destination = self._destination(destination_id)
-        events = db.session.scalars(select(FlowEvent).where(FlowEvent.destination_id == destination.id)
-                                    .order_by(FlowEvent.id.desc())).all()
+        events = queries.destination_events(destination)
         return self.render_template("school/destination.html", d=destination, student=destination.student,
                                     details=destination_details(destination), events=events,
                                     may_review=workflow.may("destination_approve", current_user, destination))
@@ -349,10 +276,7 @@ class SchoolPortal(PortalView):
     def employers(self):
         school = current_school()
         status = request.args.get("status", "pending")
-        query = (select(EmployerApproval, Employer).join(Employer, Employer.id == EmployerApproval.employer_id)
-                 .where(EmployerApproval.school_id == school.id).order_by(EmployerApproval.created_at.desc()))
-        if status != "all":
-            query = query.where(EmployerApproval.status == status)
+        query = queries.employer_approvals(school, status)
         return self.render_template("school/employers.html", page=Page(query), status=status,
                                     may_review=lambda ap: workflow.may("employer_approve", current_user, ap))
 
@@ -369,15 +293,6 @@ class SchoolPortal(PortalView):
         except workflow.WorkflowError as e:
             flash_error(e)
         return back(url_for(".employers"))
-
-
-TERMINATION_FILTERS = [
-    ("agreed", "等待解约审核"), ("approved", "解约审核通过"), ("refused", "解约审核不通过"),
-    ("requested", "待对方处理"), ("all", "全部"),
-]
-DESTINATION_FILTERS = [
-    ("submitted", "待审核"), ("approved", "审核通过"), ("declined", "审核不通过"), ("withdrawn", "已撤回"), ("all", "全部"),
-]
 
 
 class SchoolStudentView(ScopedModelView):

@@ -18,8 +18,9 @@ from sqlalchemy import select
 from .. import labels, stats, workflow
 from ..extensions import db
 from ..jobs import runs
+from ..queries import employer as employer_queries
 from ..jobs.exports import export_path
-from ..models import Agreement, ExportAudit, JobRun, School, Student
+from ..models import ExportAudit, JobRun, School, Student
 from ..security import current_employer, current_school
 from .common import PortalView, xlsx_download
 
@@ -250,22 +251,12 @@ class EmployerExportView(PortalView):
     @expose("/")
     @has_access
     def index(self):
-        from .employer import OFFER_TABS, tab_clause
-
         employer = current_employer()
         tab = request.args.get("tab", "pending")
-        if tab not in dict(OFFER_TABS):
+        if tab not in dict(employer_queries.OFFER_TABS):
             tab = "pending"
         name = request.args.get("name", "").strip()
-        query = (
-            select(Agreement, Student, School.name)
-            .join(Student, Student.id == Agreement.student_id)
-            .join(School, School.id == Agreement.school_id)
-            .where(Agreement.employer_id == employer.id, Agreement.kind == "electronic", tab_clause(tab))
-            .order_by(Agreement.sent_at.desc(), Agreement.id.desc())
-        )
-        if name:
-            query = query.where(Student.name == name)
+        query, _count = employer_queries.offers(employer, tab, name)  # the page's own query
         wb = stats.new_workbook()
         sheet = stats.SheetWriter(wb, "数据管理", [c for c, _ in EMPLOYER_COLUMNS], widths=[w for _, w in EMPLOYER_COLUMNS])
         now = datetime.now(timezone.utc)
@@ -279,7 +270,7 @@ class EmployerExportView(PortalView):
                                    filters=json.dumps({"employer_id": employer.id, "tab": tab, "name": name},
                                                       ensure_ascii=False, sort_keys=True)))
         db.session.commit()
-        return xlsx_download(wb, f"数据管理-{dict(OFFER_TABS)[tab]}.xlsx")
+        return xlsx_download(wb, f"数据管理-{dict(employer_queries.OFFER_TABS)[tab]}.xlsx")
 
 
 def register(appbuilder):

@@ -2,33 +2,16 @@
 from flask import current_app, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
 from .. import accounts, labels, sms, students, uploads, workflow
 from ..extensions import db
+from ..queries import student as queries
 from ..models import Agreement, Destination, Termination
 from ..security import current_student, scoped_one
 from .common import Page, PortalView, attempt, destination_details, flash_error, recent_messages
 
 PAPER_FIELDS = ("employer_name", "employer_credit_code") + workflow.TERM_FIELDS
-
-
-def termination_todo(student_id):
-    """解约待办: requests the employer sent that wait for this student's answer."""
-    return db.session.scalar(select(func.count()).select_from(Termination).where(
-        Termination.student_id == student_id, Termination.status == "requested",
-        Termination.initiator == "employer"))
-
-
-def latest_termination_join(student_id):
-    """Each of the student's agreements with its newest termination (if any): the 解约 columns.
-    Scoped to the student inside the subquery, so it never aggregates the whole table."""
-    newest = (select(Termination.agreement_id, func.max(Termination.id).label("tid"))
-              .where(Termination.student_id == student_id)
-              .group_by(Termination.agreement_id).subquery())
-    t = aliased(Termination)
-    return newest, t
 
 
 class StudentPortal(PortalView):
@@ -42,12 +25,8 @@ class StudentPortal(PortalView):
     @has_access
     def home(self):
         student = current_student()
-        todo = db.session.scalar(
-            select(func.count()).select_from(Agreement)
-            .where(Agreement.student_id == student.id, workflow.pending_clause())
-        )
-        return self.render_template("student/home.html", student=student, todo=todo,
-                           termination_todo=termination_todo(student.id),
+        return self.render_template("student/home.html", student=student, todo=queries.offers_todo(student),
+                           termination_todo=queries.termination_todo(student),
                            job=workflow.employment_status(student.id), messages=recent_messages(),
                            block_reason=workflow.student_block_reason(student))
 
@@ -105,11 +84,7 @@ class StudentPortal(PortalView):
     def offers(self):
         student = current_student()
         name = request.args.get("employer", "").strip()
-        query = (select(Agreement).where(Agreement.student_id == student.id, Agreement.kind == "electronic")
-                 .order_by(Agreement.sent_at.desc(), Agreement.id.desc()))
-        if name:
-            query = query.where(Agreement.employer_name.contains(name))
-        return self.render_template("student/offers.html", page=Page(query), employer=name,
+        return self.render_template("student/offers.html", page=Page(queries.offers(student, name)), employer=name,
                            now_status=workflow.effective_status)
 
     @expose("/offers/<int:agreement_id>")
@@ -169,9 +144,7 @@ class StudentPortal(PortalView):
     @has_access
     def paper(self):
         student = current_student()
-        query = (select(Agreement).where(Agreement.student_id == student.id, Agreement.kind == "paper")
-                 .order_by(Agreement.id.desc()))
-        return self.render_template("student/paper.html", page=Page(query), **self._paper_gate(student))
+        return self.render_template("student/paper.html", page=Page(queries.paper(student)), **self._paper_gate(student))
 
     def _paper_gate(self, student):
         """FAQ 4: why there is no 录入协议书 button (R6, R7), or None."""
@@ -229,8 +202,7 @@ class StudentPortal(PortalView):
                 "去向已登记，等待学校老师审核")
             if errors is None:
                 return redirect(url_for(".destinations"))
-        rows = db.session.scalars(select(Destination).where(Destination.student_id == student.id)
-                                  .order_by(Destination.id.desc())).all()
+        rows = queries.destinations(student)
         refusal = workflow.why_not("destination_submit", student)
         return self.render_template("student/destinations.html", rows=rows, details=destination_details,
                                     blocked=refusal.message if refusal else None,
@@ -270,15 +242,8 @@ class StudentPortal(PortalView):
     def terminations(self):
         """Certified agreements (both kinds) and those that went through a termination."""
         student = current_student()
-        newest, t = latest_termination_join(student.id)
         name = request.args.get("employer", "").strip()
-        query = (select(Agreement, t)
-                 .outerjoin(newest, newest.c.agreement_id == Agreement.id)
-                 .outerjoin(t, t.id == newest.c.tid)
-                 .where(Agreement.student_id == student.id, Agreement.status.in_(("certified", "terminated")))
-                 .order_by(Agreement.certified_at.desc(), Agreement.id.desc()))
-        if name:
-            query = query.where(Agreement.employer_name.contains(name))
+        query = queries.terminations(student, name)
         return self.render_template("student/terminations.html", page=Page(query), employer=name,
                                     reason_max=workflow.TERMINATION_REASON_MAX,
                                     block=lambda a: workflow.termination_block_reason(a, student))
