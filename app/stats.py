@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Date, and_, case, cast, func, literal, select, union_all
 
-from . import labels, regions
+from . import labels, regions, spreadsheets
 from .extensions import db
 from .models import (
     LIVE_AGREEMENT_STATUSES,
@@ -447,84 +447,13 @@ def records(table: pd.DataFrame):
 
 # ---------------------------------------------------------------- the statistics workbook
 
-# ---------------------------------------------------------------- spreadsheet writing
-
-FORMULA_PREFIXES = ("=", "+", "-", "@")
-PERCENT = "0.0%"
-INTEGER = "#,##0"
-
-
-def csv_safe(value):
-    """CSV has no cell types: a text starting with = + - @ gets a leading ' (OWASP formula injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-class SheetWriter:
-    """Rows into a write-only openpyxl sheet: bold frozen header, widths, number formats, and every
-    text starting with = + - @ stored as a string cell (never a live formula; quotePrefix keeps
-    it text when edited in Excel). Write-only keeps memory flat for long lists."""
-
-    def __init__(self, wb, title, headers, widths=None, formats=None):
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Alignment, Font, PatternFill
-        from openpyxl.utils import get_column_letter
-
-        self._cell = WriteOnlyCell
-        self.ws = wb.create_sheet(title)
-        self.ws.freeze_panes = "A2"
-        self.formats = formats or {}
-        for i, header in enumerate(headers):
-            width = (widths[i] if widths and i < len(widths) and widths[i] else
-                     max(10, min(40, 2 * len(str(header)) + 4)))
-            self.ws.column_dimensions[get_column_letter(i + 1)].width = width
-        head = []
-        for header in headers:
-            cell = WriteOnlyCell(self.ws, value=header)
-            cell.font = Font(bold=True)
-            cell.fill = PatternFill("solid", fgColor="DDEBF7")
-            cell.alignment = Alignment(horizontal="center", vertical="center")
-            head.append(cell)
-        self.ws.append(head)
-        self.rows = 0
-
-    def append(self, values):
-        row = []
-        for i, value in enumerate(values):
-            if hasattr(value, "item"):  # numpy scalar
-                value = value.item()
-            if isinstance(value, float) and value != value:  # NaN
-                value = None
-            fmt = self.formats.get(i)
-            if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-                cell = self._cell(self.ws, value=value)
-                cell.data_type = "s"
-                cell.quotePrefix = True
-                row.append(cell)
-            elif fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
-                cell = self._cell(self.ws, value=value)
-                cell.number_format = fmt
-                row.append(cell)
-            else:
-                row.append(value)
-        self.ws.append(row)
-        self.rows += 1
-
-
-def new_workbook():
-    from openpyxl import Workbook
-
-    return Workbook(write_only=True)
-
-
 def _formats(columns):
     out = {}
     for i, c in enumerate(columns):
         if c in ("rate", "share"):
-            out[i] = PERCENT
+            out[i] = spreadsheets.PERCENT
         elif c in SUMMARY_COLUMNS + SIGNED_COLUMNS + DAILY_COLUMNS:
-            out[i] = INTEGER
+            out[i] = spreadsheets.INTEGER
     return out
 
 
@@ -553,15 +482,15 @@ def header_of(key, column):
 def statistics_workbook(f: Filters, scope_text=""):
     """The multi-sheet statistics workbook (aggregates only, small): an openpyxl Workbook."""
     data = dashboard(f)
-    wb = new_workbook()
+    wb = spreadsheets.new_workbook()
     s = data["summary"]
-    sheet = SheetWriter(wb, "汇总", ["项目", "数值"], widths=[20, 90])
+    sheet = spreadsheets.SheetWriter(wb, "汇总", ["项目", "数值"], widths=[20, 90])
     for name, value, fmt in [
         ("统计范围", scope_text or f.describe(), None),
-        ("毕业生人数", s["graduates"], INTEGER), ("已落实(审核通过)", s["employed"], INTEGER),
-        ("待审核", s["pending"], INTEGER), ("电子签约", s["electronic"], INTEGER),
-        ("纸质签约", s["paper"], INTEGER), ("其他去向", s["other"], INTEGER),
-        ("未就业", s["unemployed"], INTEGER), ("就业率", s["rate"], PERCENT),
+        ("毕业生人数", s["graduates"], spreadsheets.INTEGER), ("已落实(审核通过)", s["employed"], spreadsheets.INTEGER),
+        ("待审核", s["pending"], spreadsheets.INTEGER), ("电子签约", s["electronic"], spreadsheets.INTEGER),
+        ("纸质签约", s["paper"], spreadsheets.INTEGER), ("其他去向", s["other"], spreadsheets.INTEGER),
+        ("未就业", s["unemployed"], spreadsheets.INTEGER), ("就业率", s["rate"], spreadsheets.PERCENT),
         ("口径说明", EMPLOYMENT_RATE_NOTE, None), ("日期筛选", DATE_RANGE_NOTE, None),
         ("导出时间", labels.fmt_datetime(datetime.now(timezone.utc)), None),
     ]:
@@ -569,7 +498,7 @@ def statistics_workbook(f: Filters, scope_text=""):
         sheet.append([name, value])
     for title, key, columns in WORKBOOK_SHEETS:
         table = data[key]
-        sheet = SheetWriter(wb, title, [header_of(key, c) for c in columns],
+        sheet = spreadsheets.SheetWriter(wb, title, [header_of(key, c) for c in columns],
                             widths=[WIDE.get(c, 12) for c in columns], formats=_formats(columns))
         for values in table[columns].itertuples(index=False, name=None):
             sheet.append(values)

@@ -253,10 +253,10 @@ def test_employer_export_refused_to_other_roles(world, client, login, role):
 
 
 def test_sheet_writer_stores_every_formula_prefix_as_text():
-    from app import stats
+    from app import spreadsheets
 
-    wb = stats.new_workbook()
-    sheet = stats.SheetWriter(wb, "t", ["a", "b", "c", "d", "e"])
+    wb = spreadsheets.new_workbook()
+    sheet = spreadsheets.SheetWriter(wb, "t", ["a", "b", "c", "d", "e"])
     sheet.append(["=1+1", "+1", "-1", "@SUM(A1)", -5])
     buf = io.BytesIO()
     wb.save(buf)
@@ -265,4 +265,4 @@ def test_sheet_writer_stores_every_formula_prefix_as_text():
     assert [c.value for c in cells] == ["=1+1", "+1", "-1", "@SUM(A1)", -5]
     assert [c.data_type for c in cells[:4]] == ["s"] * 4
     assert cells[4].data_type == "n"  # a real negative number stays a number
-    assert stats.csv_safe("=1+1") == "'=1+1" and stats.csv_safe("abc") == "abc" and stats.csv_safe(-5) == -5
+    assert spreadsheets.csv_safe("=1+1") == "'=1+1" and spreadsheets.csv_safe("abc") == "abc" and spreadsheets.csv_safe(-5) == -5

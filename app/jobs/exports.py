@@ -29,7 +29,8 @@ from ..models import (
     School,
     Student,
 )
-from ..stats import FORMULA_PREFIXES, OUTCOME_KIND, Filters, _local_day
+from ..spreadsheets import FORMULA_PREFIXES
+from ..stats import OUTCOME_KIND, Filters, _local_day
 
 EXPORT_SUBDIR = "exports"
 PROGRESS_EVERY = 5000
@@ -65,7 +66,7 @@ class _Region:
         return self.cache[code]
 
 
-_FORMULA_START = frozenset(FORMULA_PREFIXES)  # what stats.csv_safe guards, as a set of first characters
+_FORMULA_START = frozenset(FORMULA_PREFIXES)  # what spreadsheets.csv_safe guards, as a set of first characters
 
 
 class XlsxList:
@@ -178,7 +179,7 @@ def _sql_region(column, names):
 
 
 def _sql_guard(column):
-    """stats.csv_safe in SQL: text starting with = + - @ gets a leading '."""
+    """spreadsheets.csv_safe in SQL: text starting with = + - @ gets a leading '."""
     return case((func.substr(column, 1, 1).in_(FORMULA_PREFIXES), literal("'") + column), else_=column)
 
 

@@ -334,7 +334,7 @@ class EmployerPortal(PortalView):
 
         from flask_login import current_user
 
-        from .. import stats
+        from .. import spreadsheets
         from ..models import ExportAudit
 
         employer = self._employer()
@@ -342,8 +342,8 @@ class EmployerPortal(PortalView):
         query, _count = queries.signed(employer, filters)
         headers = ["院校名称", "姓名", "身份证号", "毕业年度", "专业", "学历", "拟聘用职位", "协议书编号", "鉴证日期",
                    "鉴证状态", "解约状态"]
-        wb = stats.new_workbook()
-        sheet = stats.SheetWriter(wb, "已签约成功学生列表", headers,
+        wb = spreadsheets.new_workbook()
+        sheet = spreadsheets.SheetWriter(wb, "已签约成功学生列表", headers,
                                   widths=[18, 10, 22, 10, 20, 12, 18, 18, 12, 14, 14])
         for a, student, school_name, t_status in db.session.execute(query.execution_options(yield_per=1000)):
             sheet.append([school_name, student.name, labels.mask_id(student.id_number), student.graduation_year,

@@ -15,7 +15,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from .. import labels, stats, workflow
+from .. import labels, spreadsheets, stats, workflow
 from ..extensions import db
 from ..jobs import runs
 from ..queries import employer as employer_queries
@@ -257,8 +257,8 @@ class EmployerExportView(PortalView):
             tab = "pending"
         name = request.args.get("name", "").strip()
         query, _count = employer_queries.offers(employer, tab, name)  # the page's own query
-        wb = stats.new_workbook()
-        sheet = stats.SheetWriter(wb, "数据管理", [c for c, _ in EMPLOYER_COLUMNS], widths=[w for _, w in EMPLOYER_COLUMNS])
+        wb = spreadsheets.new_workbook()
+        sheet = spreadsheets.SheetWriter(wb, "数据管理", [c for c, _ in EMPLOYER_COLUMNS], widths=[w for _, w in EMPLOYER_COLUMNS])
         now = datetime.now(timezone.utc)
         for a, s, school_name in db.session.execute(query.execution_options(yield_per=1000)):
             st = workflow.effective_status(a, now)
