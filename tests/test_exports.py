@@ -130,7 +130,7 @@ def _expected_certified(guard):
     from app import labels, regions
     from app.extensions import db
     from app.models import Agreement, Employer
-    from app.stats import csv_safe
+    from app.spreadsheets import csv_safe
 
     out = []
     for a in db.session.scalars(select(Agreement).where(Agreement.status == "certified")):
