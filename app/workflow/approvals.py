@@ -6,9 +6,9 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import Employer, EmployerApproval
 from ..notify import notify, users_of
-from .base import commit, locked, reason_text, reviewer_name, transition, utc
+from .base import commit, reason_text, reviewer_name, transition, utc
 from .errors import WorkflowError
-from .table import MOVES, advance, check
+from .table import MOVES, advance, check, recheck
 
 
 @transition
@@ -40,8 +40,7 @@ def review_employer(reviewer, approval, approve, reason=None, now=None):
     action = "employer_approve" if approve else "employer_refuse"
     check(action, reviewer, approval, n)
     # Two reviewers deciding at once: the second waits here and then sees the first decision.
-    approval = locked(EmployerApproval, approval.id)
-    check(action, reviewer, approval, n)
+    approval = recheck(action, reviewer, EmployerApproval, approval.id, n)
     if not approve:
         approval.reason = reason_text(reason, "请填写审核不通过原因", "R1", max_len=200)
     advance(approval, action)

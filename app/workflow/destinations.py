@@ -6,11 +6,19 @@ from .. import labels, uploads
 from ..extensions import db
 from ..models import Destination
 from ..notify import notify, users_of
-from .base import commit, event, locked, lock_student, reason_text, reviewer_name, transition, utc
+from .base import (
+    commit,
+    event,
+    lock_student,
+    reason_text,
+    reviewer_name,
+    transition,
+    utc,
+)
 from .errors import WorkflowError
 from .fields import DESTINATION_PROOF, validate_destination
 from .review import commit_or_discard
-from .table import MOVES, advance, check
+from .table import MOVES, advance, check, recheck
 
 
 @transition
@@ -46,8 +54,7 @@ def withdraw_destination(student, destination, now=None):
     n = utc(now)
     check("destination_withdraw", student, destination, n)
     lock_student(student.id)
-    destination = locked(Destination, destination.id)
-    check("destination_withdraw", student, destination, n)
+    destination = recheck("destination_withdraw", student, Destination, destination.id, n)
     advance(destination, "destination_withdraw")
     destination.updated_at = n
     event("学生本人", "destination_withdraw", None, n, destination_id=destination.id)
@@ -67,8 +74,7 @@ def review_destination(reviewer, destination, approve, reason=None, now=None):
     check(action, reviewer, destination, n)
     if not approve:
         reason = reason_text(reason, "请填写审核不通过原因", "R9")
-    destination = locked(Destination, destination.id)
-    check(action, reviewer, destination, n)
+    destination = recheck(action, reviewer, Destination, destination.id, n)
     advance(destination, action)
     destination.review_reason = None if approve else reason
     destination.reviewed_at = destination.updated_at = n

@@ -6,8 +6,9 @@ from datetime import date, datetime
 from functools import partial
 
 from flask import current_app
-from imports.validate import is_email, is_mobile
 from stdnum.cn import uscc
+
+from imports.validate import is_email, is_mobile
 
 from .. import labels, regions
 from .base import utc

@@ -6,11 +6,20 @@ from .. import labels
 from ..extensions import db
 from ..models import Agreement, AppUser, FlowEvent
 from ..notify import mark_mail_pending, notify, notify_from_select, users_of
-from .base import commit, event, expiry_instant, locked, lock_student, transition, utc, version_of
+from .base import (
+    commit,
+    event,
+    expiry_instant,
+    lock_student,
+    locked,
+    transition,
+    utc,
+    version_of,
+)
 from .errors import WorkflowError
 from .fields import TERM_FIELDS, TERM_LABELS, validate_terms
 from .guards import employer_offer_refusal
-from .table import MOVES, advance, check, why_not
+from .table import MOVES, advance, check, recheck, why_not
 
 
 @transition
@@ -99,8 +108,7 @@ def accept(student, agreement, now=None, seen_version=None):
 @transition
 def reject(student, agreement, now=None):
     n = utc(now)
-    agreement = locked(Agreement, agreement.id)
-    check("reject", student, agreement, n)
+    agreement = recheck("reject", student, Agreement, agreement.id, n)
     advance(agreement, "reject")
     agreement.answered_at = agreement.updated_at = n
     event("学生本人", "reject", None, n, agreement_id=agreement.id)

@@ -10,7 +10,6 @@ from ..notify import notify, users_of
 from .base import (
     commit,
     event,
-    locked,
     lock_student,
     notify_parties,
     reason_text,
@@ -20,7 +19,7 @@ from .base import (
 )
 from .errors import WorkflowError
 from .fields import validate_paper_terms
-from .table import MOVES, advance, check
+from .table import MOVES, advance, check, recheck
 
 # ---------------------------------------------------------------- R9: numbers
 
@@ -60,8 +59,7 @@ def certify(reviewer, agreement, now=None):
     n = utc(now)
     check("certify", reviewer, agreement, n)  # R9 before any lock: another school's row is not touched
     student = lock_student(agreement.student_id)
-    agreement = locked(Agreement, agreement.id)
-    check("certify", reviewer, agreement, n)
+    agreement = recheck("certify", reviewer, Agreement, agreement.id, n)
     advance(agreement, "certify")
     if agreement.number is None:
         school = db.session.get(School, agreement.school_id)
@@ -83,8 +81,7 @@ def decline(reviewer, agreement, reason, now=None):
     n = utc(now)
     check("decline", reviewer, agreement, n)
     reason = reason_text(reason, "请填写审核不通过原因", "R9")
-    agreement = locked(Agreement, agreement.id)
-    check("decline", reviewer, agreement, n)
+    agreement = recheck("decline", reviewer, Agreement, agreement.id, n)
     advance(agreement, "decline")
     agreement.reviewed_at = agreement.updated_at = n
     agreement.review_reason = reason
@@ -100,8 +97,7 @@ def withdraw_certification(reviewer, agreement, reason, now=None):
     n = utc(now)
     check("withdraw", reviewer, agreement, n)
     reason = reason_text(reason, "请填写撤回审核原因", "R10")
-    agreement = locked(Agreement, agreement.id)
-    check("withdraw", reviewer, agreement, n)
+    agreement = recheck("withdraw", reviewer, Agreement, agreement.id, n)
     advance(agreement, "withdraw")
     agreement.certified_at = None
     agreement.reviewed_at = agreement.updated_at = n

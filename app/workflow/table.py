@@ -17,8 +17,15 @@ to say. `advance(obj, action)` is the only code that assigns a status from a row
 from dataclasses import dataclass, field
 
 from .. import labels
-from ..models import Agreement, Destination, Employer, EmployerApproval, Student, Termination
-from .base import utc
+from ..models import (
+    Agreement,
+    Destination,
+    Employer,
+    EmployerApproval,
+    Student,
+    Termination,
+)
+from .base import locked, utc
 from .errors import Refusal, WorkflowError
 from .guards import (
     after_cooling_off,
@@ -180,6 +187,14 @@ def check(action, actor, obj=None, now=None):
     if refusal is not None:
         raise refusal.error()
     return MOVES[action].target
+
+
+def recheck(action, actor, model, pk, now=None):
+    """Re-read the row under its lock (`base.locked`) and ask the table again: what a concurrent
+    transaction committed while this one waited is what the guards see."""
+    row = locked(model, pk)
+    check(action, actor, row, now)
+    return row
 
 
 def advance(obj, action):

@@ -10,8 +10,8 @@ from ..notify import notify, users_of
 from .base import (
     commit,
     event,
-    locked,
     lock_student,
+    locked,
     notify_parties,
     party_name,
     reason_text,
@@ -23,7 +23,7 @@ from .errors import WorkflowError
 from .fields import TERMINATION_REASON_MAX
 from .guards import signers_side
 from .review import commit_or_discard
-from .table import advance, advance_also, check
+from .table import advance, advance_also, check, recheck
 
 
 @transition
@@ -35,8 +35,7 @@ def request_termination(party, agreement, reason, proof=None, now=None):
     check("termination_request", party, agreement, n)
     reason = reason_text(reason, "请填写解除原因", "R11", max_len=TERMINATION_REASON_MAX)
     lock_student(agreement.student_id)
-    agreement = locked(Agreement, agreement.id)
-    check("termination_request", party, agreement, n)
+    agreement = recheck("termination_request", party, Agreement, agreement.id, n)
     side = signers_side(party, agreement)
     paper = agreement.kind == "paper"
     if paper and not isinstance(proof, uploads.Upload):
@@ -87,8 +86,7 @@ def agree_termination(party, termination, now=None, remark=None):
     check("termination_agree", party, termination, n)
     agreement = termination.agreement
     lock_student(agreement.student_id)
-    termination = locked(Termination, termination.id)
-    check("termination_agree", party, termination, n)
+    termination = recheck("termination_agree", party, Termination, termination.id, n)
     side = signers_side(party, agreement)
     advance(termination, "termination_agree")
     termination.agreed_at = termination.updated_at = n
@@ -138,8 +136,7 @@ def refuse_termination(reviewer, termination, reason, now=None):
     n = utc(now)
     check("termination_refuse", reviewer, termination, n)
     reason = reason_text(reason, "请填写审核不通过原因", "R11")
-    termination = locked(Termination, termination.id)
-    check("termination_refuse", reviewer, termination, n)
+    termination = recheck("termination_refuse", reviewer, Termination, termination.id, n)
     advance(termination, "termination_refuse")
     termination.review_reason = reason
     termination.reviewed_at = termination.updated_at = n
