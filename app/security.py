@@ -4,6 +4,7 @@ Each login belongs to one party (DESIGN.md §1): `current_party()` returns it, a
 builds its queries from it, so another party's id simply is not found (404).
 """
 import re
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import abort, flash, g, has_app_context, redirect, request, url_for
 from flask_appbuilder import expose
@@ -11,7 +12,6 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
 from flask_appbuilder.security.views import RoleModelView as FabRoleModelView
 from flask_appbuilder.security.views import UserDBModelView as FabUserDBModelView
-from flask_appbuilder.utils.base import get_safe_redirect
 from flask_appbuilder.widgets import ListWidget
 from flask_appbuilder.security.decorators import no_cache
 from flask_login import current_user, login_user
@@ -100,10 +100,33 @@ def student_username(school_id, account):
             (Student.student_no == account) | (Student.id_number == account.upper())))
 
 
+def safe_next(target):
+    """`target` when it leads to a page of this site, else None: the one check for every `next`
+    value (the login, `views.common.back`, back links). A same-host absolute URL (FAB's
+    `has_access` sends `next=request.url` to the login) comes back as its path.
+
+    Browsers drop tabs and newlines anywhere in a URL, strip leading control characters and
+    spaces, and read a backslash as a slash: "/<TAB>/evil.example" and "/\\evil.example" open
+    "//evil.example", another host. So any control character or backslash refuses the target."""
+    if not target or any(c == "\\" or ord(c) < 32 or c == "\x7f" for c in target):
+        return None
+    url = urlsplit(target)
+    if url.scheme or url.netloc:
+        if url.scheme not in ("http", "https") or url.netloc != request.host:
+            return None
+        target = urlunsplit(("", "", url.path or "/", url.query, url.fragment))
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
 class AuthDBView(FabAuthDBView):
     """(Same class name as FAB's, so the endpoints stay AuthDBView.login/logout.) FAB's login plus 学生登录 (school + 学号 or ID number) and the FAQ 1 refusals."""
 
     login_template = "portal/login.html"
+
+    def _get_safe_next_url(self):
+        return safe_next(request.args.get("next")) or self.appbuilder.get_url_for_index
 
     @expose("/login/", methods=["GET", "POST"])
     @no_cache
@@ -112,7 +135,7 @@ class AuthDBView(FabAuthDBView):
             return redirect(self._get_safe_next_url())
         mode = request.values.get("mode", "account")
         if request.method == "POST":
-            next_url = get_safe_redirect(request.args.get("next", ""))
+            next_url = self._get_safe_next_url()
             # NUL cannot be stored in PostgreSQL text: such input is simply a wrong login, never a 500.
             username = request.form.get("username", "").replace("\x00", "").strip()
             password = request.form.get("password", "").replace("\x00", "")

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import AppUser, JobRun, Notification
+from ..security import safe_next
 
 RUN_STATUS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
 RUN_BADGE = {"queued": "default", "running": "info", "done": "success", "failed": "danger"}
@@ -59,19 +60,12 @@ class JobRunView(BaseView):
     def show(self, run_id):
         run = self._own(run_id)
         return self.render_template("jobs/run.html", run=run, p=run_payload(run),
-                                    RUN_BADGE=RUN_BADGE, back=_safe_back())
+                                    RUN_BADGE=RUN_BADGE, back=safe_next(request.args.get("next")))
 
     @expose("/<int:run_id>.json")
     @has_access
     def status(self, run_id):
         return jsonify(run_payload(self._own(run_id)))
-
-
-def _safe_back():
-    target = request.args.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 # ---------------------------------------------------------------- 任务队列
