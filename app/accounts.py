@@ -4,7 +4,7 @@
 - Role `student`; `ab_user.student_id` links the login to its Student (DESIGN.md §2 "Logins").
 - Initial password: **`initial_password(student)`** — the one rule, shown on the school's import
   page (`INITIAL_PASSWORD_RULE`): "Jy" + the last six characters of the ID number (an X check digit
-  stays upper case), e.g. Jy01000X. It always passes `app.security.password_problem` (upper case J,
+  stays upper case), e.g. Jy01000X. It always passes `app.passwords.password_problem` (upper case J,
   lower case y, digits, 8 characters). `must_change_password` is set: the first login must replace
   it (the first-login issue enforces that, and 信息验证 adds the SMS check on the phone on file).
 - E-mail: the roster's 邮箱 when given; otherwise a per-login placeholder on the reserved `.invalid`
@@ -31,7 +31,8 @@ from sqlalchemy import Boolean, Date, DateTime, Integer, bindparam, insert, sele
 
 from .extensions import db
 from .models import AppUser
-from .security import ROLE_STUDENT, password_problem
+from .passwords import password_problem
+from .roles import ROLE_STUDENT
 
 INITIAL_PASSWORD_RULE = "初始密码为“Jy”加身份证号后6位（末位为X时填大写X），如 Jy01000X；学生首次登录须修改密码"
 # Stored in ab_user.password for a login still on its initial password (see the module docstring).

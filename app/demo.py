@@ -34,15 +34,8 @@ from .models import (
     Student,
     Termination,
 )
-from .security import (
-    ROLE_ADMIN,
-    ROLE_EMPLOYER,
-    ROLE_LABELS,
-    ROLE_PROVINCE,
-    ROLE_SCHOOL,
-    ROLE_STUDENT,
-    password_problem,
-)
+from .passwords import password_problem
+from .roles import ROLE_ADMIN, ROLE_EMPLOYER, ROLE_LABELS, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT
 
 DEMO_PASSWORD = "Demo2026!a"
 EMAIL_DOMAIN = "example.com"  # reserved domain (RFC 2606): demo mail goes nowhere

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from .. import accounts, labels, regions, workflow
 from ..extensions import db
 from ..models import AppUser, School, SmsMessage
-from ..security import current_employer, current_student, password_hash, password_problem
+from ..passwords import PASSWORD_RULE, password_hash, password_problem
+from ..security import current_employer, current_student
 from .common import flash_error
 
 REGISTER_FIELDS = ("name", "credit_code", "nature", "region", "contact_name", "contact_phone", "email", "address",
@@ -93,7 +94,7 @@ class AccountView(BaseView):
                 return redirect("/")
         return self.render_template("account/password.html", errors=errors,
                                     forced=bool(current_user.must_change_password),
-                                    rule="密码至少8位，且须同时包含大写字母、小写字母和数字")
+                                    rule=PASSWORD_RULE)
 
 
 class SmsOutboxView(ModelView):
