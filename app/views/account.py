@@ -1,6 +1,6 @@
 """Accounts for every role: 单位注册 (public), 修改密码, the region picker's data, the first-login
 guard (forced password change, 签约信息确认, 信息验证) and the SMS outbox for admins."""
-from flask import current_app, flash, jsonify, redirect, request, url_for
+from flask import flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, ModelView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
@@ -157,5 +157,3 @@ def register(appbuilder):
     appbuilder.add_view_no_menu(RegionView())
     appbuilder.add_view_no_menu(AccountView())
     appbuilder.add_view_no_menu(SmsOutboxView())
-    current_app.before_request(refuse_nul_bytes)
-    current_app.before_request(first_login_guard)  # register() runs inside create_app's app context
