@@ -2,7 +2,8 @@
 #
 #   make run        venv + Debian packages + migrations + demo data, then serve
 #                   http://127.0.0.1:8080 on SQLite (instance/app.db); prints the demo logins
-#   make test       pytest on SQLite, then on PostgreSQL (PG_URL); fails if either fails
+#   make test       lint-imports (the layer contracts in .importlinter), then pytest on SQLite, then
+#                   on PostgreSQL (PG_URL); fails if any of the three fails
 #   make migration  after changing app/models.py: compare the models with the migrations and
 #                   write a new revision into migrations/versions when they differ (review it!)
 #   make worker     rq worker --with-scheduler on REDIS_URL (background jobs: mail, imports, …)
@@ -48,7 +49,7 @@ REDIS_PING = $(PY) -c 'import os, redis; redis.Redis.from_url(os.environ["REDIS_
 
 help:
 	@echo "make run        serve the demo on http://$(HOST):$(PORT) (SQLite) and print the demo logins"
-	@echo "make test       pytest on SQLite, then on PostgreSQL ($(PG_URL))"
+	@echo "make test       lint-imports, then pytest on SQLite, then on PostgreSQL ($(PG_URL))"
 	@echo "make migration  compare app/models.py with migrations/; write a new revision if they differ"
 	@echo "make worker     rq worker --with-scheduler on REDIS_URL (jobs: mail, imports, exports)"
 	@echo "make cron       the one rq cron process on REDIS_URL (expiry, reminders, outbox sweep)"
@@ -142,6 +143,8 @@ migration: venv
 
 test: venv deb
 	@status=0; \
+	echo "== lint-imports (.importlinter: layers, imports/ without Flask, no cycles)"; \
+	$(VENV)/bin/lint-imports || status=1; \
 	echo "== pytest on SQLite"; \
 	env -u TEST_DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS) || status=1; \
 	echo "== pytest on PostgreSQL ($(PG_URL))"; \

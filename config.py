@@ -133,7 +133,7 @@ FAB_INDEX_VIEW = "app.views.home.HomeIndexView"
 FAB_ADD_SECURITY_API = False
 FAB_API_SWAGGER_UI = False
 FAB_PASSWORD_COMPLEXITY_ENABLED = True
-FAB_PASSWORD_COMPLEXITY_VALIDATOR = "app.security.password_validator"
+FAB_PASSWORD_COMPLEXITY_VALIDATOR = "app.passwords.password_validator"
 FAB_SAFE_REDIRECT_HOSTS = ["127.0.0.1", "localhost"]
 # Permission checks answered from memory for this long per (view, permission, roles): FAB asks the
 # database on every check. A change in this process clears it at once; other processes within this

@@ -49,13 +49,25 @@ def create_app(overrides=None):
 
         register_views(appbuilder)
 
-    _register_error_pages(app)
+    _register_request_hooks(app)
     from .cli import register_cli
     from .templating import register_template_helpers
 
     register_template_helpers(app)
     register_cli(app)
     return app
+
+
+def _register_request_hooks(app):
+    """Every before/after-request hook and error handler of the app, registered here and nowhere
+    else (no module registers one as a side effect of being imported or of adding its views).
+    Order matters: the extensions' hooks come first (CSRF at csrf.init_app; FAB's rate limiter and
+    g.user at AppBuilder()), then ours: the NUL-byte refusal before the first-login guard."""
+    from .views.account import first_login_guard, refuse_nul_bytes
+
+    app.before_request(refuse_nul_bytes)
+    app.before_request(first_login_guard)
+    _register_error_pages(app)
 
 
 ERROR_MESSAGES = {

@@ -1,20 +1,29 @@
-"""Students' logins: one FAB user per Student, made from the school's roster.
+"""Logins: `new_login` makes every single login of any party; students' logins (one FAB user per
+Student) follow the rules below, made from the school's roster.
 
 - Username: `<院校代码>-<学号>` (as app/demo.py), e.g. 10486-2022301010001.
 - Role `student`; `ab_user.student_id` links the login to its Student (DESIGN.md §2 "Logins").
 - Initial password: **`initial_password(student)`** — the one rule, shown on the school's import
   page (`INITIAL_PASSWORD_RULE`): "Jy" + the last six characters of the ID number (an X check digit
-  stays upper case), e.g. Jy01000X. It always passes `app.security.password_problem` (upper case J,
+  stays upper case), e.g. Jy01000X. It always passes `app.passwords.password_problem` (upper case J,
   lower case y, digits, 8 characters). `must_change_password` is set: the first login must replace
   it (the first-login issue enforces that, and 信息验证 adds the SMS check on the phone on file).
 - E-mail: the roster's 邮箱 when given; otherwise a per-login placeholder on the reserved `.invalid`
   domain (RFC 2606; ab_user.email is unique and required) that never receives mail
   (`is_placeholder_email`), replaced when the student enters an address at 信息验证.
 
-`create_login` makes one login through `appbuilder.sm.add_user` (complexity enforced there, hash
-with the configured FAB_PASSWORD_HASH_METHOD). Roster imports of thousands of rows use
-`create_logins`, which inserts set-based (no per-row flush/commit) with the same rule and the same
-complexity check, and stores `INITIAL_PASSWORD_MARKER` instead of a hash: the initial password is
+**`new_login` makes every single login, of any party**: a student's (`create_login`: the roster
+form, 重置密码), an employer's (单位注册), the demo's. It checks the password against
+`app.passwords` (ValueError), hashes it with the configured FAB_PASSWORD_HASH_METHOD, finds the
+role and links the login to its party. FAB's own entry points keep the same password rule:
+`flask fab create-admin` through `AppSecurityManager.add_user`, the admin's 用户列表 form through
+FAB_PASSWORD_COMPLEXITY_VALIDATOR (`app.passwords.password_validator`).
+
+Roster imports of thousands of rows use `create_logins` instead — the set-based performance path
+(no per-row flush, hash or commit). It applies the same rules as `new_login`: the same username
+and e-mail rule (`username_for`, `placeholder_email`), the same name split, role `student`, the
+party link, `must_change_password`, and the initial password's complexity check; it stores
+`INITIAL_PASSWORD_MARKER` instead of a hash: the initial password is
 derived from the ID number stored in the same database, so any hash of it would protect nothing a
 database thief does not already have, while hashing costs most of a 20,000-student roster's import
 time. `check_password(user, password)` (used by the login and 修改密码) compares a marked login's
@@ -30,8 +39,9 @@ from flask_appbuilder.security.sqla.models import assoc_user_role
 from sqlalchemy import Boolean, Date, DateTime, Integer, bindparam, insert, select, text, update
 
 from .extensions import db
-from .models import AppUser
-from .security import ROLE_STUDENT, password_problem
+from .models import AppUser, Employer, School, Student
+from .passwords import password_hash, password_problem
+from .roles import ROLE_STUDENT
 
 INITIAL_PASSWORD_RULE = "初始密码为“Jy”加身份证号后6位（末位为X时填大写X），如 Jy01000X；学生首次登录须修改密码"
 # Stored in ab_user.password for a login still on its initial password (see the module docstring).
@@ -48,8 +58,6 @@ def check_password(user, password):
     if user.password == INITIAL_PASSWORD_MARKER:
         if not user.student_id:
             return False
-        from .models import Student
-
         student = db.session.get(Student, user.student_id)
         return student is not None and hmac.compare_digest(password.encode(), initial_password(student).encode())
     return check_password_hash(user.password or "", password)
@@ -81,29 +89,60 @@ def split_name(name):
     return name[:1], name[1:]
 
 
-def student_role():
+def role_named(name):
+    """The FAB role row of `name` (app.roles), created (uncommitted) when roles were never synced."""
     sm = current_app.appbuilder.sm
-    return sm.find_role(ROLE_STUDENT) or sm.add_role(ROLE_STUDENT)
+    return sm.find_role(name) or sm.add_role(name, commit=False)
+
+
+def student_role():
+    return role_named(ROLE_STUDENT)
 
 
 def login_of(student):
     return db.session.scalar(select(AppUser).where(AppUser.student_id == student.id))
 
 
-def create_login(student, commit=True):
-    """One login for one Student, through FAB's add_user (complexity checked by AppSecurityManager)."""
-    sm = current_app.appbuilder.sm
-    username = username_for(student.school.code, student.student_no)
-    last, first = split_name(student.name)
-    user = sm.add_user(username, first, last, student.email or placeholder_email(username), student_role(),
-                       password=initial_password(student), commit=False)
-    if not user:
-        raise ValueError(f"无法创建登录账号 {username}")
-    user.student_id = student.id
-    user.must_change_password = True
+_PARTY_LINK = {Student: "student_id", Employer: "employer_id", School: "school_id"}
+
+
+def new_login(party, username, name, email, password, role, must_change=False, commit=False, *,
+              hashed=None, now=None):
+    """One login of any party (see the module docstring); returns the flushed AppUser.
+
+    - `party`: the Student, Employer or School the login acts for; None for province and admin.
+    - `name`: the full name in Chinese order, split by `split_name`; or a (last_name, first_name)
+      pair for a name that does not split after its first character (就业指导中心 + 王老师).
+    - `password`: the plain password; refused (ValueError, the rule's text) unless it passes
+      `password_problem`. Stored hashed with the configured method, or as `hashed` when the caller
+      already holds a hash of this very password (the demo hashes its one password once).
+    - `role`: a role name of app.roles. `must_change`: the first login must replace the password.
+    - `now`: created_on/changed_on (default: FAB's column default).
+    - `commit`: commit here; otherwise the caller's transaction commits (or rolls back) it with the
+      rest. A username or e-mail already taken raises IntegrityError at the flush.
+    """
+    problem = password_problem(password)
+    if problem:
+        raise ValueError(problem)
+    last, first = name if isinstance(name, tuple) else split_name(name)
+    values = {_PARTY_LINK[type(party)]: party.id} if party is not None else {}
+    if now is not None:
+        values.update(created_on=now, changed_on=now)
+    user = AppUser(username=username, first_name=first, last_name=last, email=email, active=True,
+                   password=hashed or password_hash(password), must_change_password=must_change, **values)
+    db.session.add(user)
+    user.roles = [role_named(role)]
+    db.session.flush()
     if commit:
         db.session.commit()
     return user
+
+
+def create_login(student, commit=True):
+    """One login for one Student: username, e-mail and initial password by the rules above."""
+    username = username_for(student.school.code, student.student_no)
+    return new_login(student, username, student.name, student.email or placeholder_email(username),
+                     initial_password(student), ROLE_STUDENT, must_change=True, commit=commit)
 
 
 def update_login(user, student):

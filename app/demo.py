@@ -20,9 +20,8 @@ import click
 from flask import current_app
 from sqlalchemy import func, select
 from stdnum.cn import ric, uscc
-from werkzeug.security import generate_password_hash
 
-from . import labels, regions, uploads, workflow
+from . import accounts, labels, passwords, regions, uploads, workflow
 from .extensions import db
 from .models import (
     Agreement,
@@ -34,15 +33,7 @@ from .models import (
     Student,
     Termination,
 )
-from .security import (
-    ROLE_ADMIN,
-    ROLE_EMPLOYER,
-    ROLE_LABELS,
-    ROLE_PROVINCE,
-    ROLE_SCHOOL,
-    ROLE_STUDENT,
-    password_problem,
-)
+from .roles import ROLE_ADMIN, ROLE_EMPLOYER, ROLE_LABELS, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT
 
 DEMO_PASSWORD = "Demo2026!a"
 EMAIL_DOMAIN = "example.com"  # reserved domain (RFC 2606): demo mail goes nowhere
@@ -156,34 +147,19 @@ def _get_or_add(model, lookup, **values):
     return row
 
 
-def _role(name):
-    sm = current_app.appbuilder.sm
-    return sm.find_role(name) or sm.add_role(name)
-
-
 _hash_cache = {}
 
 
-def _login(username, first_name, last_name, role, **party):
-    """One FAB login, linked to its party; left alone when it exists."""
-    sm = current_app.appbuilder.sm
-    user = sm.find_user(username=username)
+def _login(party, username, name, role):
+    """One login (accounts.new_login), linked to its party; left alone when it exists."""
+    user = current_app.appbuilder.sm.find_user(username=username)
     if user:
         return user
-    if DEMO_PASSWORD not in _hash_cache:  # hash once: scrypt per account would take seconds
-        _hash_cache[DEMO_PASSWORD] = generate_password_hash(
-            DEMO_PASSWORD,
-            method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"),
-            salt_length=current_app.config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16),
-        )
-    user = sm.add_user(username, first_name, last_name, f"{username}@{EMAIL_DOMAIN}", _role(role),
-                       hashed_password=_hash_cache[DEMO_PASSWORD])
-    if not user:
-        raise click.ClickException(f"无法创建演示账号 {username}（见日志）")
-    for key, value in party.items():
-        setattr(user, key, value)
-    db.session.commit()
-    return user
+    method = current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
+    if method not in _hash_cache:  # hash once: scrypt per account would take seconds
+        _hash_cache[method] = passwords.password_hash(DEMO_PASSWORD)
+    return accounts.new_login(party, username, name, f"{username}@{EMAIL_DOMAIN}", DEMO_PASSWORD, role,
+                              hashed=_hash_cache[method], commit=True)
 
 
 # ---------------------------------------------------------------- the world
@@ -226,7 +202,7 @@ def _students(school, spec, year):
         values.update(blocked_values)
         student = _get_or_add(Student, {"school_id": school.id, "student_no": student_no}, **values)
         students.append(student)
-        _login(f"{school.code}-{student_no}", given, surname, ROLE_STUDENT, student_id=student.id)
+        _login(student, f"{school.code}-{student_no}", (surname, given), ROLE_STUDENT)
     return students[:SIGNABLE_PER_SCHOOL]
 
 
@@ -248,8 +224,7 @@ def _employers(schools, now):
                             status=status, created_at=now - timedelta(days=39),
                             reviewed_at=now - timedelta(days=38) if status == "approved" else None)
         db.session.commit()
-        _login(spec["username"], spec["contact_name"][1:], spec["contact_name"][0], ROLE_EMPLOYER,
-               employer_id=employer.id)
+        _login(employer, spec["username"], spec["contact_name"], ROLE_EMPLOYER)
         employers[spec["key"]] = employer
     return employers
 
@@ -318,21 +293,21 @@ def _offers(schools, students, employers, reviewers, base):
 
 def seed():
     """Create the demo world (idempotent) and return how many offers this run made."""
-    problem = password_problem(DEMO_PASSWORD)
+    problem = passwords.password_problem(DEMO_PASSWORD)
     if problem:  # keep the demo password inside our own rule
         raise click.ClickException(problem)
     base = datetime.now(timezone.utc).replace(microsecond=0)
     naive = base.replace(tzinfo=None)
     year = graduation_year()
 
-    _login("admin", "管理员", "系统", ROLE_ADMIN)
-    _login("province", "就业中心", "湖北省", ROLE_PROVINCE)
+    _login(None, "admin", ("系统", "管理员"), ROLE_ADMIN)
+    _login(None, "province", ("湖北省", "就业中心"), ROLE_PROVINCE)
     schools, students, reviewers = {}, {}, {}
     for spec in SCHOOLS:
         school = _get_or_add(School, {"code": spec["code"]}, name=spec["name"])
         db.session.commit()
-        reviewers[school.code] = _login(f"school-{school.code}", spec["reviewer"], "就业指导中心", ROLE_SCHOOL,
-                                        school_id=school.id)
+        reviewers[school.code] = _login(school, f"school-{school.code}", ("就业指导中心", spec["reviewer"]),
+                                        ROLE_SCHOOL)
         students[school.code] = _students(school, spec, year)
         db.session.commit()
         schools[school.code] = school

@@ -123,6 +123,18 @@ DESTINATION_STATUS = {
     "withdrawn": "已撤回",
 }
 
+# Background work a user started (JobRun.kind) and where it stands (JobRun.status): the run page,
+# the import and statistics pages that start them, the 任务队列.
+JOB_KIND = {
+    "roster_import": "导入学生生源",
+    "candidate_import": "导入拟签约名单",
+    "certified_list": "已鉴证协议书明细",
+    "school_students": "学生就业去向名单",
+    "export": "数据导出",
+}
+JOB_STATUS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
+JOB_BADGE = {"queued": "default", "running": "info", "done": "success", "failed": "danger"}
+
 
 def label(mapping, code, default="-"):
     if code is None:

@@ -1,9 +1,9 @@
-"""Roles, passwords and party scoping.
+"""The login, the security manager, party scoping and safe redirects.
 
 Each login belongs to one party (DESIGN.md §1): `current_party()` returns it, and every view
 builds its queries from it, so another party's id simply is not found (404).
 """
-import re
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import abort, flash, g, has_app_context, redirect, request, url_for
 from flask_appbuilder import expose
@@ -11,67 +11,23 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
 from flask_appbuilder.security.views import RoleModelView as FabRoleModelView
 from flask_appbuilder.security.views import UserDBModelView as FabUserDBModelView
-from flask_appbuilder.utils.base import get_safe_redirect
 from flask_appbuilder.widgets import ListWidget
 from flask_appbuilder.security.decorators import no_cache
 from flask_login import current_user, login_user
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, joinedload
-from wtforms.validators import ValidationError
 
 from . import caching, labels
 from .extensions import db
 from .models import AppUser, Employer, School, Student
-
-ROLE_EMPLOYER, ROLE_STUDENT, ROLE_SCHOOL, ROLE_PROVINCE, ROLE_ADMIN = (
-    "employer", "student", "school", "province", "admin",
+from .passwords import PASSWORD_RULE, password_hash, password_problem, password_validator  # noqa: F401
+from .roles import (  # noqa: F401
+    ROLE_ADMIN, ROLE_EMPLOYER, ROLE_LABELS, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT, ROLE_VIEWS, ROLES, SELF_SERVICE,
 )
-ROLE_LABELS = {
-    ROLE_EMPLOYER: "用人单位", ROLE_STUDENT: "毕业生", ROLE_SCHOOL: "学校就业部门",
-    ROLE_PROVINCE: "省就业中心", ROLE_ADMIN: "系统管理员",
-}
 
-# Least privilege: each role gets its own portal's permissions and nothing else
-# (FAB's own profile/password screens are shared). Admin gets everything.
-_SELF_SERVICE = [
-    ("can_this_form_get", "ResetMyPasswordView"), ("can_this_form_post", "ResetMyPasswordView"),
-    ("can_userinfo", "UserDBModelView"), ("resetmypassword", "UserDBModelView"),
-    ("can_password", "AccountView"),
-]
-ROLE_VIEWS = {
-    ROLE_EMPLOYER: ["EmployerPortal", "EmployerImportView", "EmployerExportView", "DocumentView", "JobRunView"],
-    ROLE_STUDENT: ["StudentPortal", "DocumentView"],
-    ROLE_SCHOOL: ["SchoolPortal", "SchoolStudentView", "SchoolImportView", "DocumentView", "JobRunView",
-                  "SchoolStatsView"],
-    ROLE_PROVINCE: ["ProvincePortal", "ProvinceStatsView", "JobRunView", "QueueAdminView"],
-}
-
-_PASSWORD_RULE = "密码至少8位，且须同时包含大写字母、小写字母和数字"
-
-
-def password_problem(password):
-    """Complexity rule for every password, whether typed in a form or set by code/import."""
-    if (not password or len(password) < 8 or not re.search(r"[a-z]", password)
-            or not re.search(r"[A-Z]", password) or not re.search(r"\d", password)):
-        return _PASSWORD_RULE
-    return None
-
-
-def password_hash(password):
-    """The hash FAB's login checks, with the configured method (tests use a fast one)."""
-    from flask import current_app
-    from werkzeug.security import generate_password_hash
-
-    return generate_password_hash(
-        password, method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"),
-        salt_length=current_app.config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16))
-
-
-def password_validator(password):
-    """FAB_PASSWORD_COMPLEXITY_VALIDATOR (forms)."""
-    problem = password_problem(password)
-    if problem:
-        raise ValidationError(problem)
+# Roles and the password rule live in app.roles and app.passwords (no Flask, no cycle with
+# app.accounts); the names stay importable from here for code not yet moved over.
+_PASSWORD_RULE = PASSWORD_RULE
 
 
 def login_block_reason(user):
@@ -97,10 +53,33 @@ def student_username(school_id, account):
             (Student.student_no == account) | (Student.id_number == account.upper())))
 
 
+def safe_next(target):
+    """`target` when it leads to a page of this site, else None: the one check for every `next`
+    value (the login, `views.common.back`, back links). A same-host absolute URL (FAB's
+    `has_access` sends `next=request.url` to the login) comes back as its path.
+
+    Browsers drop tabs and newlines anywhere in a URL, strip leading control characters and
+    spaces, and read a backslash as a slash: "/<TAB>/evil.example" and "/\\evil.example" open
+    "//evil.example", another host. So any control character or backslash refuses the target."""
+    if not target or any(c == "\\" or ord(c) < 32 or c == "\x7f" for c in target):
+        return None
+    url = urlsplit(target)
+    if url.scheme or url.netloc:
+        if url.scheme not in ("http", "https") or url.netloc != request.host:
+            return None
+        target = urlunsplit(("", "", url.path or "/", url.query, url.fragment))
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
 class AuthDBView(FabAuthDBView):
     """(Same class name as FAB's, so the endpoints stay AuthDBView.login/logout.) FAB's login plus 学生登录 (school + 学号 or ID number) and the FAQ 1 refusals."""
 
     login_template = "portal/login.html"
+
+    def _get_safe_next_url(self):
+        return safe_next(request.args.get("next")) or self.appbuilder.get_url_for_index
 
     @expose("/login/", methods=["GET", "POST"])
     @no_cache
@@ -109,7 +88,7 @@ class AuthDBView(FabAuthDBView):
             return redirect(self._get_safe_next_url())
         mode = request.values.get("mode", "account")
         if request.method == "POST":
-            next_url = get_safe_redirect(request.args.get("next", ""))
+            next_url = self._get_safe_next_url()
             # NUL cannot be stored in PostgreSQL text: such input is simply a wrong login, never a 500.
             username = request.form.get("username", "").replace("\x00", "").strip()
             password = request.form.get("password", "").replace("\x00", "")
@@ -191,7 +170,7 @@ class AppSecurityManager(SecurityManager):
     def add_user(self, username, first_name, last_name, email, role, password="", hashed_password="", **kw):
         # FAB checks complexity only in forms (STACK-NOTES); accounts made by code obey it too.
         if password and password_problem(password):
-            raise ValueError(_PASSWORD_RULE)
+            raise ValueError(PASSWORD_RULE)
         return super().add_user(username, first_name, last_name, email, role, password, hashed_password, **kw)
 
 
@@ -228,20 +207,20 @@ def _forget_permissions_at_the_end(session, *_args):
 def sync_roles(appbuilder):
     """Create our roles and give each exactly its views' permissions. Idempotent."""
     sm = appbuilder.sm
-    for role_name in (ROLE_EMPLOYER, ROLE_STUDENT, ROLE_SCHOOL, ROLE_PROVINCE, ROLE_ADMIN):
+    for role_name in ROLES:
         sm.find_role(role_name) or sm.add_role(role_name)
     appbuilder.add_permissions(update_perms=True)
     from flask_appbuilder.security.sqla.models import PermissionView
 
     pvs = db.session.scalars(select(PermissionView)).all()
-    for role_name in (ROLE_EMPLOYER, ROLE_STUDENT, ROLE_SCHOOL, ROLE_PROVINCE, ROLE_ADMIN):
+    for role_name in ROLES:
         role = sm.find_role(role_name) or sm.add_role(role_name)
         if role_name == ROLE_ADMIN:
             wanted = list(pvs)
         else:
             views = set(ROLE_VIEWS[role_name])
             wanted = [pv for pv in pvs if pv.view_menu.name in views
-                      or (pv.permission.name, pv.view_menu.name) in _SELF_SERVICE]
+                      or (pv.permission.name, pv.view_menu.name) in SELF_SERVICE]
         role.permissions = wanted
     db.session.commit()
 

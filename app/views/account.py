@@ -1,6 +1,6 @@
 """Accounts for every role: 单位注册 (public), 修改密码, the region picker's data, the first-login
 guard (forced password change, 签约信息确认, 信息验证) and the SMS outbox for admins."""
-from flask import current_app, flash, jsonify, redirect, request, url_for
+from flask import flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, ModelView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
@@ -10,7 +10,8 @@ from sqlalchemy import select
 from .. import accounts, labels, profiles, regions, workflow
 from ..extensions import db
 from ..models import AppUser, School, SmsMessage
-from ..security import current_employer, current_student, password_hash, password_problem
+from ..passwords import PASSWORD_RULE, password_hash, password_problem
+from ..security import current_employer, current_student
 from .common import flash_error
 
 REGISTER_FIELDS = ("name", "credit_code", "nature", "region", "contact_name", "contact_phone", "email", "address",
@@ -93,7 +94,7 @@ class AccountView(BaseView):
                 return redirect("/")
         return self.render_template("account/password.html", errors=errors,
                                     forced=bool(current_user.must_change_password),
-                                    rule="密码至少8位，且须同时包含大写字母、小写字母和数字")
+                                    rule=PASSWORD_RULE)
 
 
 class SmsOutboxView(ModelView):
@@ -156,5 +157,3 @@ def register(appbuilder):
     appbuilder.add_view_no_menu(RegionView())
     appbuilder.add_view_no_menu(AccountView())
     appbuilder.add_view_no_menu(SmsOutboxView())
-    current_app.before_request(refuse_nul_bytes)
-    current_app.before_request(first_login_guard)  # register() runs inside create_app's app context

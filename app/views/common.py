@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from .. import regions
 from ..extensions import db
 from ..models import Notification
+from ..security import safe_next
 from ..workflow import DESTINATION_FIELDS
 
 
@@ -74,13 +75,7 @@ def attempt(action, success):
 
 def back(default):
     """Redirect to a same-site `next` path only (no open redirect)."""
-    target = request.form.get("next") or request.args.get("next") or ""
-    # Same-site paths only: no scheme/host, no backslash or control characters that browsers
-    # might read as "//host" (open redirect).
-    if (not target.startswith("/") or target.startswith("//")
-            or any(c == "\\" or ord(c) < 32 for c in target)):
-        target = default
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next") or request.args.get("next")) or default)
 
 
 def recent_messages(limit=5):

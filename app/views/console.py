@@ -23,7 +23,8 @@ from sqlalchemy import or_, select
 from .. import labels, regions
 from ..extensions import db
 from ..models import Agreement, Destination, Employer, FlowEvent, School, Student, Termination
-from ..security import ROLE_ADMIN, ROLE_PROVINCE, role_of
+from ..roles import ROLE_ADMIN, ROLE_PROVINCE
+from ..security import role_of
 
 CONSOLE_LOCALE = "zh_Hans_CN"
 SEARCH_LIMIT = 50

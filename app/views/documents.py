@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 from .. import documents
 from ..models import Agreement
-from ..security import (ROLE_EMPLOYER, ROLE_SCHOOL, ROLE_STUDENT, current_employer, current_school,
-                        current_student, role_of, scoped_one)
+from ..roles import ROLE_EMPLOYER, ROLE_SCHOOL, ROLE_STUDENT
+from ..security import current_employer, current_school, current_student, role_of, scoped_one
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,8 @@ from flask import redirect, url_for
 from flask_appbuilder import IndexView, expose
 from flask_login import current_user
 
-from ..security import ROLE_ADMIN, ROLE_EMPLOYER, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT, role_of
+from ..roles import ROLE_ADMIN, ROLE_EMPLOYER, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT
+from ..security import role_of
 
 HOME_ENDPOINT = {
     ROLE_EMPLOYER: "EmployerPortal.home",

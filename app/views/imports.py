@@ -24,6 +24,7 @@ from ..jobs import runs
 from ..models import AppUser, JobRun
 from ..security import current_employer, current_school, scoped_one
 from .common import XLSX_MIME
+from .jobs import render_run, run_params, run_payload, run_result
 
 RECENT = 10
 
@@ -33,10 +34,14 @@ class _ImportView(BaseView):
 
     default_view = "index"
     spec = None
-    kind = ""  # JobRun.kind
+    kind = ""  # JobRun.kind; the page's title is its label (labels.JOB_KIND)
     job = ""  # dotted path of the work function
     title = ""
     crumbs = ""
+
+    @property
+    def run_kinds(self):
+        return (self.kind,)
 
     def _party(self):  # 404 for a login without the party (another role)
         raise NotImplementedError
@@ -58,7 +63,7 @@ class _ImportView(BaseView):
             .order_by(JobRun.id.desc()).limit(RECENT)
         ).all()
         return self.render_template(
-            "imports/index.html", view=self, spec=self.spec, recent=[(r, _result(r), _params(r)) for r in recent],
+            "imports/index.html", view=self, spec=self.spec, recent=[(r, run_result(r), run_params(r)) for r in recent],
             max_rows=current_app.config["IMPORT_MAX_ROWS"],
             max_mb=current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024), **self._context())
 
@@ -111,22 +116,37 @@ class _ImportView(BaseView):
     @expose("/run/<int:run_id>")
     @has_access
     def run(self, run_id):
-        run = self._run(run_id)
-        return self.render_template("imports/run.html", view=self, run=run, result=_result(run),
-                                    params=_params(run), **self._context())
+        return render_run(self, self._run(run_id))
+
+    def run_page(self, run):
+        """This import's part of the run page (app/views/jobs.py render_run)."""
+        params, result, context = run_params(run), run_result(run), self._context()
+        index = url_for(f"{type(self).__name__}.index")
+        links = []
+        if run.status == "done" and result:
+            if result.get("errors_key"):
+                links.append((url_for(f"{type(self).__name__}.errors", run_id=run.id), "下载错误报告", "warning"))
+            if result.get("written") and context.get("done_link"):
+                links.append((*context["done_link"], "primary"))
+        return {
+            "heading": f"{self.title}：导入结果", "crumbs": [(self.crumbs, None), (self.title, index), ("导入结果", None)],
+            "facts": [("文件", params.get("filename") or "-"),
+                      ("导入方式", "只导入正确的行" if params.get("valid_only") else "全部正确才导入")],
+            "unit": "行", "failed_note": "未导入任何数据", "links": links + [(index, "继续导入", "default")],
+            "result_template": "imports/_result.html", "result": result,
+        }
 
     @expose("/run/<int:run_id>/status")
     @has_access
     def status(self, run_id):
-        run = self._run(run_id)
-        return jsonify(status=run.status, done=run.done or 0, total=run.total or 0, message=run.message,
-                       result=_result(run))
+        """The run's JSON (as /jobs/run/<id>.json), scoped to this import."""
+        return jsonify(run_payload(self._run(run_id)))
 
     @expose("/run/<int:run_id>/errors")
     @has_access
     def errors(self, run_id):
         run = self._run(run_id)
-        key = (_result(run) or {}).get("errors_key")
+        key = (run_result(run) or {}).get("errors_key")
         if not key or not key.startswith("imports/"):
             abort(404)
         try:
@@ -140,20 +160,6 @@ class _ImportView(BaseView):
             abort(404)
 
 
-def _result(run):
-    try:
-        return json.loads(run.result) if run.result else None
-    except ValueError:
-        return None
-
-
-def _params(run):
-    try:
-        return json.loads(run.params) if run.params else {}
-    except ValueError:
-        return {}
-
-
 class SchoolImportView(_ImportView):
     """导入学生生源 (学校就业部门)."""
 
@@ -161,7 +167,7 @@ class SchoolImportView(_ImportView):
     spec = imports.ROSTER
     kind = "roster_import"
     job = "app.jobs.imports.roster"
-    title = "导入学生生源"
+    title = labels.JOB_KIND[kind]
     crumbs = "学生管理"
 
     def _party(self):
@@ -179,7 +185,7 @@ class EmployerImportView(_ImportView):
     spec = imports.CANDIDATES
     kind = "candidate_import"
     job = "app.jobs.imports.candidates"
-    title = "导入拟签约名单"
+    title = labels.JOB_KIND[kind]
     crumbs = "签约中心"
 
     def _party(self):

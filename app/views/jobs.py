@@ -1,8 +1,14 @@
 """Background work on screen.
 
-- `JobRunView` (/jobs/run/<id>, /jobs/run/<id>.json): the status of one JobRun (an import, an
-  export) for the user who started it — 排队中 / 进行中 / 已完成 / 失败 with the reason and the
-  progress. Another user's run is 404. The HTML page refreshes itself until the run ends.
+- The run page (`render_run`, template jobs/run.html): the one page of a JobRun of any kind (an
+  import, an export) for the user who started it — 排队中 / 进行中 / 已完成 / 失败, the progress
+  (polled from `run_payload` as JSON, reloaded when the run ends; a plain refresh without
+  JavaScript), the reason of a failure, and what the kind adds once done (the import's counts and
+  error report, the export's download). The view that starts a kind declares it in `run_kinds`
+  and adds its part through `run_page(run)`; labels come from app.labels (JOB_KIND, JOB_STATUS).
+- `JobRunView` (/jobs/run/<id>, /jobs/run/<id>.json): that page and its JSON for any run; the
+  import and statistics views keep their own URLs (/school/import/run/<id>, /stats/…/job/<id>)
+  for the same page. Another user's run is 404.
 - `QueueAdminView` (/jobs/queue/, 任务队列; province and admin): rq queue lengths, workers and the
   cron process, failed jobs with their traceback and 重试, the mail outbox by state with failed
   mail and 重新发送, and recent failed job runs. Works without Redis (says so) — the outbox and
@@ -16,32 +22,73 @@ from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import labels
 from ..extensions import db
 from ..models import AppUser, JobRun, Notification
+from ..security import safe_next
 
-RUN_STATUS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
-RUN_BADGE = {"queued": "default", "running": "info", "done": "success", "failed": "danger"}
-RUN_KIND = {"roster_import": "学生名单导入", "student_import": "学生名单导入", "export": "数据导出"}
 MAIL_STATUS = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败", "none": "无邮箱（仅站内）"}
 RQ_STATUS = {"queued": "排队中", "started": "执行中", "scheduled": "计划中", "deferred": "等待依赖",
              "failed": "失败", "finished": "已完成"}
 
 
+def run_result(run):
+    """The run's result (what its work function returned), or None."""
+    try:
+        return json.loads(run.result) if run.result else None
+    except ValueError:
+        return None
+
+
+def run_params(run):
+    try:
+        return json.loads(run.params) if run.params else {}
+    except ValueError:
+        return {}
+
+
 def run_payload(run):
+    """The run as the page and its polling see it (/jobs/run/<id>.json and the import's /status)."""
     percent = None
     if run.total:
-        percent = min(100, int(run.done * 100 / run.total))
+        percent = min(100, int((run.done or 0) * 100 / run.total))
     return {
-        "id": run.id, "kind": run.kind, "kind_label": RUN_KIND.get(run.kind, run.kind),
-        "status": run.status, "status_label": RUN_STATUS.get(run.status, run.status),
-        "done": run.done, "total": run.total, "percent": percent,
+        "id": run.id, "kind": run.kind, "kind_label": labels.JOB_KIND.get(run.kind, run.kind),
+        "status": run.status, "status_label": labels.JOB_STATUS.get(run.status, run.status),
+        "done": run.done or 0, "total": run.total, "percent": percent,
         "message": run.message,
-        "result": json.loads(run.result) if run.result else None,
+        "result": run_result(run),
         "finished": run.status in ("done", "failed"),
         "created_at": run.created_at.isoformat() if run.created_at else None,
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
     }
+
+
+def _page_of(appbuilder, kind):
+    """The view that starts runs of `kind` (its `run_kinds`), or None."""
+    for view in appbuilder.baseviews:
+        if kind in getattr(view, "run_kinds", ()):
+            return view
+    return None
+
+
+def render_run(view, run):
+    """The one run page, whatever the kind and whichever URL shows it. The kind's view adds
+    (`run_page(run)` → dict): heading, crumbs [(text, url)], facts [(label, value)], unit,
+    failed_note, result_template (shown once done) with its variables, links [(url, text, button
+    style)] — the kind's next steps (下载错误报告, 下载, 继续导入); a same-site ?next= adds 返回."""
+    owner = _page_of(view.appbuilder, run.kind)
+    kind_label = labels.JOB_KIND.get(run.kind, run.kind)
+    page = {"heading": kind_label, "crumbs": [("后台任务", None), (kind_label, None)], "facts": [],
+            "unit": "条", "failed_note": "", "result_template": None, "links": []}
+    if owner is not None:
+        page.update(owner.run_page(run))
+    back = safe_next(request.args.get("next"))
+    if back:
+        page["links"] = page["links"] + [(back, "返回", "default")]
+    return view.render_template("jobs/run.html", run=run, p=run_payload(run),
+                                status_url=url_for("JobRunView.status", run_id=run.id), **page)
 
 
 class JobRunView(BaseView):
@@ -57,21 +104,12 @@ class JobRunView(BaseView):
     @expose("/<int:run_id>")
     @has_access
     def show(self, run_id):
-        run = self._own(run_id)
-        return self.render_template("jobs/run.html", run=run, p=run_payload(run),
-                                    RUN_BADGE=RUN_BADGE, back=_safe_back())
+        return render_run(self, self._own(run_id))
 
     @expose("/<int:run_id>.json")
     @has_access
     def status(self, run_id):
         return jsonify(run_payload(self._own(run_id)))
-
-
-def _safe_back():
-    target = request.args.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 # ---------------------------------------------------------------- 任务队列
@@ -139,7 +177,7 @@ class QueueAdminView(BaseView):
             .where(JobRun.status == "failed").order_by(JobRun.id.desc()).limit(20)).all()
         return self.render_template(
             "jobs/queue.html", rq=rq_info, rq_error=rq_error, counts=counts, failed_mail=failed_mail,
-            failed_runs=failed_runs, MAIL_STATUS=MAIL_STATUS, RUN_KIND=RUN_KIND)
+            failed_runs=failed_runs, MAIL_STATUS=MAIL_STATUS)
 
     @expose("/retry/<job_id>", methods=["POST"])
     @has_access

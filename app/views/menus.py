@@ -1,5 +1,6 @@
 """The sidebar of each role, in the manual's menu structure (one place for all pages)."""
-from ..security import ROLE_ADMIN, ROLE_EMPLOYER, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT, role_of
+from ..roles import ROLE_ADMIN, ROLE_EMPLOYER, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT
+from ..security import role_of
 
 PASSWORD = ("修改密码", "AccountView.password")
 

@@ -23,8 +23,8 @@ from ..jobs.exports import export_path
 from ..models import ExportAudit, JobRun, School, Student
 from ..security import current_employer, current_school
 from .common import PortalView, xlsx_download
+from .jobs import render_run, run_result
 
-JOB_LABEL = {"queued": "排队中", "running": "正在导出", "done": "导出完成", "failed": "导出失败"}
 TABLE_ROWS = 50  # longer tables (专业, 城市) are cut on the page; the workbook has every row
 
 
@@ -99,7 +99,19 @@ class _StatsPages(PortalView):
     default_view = "index"
     scoped = False
     title = "数据统计"
-    export_kind = None  # the detailed list this role may export (a job)
+    export_kind = None  # the detailed list this role may export (a job; its label: labels.JOB_KIND)
+
+    @property
+    def run_kinds(self):
+        return (self.export_kind,) if self.export_kind else ()
+
+    @property
+    def export_label(self):
+        return labels.JOB_KIND[self.export_kind]
+
+    @property
+    def export_button(self):
+        return "导出" + self.export_label
 
     # -- filters
 
@@ -195,17 +207,28 @@ class _StatsPages(PortalView):
     @expose("/job/<int:run_id>")
     @has_access
     def job(self, run_id):
-        run = self._run(run_id)
-        result = json.loads(run.result) if run.result else {}
-        return self.render_template("stats/job.html", view=self, run=run, result=result,
-                                    status=JOB_LABEL.get(run.status, run.status),
-                                    finished=run.status in ("done", "failed"))
+        return render_run(self, self._run(run_id))
+
+    def run_page(self, run):
+        """This export's part of the run page (app/views/jobs.py render_run)."""
+        index = url_for(f"{type(self).__name__}.index")
+        result = run_result(run) or {}
+        links = []
+        if run.status == "done":
+            links.append((url_for(f"{type(self).__name__}.download", run_id=run.id),
+                          f"下载 {result.get('filename') or ''}".strip(), "success"))
+        return {
+            "heading": self.export_label, "crumbs": [("数据统计", None), (self.title, index), ("导出", None)],
+            "unit": "行", "failed_note": "请稍后重试或联系管理员",
+            "links": links + [(index, "返回" + self.title, "default")],
+            "result_template": "stats/_export_result.html", "result": result,
+        }
 
     @expose("/job/<int:run_id>/download")
     @has_access
     def download(self, run_id):
         run = self._run(run_id)
-        result = json.loads(run.result) if run.result else {}
+        result = run_result(run) or {}
         path = export_path(run.user_id, result.get("file")) if run.status == "done" else None
         if path is None:
             abort(404)
@@ -218,8 +241,6 @@ class ProvinceStatsView(_StatsPages):
     route_base = "/stats/province"
     title = "统计总览"
     export_kind = "certified_list"
-    export_label = "已鉴证协议书明细"
-    export_button = "导出已鉴证协议书明细"
 
 
 class SchoolStatsView(_StatsPages):
@@ -229,8 +250,6 @@ class SchoolStatsView(_StatsPages):
     scoped = True
     title = "本校就业统计"
     export_kind = "school_students"
-    export_label = "学生就业去向名单"
-    export_button = "导出学生就业去向名单"
 
 
 # ---------------------------------------------------------------- employers' 导出列表

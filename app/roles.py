@@ -1,0 +1,28 @@
+"""The five roles: their code names, their Chinese labels, and the views each may open.
+
+Plain data (no Flask, no database): the security manager (`app.security.sync_roles`), the login
+factory (`app.accounts.new_login`), the menus and the demo all read it from here.
+"""
+ROLE_EMPLOYER, ROLE_STUDENT, ROLE_SCHOOL, ROLE_PROVINCE, ROLE_ADMIN = (
+    "employer", "student", "school", "province", "admin",
+)
+ROLES = (ROLE_EMPLOYER, ROLE_STUDENT, ROLE_SCHOOL, ROLE_PROVINCE, ROLE_ADMIN)
+ROLE_LABELS = {
+    ROLE_EMPLOYER: "用人单位", ROLE_STUDENT: "毕业生", ROLE_SCHOOL: "学校就业部门",
+    ROLE_PROVINCE: "省就业中心", ROLE_ADMIN: "系统管理员",
+}
+
+# Least privilege: each role gets its own portal's permissions and nothing else
+# (FAB's own profile/password screens are shared). Admin gets everything.
+SELF_SERVICE = [
+    ("can_this_form_get", "ResetMyPasswordView"), ("can_this_form_post", "ResetMyPasswordView"),
+    ("can_userinfo", "UserDBModelView"), ("resetmypassword", "UserDBModelView"),
+    ("can_password", "AccountView"),
+]
+ROLE_VIEWS = {
+    ROLE_EMPLOYER: ["EmployerPortal", "EmployerImportView", "EmployerExportView", "DocumentView", "JobRunView"],
+    ROLE_STUDENT: ["StudentPortal", "DocumentView"],
+    ROLE_SCHOOL: ["SchoolPortal", "SchoolStudentView", "SchoolImportView", "DocumentView", "JobRunView",
+                  "SchoolStatsView"],
+    ROLE_PROVINCE: ["ProvincePortal", "ProvinceStatsView", "JobRunView", "QueueAdminView"],
+}
