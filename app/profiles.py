@@ -3,9 +3,12 @@ These change no status: the transitions of an employer's approval are app.workfl
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from . import accounts
 from .extensions import db
 from .models import AppUser, Employer, EmployerApproval, School
 from .notify import notify, users_of
+from .passwords import password_problem
+from .roles import ROLE_EMPLOYER
 from .workflow import MOVES, WorkflowError
 from .workflow.base import commit, transition, utc
 from .workflow.fields import USERNAME, archive_hukou, profile_fields
@@ -25,8 +28,6 @@ def register_employer(values, password, school_ids, now=None):
     """单位注册: the employer, its login and a pending 单位审核 at each chosen school, all at once.
     It may offer once one school approves it and it has confirmed its signing profile (R1)."""
     from stdnum.cn import uscc
-
-    from .security import ROLE_EMPLOYER, password_hash, password_problem
 
     n = utc(now)
     errors, clean = {}, {}
@@ -62,19 +63,13 @@ def register_employer(values, password, school_ids, now=None):
         db.session.flush()
     except IntegrityError:  # the same credit code registered at this very moment
         raise WorkflowError("该统一社会信用代码已注册", "R1", {"credit_code": "该统一社会信用代码已注册"})
-    from flask_appbuilder.security.sqla.models import Role
-
-    role = db.session.scalar(select(Role).where(Role.name == ROLE_EMPLOYER))
-    user = AppUser(username=username, first_name=clean["contact_name"][1:] or clean["contact_name"],
-                   last_name=clean["contact_name"][:1], email=clean["email"], active=True,
-                   password=password_hash(password), employer_id=employer.id, roles=[role], created_on=n)
-    db.session.add(user)
     for school in schools:
         db.session.add(EmployerApproval(employer_id=employer.id, school_id=school.id,
                                         status=MOVES["employer_apply"].target, created_at=n))
-    try:
-        db.session.flush()
-    except IntegrityError:  # a username or e-mail registered at this very moment
+    try:  # new_login flushes: a username or e-mail registered at this very moment fails here
+        user = accounts.new_login(employer, username, clean["contact_name"], clean["email"], password,
+                                  ROLE_EMPLOYER, now=n)
+    except IntegrityError:
         raise WorkflowError("用户名或邮箱刚刚已被其他账号使用，请更换", "R1",
                             {"username": "请更换用户名", "email": "请更换邮箱"})
     for school in schools:

@@ -312,7 +312,8 @@ def test_employer_imports_candidate_spreadsheet(server, actors, tmp_path):
     emp.page.set_input_files("#import-file", str(path))
     emp.submit(emp.page.get_by_role("button", name="上传并导入"))
     expect(emp.page.locator("h3")).to_contain_text("导入结果")
-    expect(emp.page.locator("#import-progress")).to_have_count(0, timeout=30_000)
+    expect(emp.page.locator("#run-progress")).to_have_count(0, timeout=30_000)  # the run page reloads when done
+    expect(emp.page.locator("#import-summary")).to_be_visible()
     assert "导入失败" not in emp.page.locator("body").inner_text()
     emp.shot("employer-import-result")
 
