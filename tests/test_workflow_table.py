@@ -146,3 +146,15 @@ def test_docs_rules_lists_every_row_of_the_table():
         for guard in move.guards:
             if guard is not STATE:
                 assert guard.__name__.split("_R")[0] in row, (action, guard.__name__)
+
+
+def test_why_not_each_answers_as_why_not_does_per_row(w):
+    busy, free = w.student, make_student(w.school)
+    restricted = make_student(w.school, signing_restricted=True)
+    offer(w.employer, busy)
+    rows = [busy, free, restricted]
+    each = workflow.why_not_each("invite", w.employer, rows, NOW + timedelta(hours=1))
+    assert each == {s: workflow.why_not("invite", w.employer, s, NOW + timedelta(hours=1)) for s in rows}
+    assert [each[s] and each[s].rule for s in rows] == ["R3", None, "R7"]
+    unapproved = make_employer()
+    assert {r.rule for r in workflow.why_not_each("invite", unapproved, rows, NOW).values()} == {"R1"}

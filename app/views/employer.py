@@ -163,7 +163,8 @@ class EmployerPortal(PortalView):
         query, count = queries.invite_list(employer)
         page = Page(query, count)
         # Each shown student's state, from the table (R3, R7): who will receive an offer, and why not.
-        refusals = {s.id: workflow.why_not("invite", employer, s) for _entry, s, _school in page.items}
+        answers = workflow.why_not_each("invite", employer, [s for _entry, s, _school in page.items])
+        refusals = {s.id: refusal for s, refusal in answers.items()}
         return self.render_template("employer/invite_list.html", page=page, refusals=refusals)
 
     @expose("/list/remove", methods=["POST"])
@@ -198,13 +199,9 @@ class EmployerPortal(PortalView):
     def _who_may_receive(employer, students):
         """The table's answer per student (R3, R7): (students who may receive an offer now,
         [(student, refusal)] of those who will be skipped)."""
-        allowed, skipped = [], []
-        for student in students:
-            refusal = workflow.why_not("invite", employer, student)
-            if refusal is None:
-                allowed.append(student)
-            else:
-                skipped.append((student, refusal))
+        answers = workflow.why_not_each("invite", employer, students)
+        allowed = [s for s in students if answers[s] is None]
+        skipped = [(s, answers[s]) for s in students if answers[s] is not None]
         return allowed, skipped
 
     @expose("/invite", methods=["GET", "POST"])

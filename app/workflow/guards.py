@@ -182,6 +182,9 @@ def may_offer(employer, _student, _now):
     return employer_offer_refusal(employer)
 
 
+may_offer.actor_only = True  # the same answer for every student: `why_not_each` asks it once
+
+
 def student_may_receive(_employer, student, _now):
     reason = student_block_reason(student)
     return Refusal(f"{student.name}（{reason}）", "R7") if reason else None

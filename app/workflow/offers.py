@@ -19,7 +19,7 @@ from .base import (
 from .errors import WorkflowError
 from .fields import TERM_FIELDS, TERM_LABELS, validate_terms
 from .guards import employer_offer_refusal
-from .table import MOVES, advance, check, recheck, why_not
+from .table import MOVES, advance, check, recheck, why_not_each
 
 
 @transition
@@ -36,7 +36,7 @@ def invite(employer, students, terms, now=None):
         raise WorkflowError("请选择要邀约的学生")
     if len({s.id for s in students}) != len(students):
         raise WorkflowError("同一学生不能在一次邀约中出现两次", "R3")
-    refusals = [r for r in (why_not("invite", employer, s, n) for s in students) if r is not None]
+    refusals = [r for r in why_not_each("invite", employer, students, n).values() if r is not None]
     blocked = [r for r in refusals if r.rule == "R7"]
     if blocked:
         raise WorkflowError("以下学生暂不能接收邀约：" + "、".join(r.message for r in blocked), "R7")

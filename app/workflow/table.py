@@ -177,6 +177,29 @@ def why_not(action, actor, obj=None, now=None):
     return None
 
 
+def why_not_each(action, actor, objs, now=None):
+    """`why_not` for many rows of one page ({row: Refusal or None}); a guard that depends on the
+    actor alone (`actor_only`) is asked once, not once a row."""
+    move = MOVES[action]
+    if role_of(actor) not in move.actors:
+        refusal = _WRONG_ACTOR.get(move.actors[0], Refusal("无权办理此操作", "R0"))
+        return {obj: refusal for obj in objs}
+    n = utc(now)
+    once = {g: g(actor, None, n) for g in move.guards if getattr(g, "actor_only", False)}
+    out = {}
+    for obj in objs:
+        out[obj] = None
+        for guard in move.guards:
+            if guard is STATE:
+                refusal = _state_refusal(move, obj)
+            else:
+                refusal = once[guard] if guard in once else guard(actor, obj, n)
+            if refusal is not None:
+                out[obj] = refusal
+                break
+    return out
+
+
 def may(action, actor, obj=None, now=None):
     return why_not(action, actor, obj, now) is None
 
