@@ -158,3 +158,23 @@ def test_why_not_each_answers_as_why_not_does_per_row(w):
     assert [each[s] and each[s].rule for s in rows] == ["R3", None, "R7"]
     unapproved = make_employer()
     assert {r.rule for r in workflow.why_not_each("invite", unapproved, rows, NOW).values()} == {"R1"}
+
+
+def test_every_workflow_error_in_the_code_cites_a_rule():
+    """A refusal the user reads carries its rule number: every `WorkflowError(...)` written in app/
+    passes one (or unpacks a (message, rule) pair), and every `Refusal(...)` too."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1] / "app"
+    missing = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("WorkflowError", "Refusal"):
+                if path.name == "errors.py":
+                    continue
+                cites = len(node.args) >= 2 or any(isinstance(a, ast.Starred) for a in node.args) \
+                    or any(k.arg == "rule" for k in node.keywords)
+                if not cites:
+                    missing.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert missing == []

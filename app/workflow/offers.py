@@ -33,7 +33,7 @@ def invite(employer, students, terms, now=None):
     clean = validate_terms(terms, now)  # R15
     students = list(students)
     if not students:
-        raise WorkflowError("请选择要邀约的学生")
+        raise WorkflowError("请选择要邀约的学生", "R15")
     if len({s.id for s in students}) != len(students):
         raise WorkflowError("同一学生不能在一次邀约中出现两次", "R3")
     refusals = [r for r in why_not_each("invite", employer, students, n).values() if r is not None]
@@ -134,7 +134,7 @@ def amend(employer, agreement, terms, now=None):
     check("amend", employer, agreement, n)
     changed = [f for f in TERM_FIELDS if getattr(agreement, f) != clean[f]]
     if not changed:
-        raise WorkflowError("邀请函内容没有变化")
+        raise WorkflowError("邀请函内容没有变化", "R8")
     advance(agreement, "amend")
     for name, value in clean.items():
         setattr(agreement, name, value)

@@ -233,7 +233,7 @@ def advance_also(obj, action):
     machine, sources, target = MOVES[action].also
     if obj.status not in sources:
         status = labels.label(STATUS_LABELS[machine], obj.status)
-        raise WorkflowError(f"协议书当前状态为“{status}”，不能{action}")
+        raise WorkflowError(f"该协议书当前状态为“{status}”，不能解约", "R11")
     obj.status = target
 
 
