@@ -5,7 +5,7 @@ import pytest
 from app import workflow
 from app.extensions import db
 from app.models import Agreement, EmployerApproval, InviteListEntry, Student
-from tests.factories import approve, make_employer, make_reviewer, make_school, make_student, make_user, valid_terms
+from tests.support.factories import approve, make_employer, make_reviewer, make_school, make_student, make_user, valid_terms
 
 
 @pytest.fixture

@@ -9,14 +9,14 @@ import shutil
 import subprocess
 from datetime import timedelta
 
-import numpy as np
 import pytest
 
 from app import documents, workflow
 from app.extensions import db
 from app.models import AgreementDocument
-from tests.factories import (NOW, accepted_offer, certified_offer, make_employer, make_reviewer, make_school,
-                             make_student, make_user)
+from tests.support.factories import (NOW, accepted_offer, certified_offer, make_employer, make_reviewer,
+                                     make_school, make_student, make_user)
+from tests.support.pdf import normalize, page_pixels, pdf_text
 
 # Skipped on a bare developer machine only; in CI (CI=true) a missing binary fails every test here.
 pytestmark = pytest.mark.skipif(
@@ -25,33 +25,6 @@ pytestmark = pytest.mark.skipif(
     reason="wkhtmltopdf / poppler-utils not installed (make deb)")
 
 INJECTION = '<meta name="pdfkit-enable-local-file-access"><iframe src="file:///etc/passwd">'
-
-
-def pdf_text(pdf, tmp_path):
-    path = tmp_path / "a.pdf"
-    path.write_bytes(pdf)
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True).stdout
-    return text.decode("utf-8")
-
-
-def normalize(text):
-    """pdftotext may give Kangxi radicals (⾼ for 高, STACK-NOTES): map them back, drop spaces."""
-    import unicodedata
-
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
-
-
-def page_pixels(pdf, tmp_path, dpi=200):
-    """First page as a grayscale numpy array (pdftoppm → PGM, read without Pillow)."""
-    path = tmp_path / "a.pdf"
-    path.write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-f", "1", "-l", "1", str(path), str(tmp_path / "p")],
-                   check=True)
-    [pgm] = list(tmp_path.glob("p*.pgm"))
-    data = pgm.read_bytes()
-    m = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", data)
-    width, height = int(m.group(1)), int(m.group(2))
-    return np.frombuffer(data[m.end():], dtype=np.uint8).reshape(height, width)
 
 
 @pytest.fixture
@@ -109,7 +82,7 @@ def test_preview_before_certification_says_not_in_force(world, tmp_path):
 
 
 def test_offer_that_is_not_an_agreement_has_no_document(world):
-    from tests.factories import offer
+    from tests.support.factories import offer
 
     pending = offer(world["employer"], world["student"])
     with pytest.raises(ValueError):
@@ -292,7 +265,7 @@ def test_mask_name(name, masked):
 
 
 def test_certified_paper_agreement_prints_without_an_online_employer(world, tmp_path):
-    from tests.factories import paper_terms, proof
+    from tests.support.factories import paper_terms, proof
 
     agreement = workflow.record_paper_agreement(world["student"], paper_terms(), proof(), now=NOW)
     workflow.certify(world["reviewer"], agreement, now=NOW + timedelta(hours=1))

@@ -7,8 +7,8 @@ import pytest
 
 from app import workflow
 from app.extensions import db
-from tests.factories import (NOW, accepted_offer, certified_offer, logout, make_employer, make_reviewer,
-                             make_school, make_student, make_user, offer)
+from tests.support.factories import (NOW, accepted_offer, certified_offer, logout, make_employer,
+                                     make_reviewer, make_school, make_student, make_user, offer)
 
 pytestmark = pytest.mark.skipif(not shutil.which("wkhtmltopdf") and not os.environ.get("CI"),
                                 reason="wkhtmltopdf not installed (make deb)")
@@ -88,7 +88,7 @@ def test_pending_offer_has_no_document(client, login, worlds):
 
 
 def test_accepted_agreement_is_a_preview_for_the_parties(client, login, worlds, tmp_path):
-    from tests.test_documents import normalize, pdf_text
+    from tests.support.pdf import normalize, pdf_text
 
     other = worlds[1]
     agreement = accepted_offer(other["employer"], other["student"])
@@ -163,23 +163,6 @@ def test_verify_after_withdrawn_review_is_not_in_force(client, worlds):
     db.session.refresh(a)
     page = verify(client, a.number, a.check_code).get_data(as_text=True)
     assert "未生效" in page and 'label-success' not in page
-
-
-@pytest.fixture
-def limited_app(app):
-    """A second app on the same database with the limiter on (Flask-Limiter reads it at init)."""
-    from app import create_app
-    from tests.conftest import IsolatedClient
-
-    keys = ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "FAB_PASSWORD_HASH_METHOD", "SQLALCHEMY_ENGINE_OPTIONS")
-    overrides = {k: app.config[k] for k in keys if k in app.config}
-    overrides.update(TESTING=True, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=True,
-                     RATELIMIT_STORAGE_URI="memory://", VERIFY_RATE_LIMIT="3 per minute")
-    limited = create_app(overrides)
-    limited.test_client_class = IsolatedClient
-    with limited.app_context():
-        yield limited
-        db.session.remove()
 
 
 def test_verify_is_rate_limited(limited_app, worlds):

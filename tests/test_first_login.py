@@ -13,7 +13,7 @@ from app import accounts, sms, workflow
 from app.extensions import db
 from app.models import AppUser, Employer, EmployerApproval, SmsCode, SmsMessage, Student
 from app.workflow import WorkflowError
-from tests.factories import (
+from tests.support.factories import (
     PASSWORD,
     credit_code,
     id_number,

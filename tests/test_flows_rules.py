@@ -14,7 +14,7 @@ from app import uploads, workflow
 from app.extensions import db
 from app.models import Agreement, Destination, FlowEvent, Notification, Termination
 from app.workflow import WorkflowError
-from tests.factories import (
+from tests.support.factories import (
     NOW,
     PNG_BYTES,
     accepted_offer,

@@ -6,8 +6,8 @@ import imports
 from app import importing
 from app.extensions import db
 from app.models import InviteListEntry
-from tests import factories as f
-from tests.test_imports_helpers import CANDIDATE_HEADER, csv_bytes, xlsx
+from tests.support import factories as f
+from tests.support.spreadsheets import CANDIDATE_HEADER, csv_bytes, xlsx
 
 
 def run(employer, rows, valid_only=False):

@@ -10,8 +10,8 @@ from app import accounts, importing
 from app.extensions import db
 from app.models import AppUser, Student
 from app.security import password_problem
-from tests import factories as f
-from tests.test_imports_helpers import csv_bytes, male_id, roster_row, xlsx
+from tests.support import factories as f
+from tests.support.spreadsheets import csv_bytes, male_id, roster_row, xlsx
 
 
 def table_of(rows, fmt="xlsx"):

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import InviteListEntry, JobRun, Student
-from tests import factories as f
-from tests.test_imports_helpers import CANDIDATE_HEADER, csv_bytes, roster_row, xlsx
+from tests.support import factories as f
+from tests.support.spreadsheets import CANDIDATE_HEADER, csv_bytes, roster_row, xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

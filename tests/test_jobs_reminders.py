@@ -10,12 +10,12 @@ from app import labels, workflow
 from app.extensions import db
 from app.jobs import expire_due_offers, reminders, send_reminders
 from app.models import Agreement, Destination, FlowEvent, Notification, Termination
-from tests.conftest import is_postgres
-from tests.factories import (
+from tests.support.database import is_postgres
+from tests.support.factories import (
     NOW, accepted_offer, at, certified_offer, make_employer, make_reviewer, make_school, make_student,
     make_user, offer, valid_terms,
 )
-from tests.test_jobs_support import REDIS_URL, redis_queue  # noqa: F401 (fixture)
+from tests.support.jobs import REDIS_URL
 
 
 @pytest.fixture

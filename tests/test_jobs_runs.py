@@ -10,8 +10,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.jobs import runs
 from app.models import JobRun, Notification
-from tests.factories import make_employer, make_school, make_user
-from tests.test_jobs_support import REDIS_URL, free_port, redis_queue  # noqa: F401 (fixture)
+from tests.support.factories import make_employer, make_school, make_user
+from tests.support.jobs import REDIS_URL, free_port
 
 
 # Work functions (dotted paths, as imports/exports pass them).

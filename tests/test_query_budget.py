@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from app import workflow
 from app.extensions import db
-from tests.factories import (
+from tests.support.factories import (
     NOW,
     approve,
     at,

@@ -17,7 +17,7 @@ from app import workflow
 from app.extensions import db
 from app.models import Agreement, AppUser, Employer, FlowEvent, NumberCounter, Student
 from app.workflow import WorkflowError
-from tests.factories import (
+from tests.support.factories import (
     NOW,
     accepted_offer,
     at,
@@ -222,7 +222,7 @@ def test_accept_racing_destination_registration_leaves_one_live_outcome(app):
     """R6 across two tables: offers being accepted while the student registers 升学 (and enters a
     paper agreement) at the same instant — exactly one outcome goes live."""
     from app.models import Destination
-    from tests.factories import paper_terms, proof
+    from tests.support.factories import paper_terms, proof
 
     school = make_school()
     student = make_student(school)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app import workflow
 from app.extensions import db
 from app.models import Agreement, Destination, Student
-from tests import factories as f
+from tests.support import factories as f
 
 
 def test_accept_and_destination_interleaved_leave_one_live_outcome(app, monkeypatch):

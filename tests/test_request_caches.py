@@ -6,7 +6,7 @@ from flask import current_app
 from flask_appbuilder.security.sqla.models import PermissionView
 
 from app.extensions import db
-from tests.factories import make_reviewer, make_school, make_student
+from tests.support.factories import make_reviewer, make_school, make_student
 from tests.test_query_budget import counting
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from app.extensions import db
 
-from tests.factories import PASSWORD, make_employer, make_school, make_student, make_user
+from tests.support.factories import PASSWORD, make_employer, make_school, make_student, make_user
 
 
 @pytest.fixture
@@ -13,26 +13,6 @@ def csrf_on(app):
     app.config["WTF_CSRF_ENABLED"] = True
     yield
     app.config["WTF_CSRF_ENABLED"] = False
-
-
-@pytest.fixture
-def limited_app(app):
-    """A second app on the same database with the limiter switched on at start (Flask-Limiter
-    reads RATELIMIT_ENABLED once, in init_app)."""
-    from app import create_app
-
-    keys = ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "FAB_PASSWORD_HASH_METHOD", "SQLALCHEMY_ENGINE_OPTIONS")
-    overrides = {k: app.config[k] for k in keys if k in app.config}
-    overrides.update(TESTING=True, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=True,
-                     RATELIMIT_STORAGE_URI="memory://", SEARCH_RATE_LIMIT="3 per minute",
-                     AUTH_RATE_LIMIT="5 per minute")
-    limited = create_app(overrides)
-    from tests.conftest import IsolatedClient
-
-    limited.test_client_class = IsolatedClient
-    with limited.app_context():
-        yield limited
-        db.session.remove()
 
 
 def test_post_without_csrf_token_is_refused(client, login, csrf_on):

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Agreement, FlowEvent, InviteListEntry, Notification
-from tests.factories import (
+from tests.support.factories import (
     GRADUATION_YEAR,
     make_employer,
     make_reviewer,
@@ -241,7 +241,7 @@ def test_employer_amends_accepted_offer_and_student_answers_again(client, login,
 
 def test_school_approves_waiting_employer(client, login, world):
     from app.models import EmployerApproval
-    from tests.factories import approve
+    from tests.support.factories import approve
 
     waiting = make_employer()
     approval = approve(waiting, world["school"], status="pending")
@@ -280,7 +280,7 @@ def test_expire_job_marks_overdue_offers_once(world):
     from datetime import timedelta
 
     from app.jobs import expire_due_offers
-    from tests.factories import NOW
+    from tests.support.factories import NOW
 
     from app import workflow
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app import workflow
 from app.extensions import db
 from app.models import Agreement, Destination, Termination
-from tests.factories import (
+from tests.support.factories import (
     PDF_BYTES,
     logout,
     certified_offer,

@@ -21,7 +21,7 @@ from app.models import (
     Termination,
 )
 from app.workflow import WorkflowError
-from tests.factories import (
+from tests.support.factories import (
     NOW,
     SHANGHAI,
     accepted_offer,

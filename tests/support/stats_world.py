@@ -13,7 +13,7 @@ School B (10487), 2026: t1 男 本科 certified with E1 on 05-12 (sent 05-12); t
 """
 from datetime import timedelta
 
-from tests.factories import (
+from tests.support.factories import (
     NOW, at, make_employer, make_reviewer, make_school, make_student, make_user, offer, accepted_offer,
     certified_offer, paper_terms, proof,
 )

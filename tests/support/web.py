@@ -1,0 +1,24 @@
+"""The test client class (conftest.py's `client`, second apps built by tests, bench/documents.py)."""
+import contextvars
+
+from flask.testing import FlaskClient
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh contextvars context, so it pushes its own app context.
+
+    Tests run inside an app context (factories need one); Flask would otherwise reuse it for the
+    request, and `g` (Flask-Login's cached user, our party cache) and the db session would leak
+    from one request — or one client — to the next. After the request the test's own session
+    is expired so it re-reads what the request committed.
+    (Side effect: `with client:` cannot keep the request context alive after a request.)"""
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        from flask import has_app_context
+
+        from app.extensions import db
+
+        if has_app_context():
+            db.session.expire_all()
+        return response
