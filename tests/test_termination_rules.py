@@ -27,7 +27,7 @@ from tests.support.factories import (
     paper_terms,
     proof,
 )
-from tests.test_workflow_rules import w  # noqa: F401  (fixture: school, reviewers, student, employer)
+from tests.test_offers_rules import w  # noqa: F401  (fixture: school, reviewers, student, employer)
 
 LATER = at(days=1)
 
