@@ -8,6 +8,8 @@ per session; after each test every data row is wiped except FAB's permission/rol
 Helpers live in `tests/support/` (plain functions, see its __init__): factories, the scene builder,
 the checks that read the database back. The fixtures here:
     app, client, login, password     the app, a test client, `login(client, username)`, PASSWORD
+    w                                scene(other_school=True): the common scene of the rule tests
+    signed                           scene("certified", other_school=True): w.agreement is certified
     no_cooling_off                   COOLING_OFF_MINUTES = 0 for this test (R5 is a setting)
     limited_app                      a second app on the same database with the rate limiter on
     stats_world                      the hand-counted data set of tests/support/stats_world.py
@@ -18,6 +20,7 @@ from sqlalchemy import event, text
 
 from tests.support.database import database_url, is_postgres  # noqa: F401  (tests/test_jobs_expiry_bench.py)
 from tests.support.factories import PASSWORD, login as _login
+from tests.support.scenes import scene
 from tests.support.web import IsolatedClient  # (also bench/documents.py's import)
 
 # FAB's permission tables survive between tests (sync_roles is slow-ish and idempotent).
@@ -132,7 +135,21 @@ def password():
     return PASSWORD
 
 
-# ---------------------------------------------------------------- data sets
+# ---------------------------------------------------------------- scenes and data sets
+
+@pytest.fixture
+def w():
+    """武汉大学 with its reviewer, an approved employer, one verified student, a login for every party
+    (so notifications have somewhere to go), and 华中科技大学 with its own reviewer."""
+    return scene(other_school=True)
+
+
+@pytest.fixture
+def signed():
+    """As `w`, and w.student holds a certified electronic agreement (w.agreement) with w.employer,
+    sent NOW, accepted two hours and certified three hours later."""
+    return scene("certified", other_school=True)
+
 
 @pytest.fixture
 def stats_world():

@@ -1,7 +1,7 @@
 """支持控制台 (/console): province and admin only, read-only, finds records across schools with their history."""
 import pytest
-from sqlalchemy import func, select
 
+from tests.support.checks import count
 from tests.support.factories import make_user
 
 SLUGS = ["students", "employers", "agreements", "destinations", "terminations", "events"]
@@ -15,11 +15,9 @@ def prov(client, login):
 
 
 def counts():
-    from app.extensions import db
     from app.models import Agreement, Employer, FlowEvent, Student
 
-    return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in (Student, Employer, Agreement,
-                                                                                    FlowEvent))
+    return tuple(count(m) for m in (Student, Employer, Agreement, FlowEvent))
 
 
 @pytest.mark.parametrize("role", ["province", "admin"])

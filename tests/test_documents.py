@@ -15,7 +15,7 @@ from app import documents, workflow
 from app.extensions import db
 from app.models import AgreementDocument
 from tests.support.factories import (NOW, accepted_offer, certified_offer, make_employer, make_reviewer,
-                                     make_school, make_student, make_user)
+                                     make_school, make_student)
 from tests.support.pdf import normalize, page_pixels, pdf_text
 
 # Skipped on a bare developer machine only; in CI (CI=true) a missing binary fails every test here.

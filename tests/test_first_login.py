@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import accounts, sms, workflow
 from app.extensions import db
 from app.models import AppUser, Employer, EmployerApproval, SmsCode, SmsMessage, Student
 from app.workflow import WorkflowError
+from tests.support.checks import count
 from tests.support.factories import (
     PASSWORD,
     credit_code,
@@ -28,10 +29,6 @@ from tests.support.factories import (
 )
 
 NEW_PASSWORD = "NewPassw0rd"
-
-
-def count(model, *where):
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def registration(**overrides):

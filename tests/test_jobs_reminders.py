@@ -10,33 +10,12 @@ from app import labels, workflow
 from app.extensions import db
 from app.jobs import expire_due_offers, reminders, send_reminders
 from app.models import Agreement, Destination, FlowEvent, Notification, Termination
+from tests.support.checks import count, inbox
 from tests.support.database import is_postgres
 from tests.support.factories import (
-    NOW, accepted_offer, at, certified_offer, make_employer, make_reviewer, make_school, make_student,
-    make_user, offer, valid_terms,
+    NOW, accepted_offer, at, certified_offer, make_employer, make_school, make_student, make_user, offer, valid_terms,
 )
 from tests.support.jobs import REDIS_URL
-
-
-@pytest.fixture
-def w():
-    class W:
-        pass
-
-    w = W()
-    w.school = make_school()
-    w.employer = make_employer(approved_by=w.school)
-    w.student = make_student(w.school)
-    w.student_user = make_user("student", w.student)
-    w.employer_user = make_user("employer", w.employer)
-    w.reviewer = make_reviewer(w.school)
-    return w
-
-
-def notes(user, subject_part=""):
-    db.session.expire_all()
-    return db.session.scalars(select(Notification).where(
-        Notification.user_id == user.id, Notification.subject.contains(subject_part))).all()
 
 
 def statuses():
@@ -47,8 +26,7 @@ def statuses():
 
 
 def remind(now):
-    result = reminders.send_all(now)
-    return result
+    return reminders.send_all(now)
 
 
 # ---------------------------------------------------------------- working days
@@ -69,11 +47,11 @@ def test_student_reminded_once_24h_before_expiry(w):
     agreement = offer(w.employer, w.student)
     expires = agreement.expires_at  # naive UTC
     assert remind(expires - timedelta(hours=25))["expiry"] == 0
-    assert notes(w.student_user, "即将过期") == []
+    assert inbox(w.student_user, "即将过期") == []
     assert remind(expires - timedelta(hours=23))["expiry"] == 1
     assert remind(expires - timedelta(hours=22))["expiry"] == 0
     assert remind(expires - timedelta(hours=1))["expiry"] == 0
-    (note,) = notes(w.student_user, "即将过期")
+    (note,) = inbox(w.student_user, "即将过期")
     assert w.employer.name in note.body and note.link == f"/student/offers/{agreement.id}"
     db.session.refresh(agreement)
     assert agreement.expiry_reminded_at == expires - timedelta(hours=23)
@@ -88,7 +66,7 @@ def test_amended_offer_is_reminded_again(w):
     workflow.amend(w.employer, agreement, valid_terms(feedback_days=1), now=amended_at)
     db.session.refresh(agreement)
     assert remind(agreement.expires_at - timedelta(hours=1))["expiry"] == 1
-    assert len(notes(w.student_user, "即将过期")) == 2
+    assert len(inbox(w.student_user, "即将过期")) == 2
 
 
 def test_answered_offer_is_not_reminded(w):
@@ -110,9 +88,9 @@ def test_waiting_party_reminded_once_after_3_days(w, initiator):
     assert remind(asked + timedelta(days=3) - timedelta(minutes=1))["termination"] == 0
     assert remind(asked + timedelta(days=3))["termination"] == 1
     assert remind(asked + timedelta(days=4))["termination"] == 0
-    (note,) = notes(waiting_user, "待处理解约")
+    (note,) = inbox(waiting_user, "待处理解约")
     assert f"/terminations/{termination.id}" in note.link
-    assert notes(asker_user, "待处理解约") == []
+    assert inbox(asker_user, "待处理解约") == []
     assert statuses() == before
 
 
@@ -125,7 +103,7 @@ def test_agreed_termination_not_reminded_to_party_but_to_school_after_5_workdays
     assert remind(agreed + timedelta(days=6, hours=23))["review"] == 0  # Tue→Mon: 4 working days
     assert remind(agreed + timedelta(days=7))["review"] == 1  # next Tuesday: 5 working days
     assert remind(agreed + timedelta(days=8))["review"] == 0
-    (note,) = notes(w.reviewer, "解约申请")
+    (note,) = inbox(w.reviewer, "解约申请")
     assert note.link == f"/school/terminations/{termination.id}"
     db.session.refresh(termination)
     assert termination.status == "agreed" and termination.review_reminded_at is not None
@@ -139,9 +117,9 @@ def test_school_reminded_once_about_waiting_agreement(w):
     assert remind(accepted + timedelta(days=6, hours=23))["review"] == 0  # Sunday: 4 working days
     assert remind(accepted + timedelta(days=7))["review"] == 1
     assert remind(accepted + timedelta(days=9))["review"] == 0
-    (note,) = notes(w.reviewer, "待审核超时")
+    (note,) = inbox(w.reviewer, "待审核超时")
     assert note.link == f"/school/review/{agreement.id}"
-    assert notes(w.employer_user, "待审核超时") == [] and notes(w.student_user, "待审核超时") == []
+    assert inbox(w.employer_user, "待审核超时") == [] and inbox(w.student_user, "待审核超时") == []
     db.session.refresh(agreement)
     assert agreement.status == "accepted"
 
@@ -153,7 +131,7 @@ def test_school_reminded_once_about_waiting_destination(w):
     assert remind(submitted + timedelta(days=6))["review"] == 0
     assert remind(submitted + timedelta(days=7))["review"] == 1
     assert remind(submitted + timedelta(days=8))["review"] == 0
-    (note,) = notes(w.reviewer, "待审核超时")
+    (note,) = inbox(w.reviewer, "待审核超时")
     assert note.link == f"/school/destinations/{destination.id}"
     db.session.refresh(destination)
     assert destination.status == "submitted"
@@ -219,9 +197,9 @@ def _expiry_world(n=5):
 
 def _expired_counts():
     db.session.expire_all()
-    expired = db.session.scalar(select(func.count()).where(Agreement.status == "expired"))
-    events = db.session.scalar(select(func.count()).select_from(FlowEvent).where(FlowEvent.action == "expire"))
-    notices = db.session.scalar(select(func.count()).select_from(Notification).where(Notification.subject == "邀约已过期"))
+    expired = count(Agreement, Agreement.status == "expired")
+    events = count(FlowEvent, FlowEvent.action == "expire")
+    notices = count(Notification, Notification.subject == "邀约已过期")
     return expired, events, notices
 
 

@@ -3,24 +3,15 @@
 Every refusal is also checked for leaving nothing behind (no Agreement, FlowEvent or
 Notification row, no status change). Clocks move by `now=`; nothing sleeps.
 """
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
-from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import workflow
 from app.extensions import db
-from app.models import (
-    Agreement,
-    Destination,
-    FlowEvent,
-    NumberCounter,
-    Notification,
-    Termination,
-)
-from app.workflow import WorkflowError
+from app.models import Agreement, Destination, FlowEvent, Termination
+from tests.support.checks import count, events, inbox, refused, reload, snapshot
 from tests.support.factories import (
     NOW,
     SHANGHAI,
@@ -30,10 +21,10 @@ from tests.support.factories import (
     at,
     make_employer,
     make_reviewer,
-    make_school,
     make_student,
     make_user,
     offer,
+    paper_agreement,
     valid_terms,
 )
 
@@ -41,76 +32,6 @@ AFTER_COOLING = at(hours=2)
 # Sent NOW (Mon 2026-05-11 09:00 Shanghai) with feedback_days=5: the last day is Sat 2026-05-16.
 LAST_MINUTE = datetime(2026, 5, 16, 23, 59, tzinfo=SHANGHAI)
 MIDNIGHT = datetime(2026, 5, 17, 0, 0, tzinfo=SHANGHAI)
-
-
-# ---------------------------------------------------------------- helpers
-
-def count(model, *where):
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def counts():
-    return count(Agreement), count(FlowEvent), count(Notification), count(NumberCounter)
-
-
-@contextmanager
-def refused(rule, *fields):
-    """The block must raise WorkflowError citing `rule` (and `fields`) and write nothing."""
-    db.session.commit()
-    before = counts()
-    with pytest.raises(WorkflowError) as info:
-        yield info
-    assert info.value.rule == rule, f"expected {rule}, got {info.value.rule}: {info.value}"
-    assert str(info.value.message)
-    for field in fields:
-        assert info.value.fields.get(field), f"no message for {field}: {info.value.fields}"
-    db.session.expire_all()
-    assert counts() == before, "a refused transition wrote rows"
-
-
-def reload(obj):
-    db.session.expire_all()
-    return db.session.get(type(obj), obj.id)
-
-
-def events(agreement):
-    return db.session.scalars(
-        select(FlowEvent.action).where(FlowEvent.agreement_id == agreement.id).order_by(FlowEvent.id)
-    ).all()
-
-
-def inbox(user):
-    return count(Notification, Notification.user_id == user.id)
-
-
-def paper_agreement(student, employer_name="纸质签约单位", status="accepted"):
-    """A paper agreement as record_paper_agreement would leave it (kind digit 2, R9)."""
-    agreement = Agreement(
-        kind="paper", status=status, student_id=student.id, school_id=student.school_id,
-        employer_id=None, employer_name=employer_name, employer_credit_code="91420111MA4K12345X",
-        sent_at=NOW.astimezone(timezone.utc).replace(tzinfo=None),
-        expires_at=NOW.astimezone(timezone.utc).replace(tzinfo=None),
-        accepted_at=NOW.astimezone(timezone.utc).replace(tzinfo=None),
-        **workflow.validate_terms(valid_terms(), NOW),
-    )
-    db.session.add(agreement)
-    db.session.commit()
-    return agreement
-
-
-@pytest.fixture
-def w():
-    """One school with a reviewer, a second school with its own, a student, an approved employer,
-    and a login for every party so notifications have somewhere to go."""
-    school = make_school("10486", "武汉大学")
-    other_school = make_school("10487", "华中科技大学")
-    student = make_student(school)
-    employer = make_employer(approved_by=school)
-    return SimpleNamespace(
-        school=school, other_school=other_school, student=student, employer=employer,
-        reviewer=make_reviewer(school), other_reviewer=make_reviewer(other_school),
-        student_user=make_user("student", student), employer_user=make_user("employer", employer),
-    )
 
 
 # ---------------------------------------------------------------- R1
@@ -348,7 +269,9 @@ def test_student_may_accept_again_after_termination(w, two_offers):
 @pytest.mark.parametrize("status", ["accepted", "certified"])
 def test_student_cannot_accept_while_paper_agreement_live(w, status):
     agreement = offer(w.employer, w.student)
-    paper_agreement(w.student, status=status)
+    paper = paper_agreement(w.student)
+    if status == "certified":
+        workflow.certify(w.reviewer, paper, now=at(hours=1))
     with refused("R6"):
         workflow.accept(w.student, agreement, now=AFTER_COOLING)
 
@@ -608,9 +531,8 @@ def test_every_transition_appends_flow_event_and_notifies_other_parties(w):
     }
     before = {}
 
-    def snapshot():
-        db.session.expire_all()
-        before.update({u.id: inbox(u) for users in logins.values() for u in users})
+    def remember():
+        before.update({u.id: len(inbox(u)) for users in logins.values() for u in users})
 
     def check(agreement, history, notified):
         db.session.expire_all()
@@ -618,10 +540,10 @@ def test_every_transition_appends_flow_event_and_notifies_other_parties(w):
         for party, users in logins.items():
             for user in users:
                 expected = 1 if party in notified else 0
-                assert inbox(user) - before[user.id] == expected, (history[-1], party)
-        snapshot()
+                assert len(inbox(user)) - before[user.id] == expected, (history[-1], party)
+        remember()
 
-    snapshot()
+    remember()
     a = offer(w.employer, w.student)
     check(a, ["invite"], {"student"})
     workflow.accept(w.student, a, now=AFTER_COOLING)
@@ -666,7 +588,7 @@ def test_inactive_logins_are_not_notified(w):
     w.student_user.active = False
     db.session.commit()
     offer(w.employer, w.student)
-    assert inbox(w.student_user) == 0
+    assert inbox(w.student_user) == []
 
 
 # ---------------------------------------------------------------- R15
@@ -781,7 +703,7 @@ def test_expire_due_marks_only_overdue_pending_offers(w):
     answered = accepted_offer(w.employer, students[4])
     rejected = offer(make_employer(approved_by=w.school), students[2])
     workflow.reject(students[2], rejected, now=at(hours=1))
-    notes_before = inbox(w.employer_user)
+    notes_before = len(inbox(w.employer_user))
 
     assert workflow.expire_due(now=LAST_MINUTE) == 1  # only the 1-day offer is already due
     assert workflow.expire_due(now=MIDNIGHT) == 1
@@ -793,16 +715,16 @@ def test_expire_due_marks_only_overdue_pending_offers(w):
     }
     assert count(FlowEvent, FlowEvent.action == "expire") == 2
     assert events(overdue) == ["invite", "expire"]
-    assert inbox(w.employer_user) - notes_before == 2
+    assert [n.subject for n in inbox(w.employer_user)][notes_before:] == ["邀约已过期"] * 2
 
-    before = counts()
+    before = snapshot()
     assert workflow.expire_due(now=MIDNIGHT) == 0
     assert workflow.expire_due(now=at(minutes=1, base=MIDNIGHT)) == 0
-    assert counts() == before
+    assert snapshot() == before
 
 
 def test_expire_due_with_nothing_due_changes_nothing(w):
     offer(w.employer, w.student)
-    before = counts()
+    before = snapshot()
     assert workflow.expire_due(now=LAST_MINUTE) == 0
-    assert counts() == before
+    assert snapshot() == before

@@ -2,10 +2,11 @@
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Agreement, FlowEvent, InviteListEntry, Notification
+from tests.support.checks import count
 from tests.support.factories import (
     GRADUATION_YEAR,
     make_employer,
@@ -45,10 +46,6 @@ def form_of(terms):
     for key, value in terms.items():
         out[key] = value.isoformat() if hasattr(value, "isoformat") else str(value)
     return out
-
-
-def count(model):
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def search(client, school, student, key):

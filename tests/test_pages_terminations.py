@@ -3,11 +3,12 @@
 import io
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import workflow
 from app.extensions import db
 from app.models import Agreement, Destination, Termination
+from tests.support.checks import count
 from tests.support.factories import (
     PDF_BYTES,
     logout,
@@ -20,10 +21,6 @@ from tests.support.factories import (
     paper_terms,
     proof,
 )
-
-
-def count(model, *where):
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 @pytest.fixture

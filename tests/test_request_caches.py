@@ -7,13 +7,13 @@ from flask_appbuilder.security.sqla.models import PermissionView
 
 from app.extensions import db
 from tests.support.factories import make_reviewer, make_school, make_student
-from tests.test_query_budget import counting
+from tests.support.checks import statements
 
 
 def _permission_statements(client, url):
-    with counting() as statements:
+    with statements() as sql:
         response = client.get(url)
-    return response, [s for s in statements if "ab_permission_view" in s]
+    return response, [s for s in sql if "ab_permission_view" in s]
 
 
 def _review_permission(sm):

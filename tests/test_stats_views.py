@@ -1,7 +1,6 @@
 """Dashboards: who sees what, numbers on the page, constant query count."""
 import pytest
-from sqlalchemy import event
-
+from tests.support.checks import statements
 from tests.support.factories import make_school, make_student, make_user
 
 
@@ -66,26 +65,12 @@ def test_school_dashboard_hidden_from_students_and_employers(stats_world, client
 
 
 def _count_queries(app, client, url):
-    from app.extensions import db
-
-    seen = []
-
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements() as sql:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(seen)
+    return len(sql)
 
 
 def test_dashboard_query_count_does_not_grow_with_data(app, client, login, monkeypatch):
-    from app import workflow  # noqa: F401  (factories below use it)
-
     monkeypatch.setitem(app.config, "STATS_CACHE_SECONDS", 0)  # count the SQL, not the cache
     from tests.support.factories import accepted_offer, make_employer
 

@@ -3,17 +3,15 @@
 Refusals are checked for leaving nothing behind: no row in any flow table and no stored file.
 """
 import os
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from flask import current_app
-from sqlalchemy import func, select
 
 from app import uploads, workflow
 from app.extensions import db
-from app.models import Agreement, Destination, FlowEvent, Notification, Termination
 from app.workflow import WorkflowError
+from tests.support.checks import events, inbox, refused, reload, stored_files
 from tests.support.factories import (
     NOW,
     PNG_BYTES,
@@ -22,64 +20,13 @@ from tests.support.factories import (
     certified_offer,
     make_employer,
     make_student,
-    make_user,
     offer,
+    paper_agreement,
     paper_terms,
     proof,
 )
-from tests.test_offers_rules import w  # noqa: F401  (fixture: school, reviewers, student, employer)
 
 LATER = at(days=1)
-
-
-def count(model, *where):
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def stored_files():
-    root = current_app.config["UPLOAD_DIR"]
-    return sorted(os.path.join(d, f) for d, _, files in os.walk(root) for f in files)
-
-
-def snapshot():
-    return (count(Agreement), count(Termination), count(Destination), count(FlowEvent),
-            count(Notification), stored_files(),
-            sorted(db.session.execute(select(Agreement.id, Agreement.status)).all()))
-
-
-@contextmanager
-def refused(rule, *fields):
-    db.session.commit()
-    before = snapshot()
-    with pytest.raises(WorkflowError) as info:
-        yield info
-    assert info.value.rule == rule, f"expected {rule}, got {info.value.rule}: {info.value}"
-    for field in fields:
-        assert info.value.fields.get(field), f"no message for {field}: {info.value.fields}"
-    db.session.expire_all()
-    assert snapshot() == before, "a refused transition wrote something"
-
-
-def reload(obj):
-    db.session.expire_all()
-    return db.session.get(type(obj), obj.id)
-
-
-def actions(**target):
-    column = getattr(FlowEvent, next(iter(target)))
-    return db.session.scalars(select(FlowEvent.action).where(column == next(iter(target.values())))
-                              .order_by(FlowEvent.id)).all()
-
-
-def inbox(user):
-    return db.session.scalars(select(Notification.subject).where(Notification.user_id == user.id)).all()
-
-
-@pytest.fixture
-def signed(w):
-    """w.student holds a certified electronic agreement with w.employer."""
-    w.agreement = certified_offer(w.employer, w.student, w.reviewer)
-    return w
 
 
 # ---------------------------------------------------------------- terminations (R11)
@@ -88,14 +35,18 @@ def test_student_initiated_termination_full_flow(signed):
     w = signed
     t = workflow.request_termination(w.student, w.agreement, "考取公务员", now=LATER)
     assert (t.status, t.initiator, t.school_id, t.employer_id) == ("requested", "student", w.school.id, w.employer.id)
-    assert "学生" in inbox(w.employer_user)[-1] or "解约" in inbox(w.employer_user)[-1]
+    notice = inbox(w.employer_user)[-1]
+    assert notice.subject == f"{w.student.name}提出解约申请"
+    assert notice.body == (f"{w.student.name}申请解除编号 {w.agreement.number} 的就业协议，原因：考取公务员。"
+                           "请在解约办理中处理。")
+    assert notice.link == f"/employer/terminations/{t.id}"
     t = workflow.agree_termination(w.employer, t, now=LATER + timedelta(hours=1))
     assert t.status == "agreed"
-    assert any("待解约审核" in s for s in inbox(w.reviewer))
+    assert inbox(w.reviewer)[-1].subject == f"待解约审核：{w.student.name}"
     t = workflow.approve_termination(w.reviewer, t, now=LATER + timedelta(hours=2))
     assert t.status == "approved"
     assert reload(w.agreement).status == "terminated"
-    assert actions(termination_id=t.id) == ["termination_request", "termination_agree", "termination_approve"]
+    assert events(t) == ["termination_request", "termination_agree", "termination_approve"]
     assert workflow.employment_status(w.student.id)["state"] == "未就业"
     # Free to sign again (R6 no longer blocks).
     other = make_employer(approved_by=w.school)
@@ -107,7 +58,7 @@ def test_employer_initiated_termination_student_agrees(signed):
     w = signed
     t = workflow.request_termination(w.employer, w.agreement, "单位原因", now=LATER)
     assert t.initiator == "employer" and t.status == "requested"
-    assert any("解约" in s for s in inbox(w.student_user))
+    assert [n.subject for n in inbox(w.student_user, "解约")] == [f"{w.employer.name}提出解约"]
     t = workflow.agree_termination(w.student, t, now=LATER + timedelta(hours=1))
     assert t.status == "agreed"
     workflow.approve_termination(w.reviewer, t, now=LATER + timedelta(hours=2))
@@ -269,17 +220,12 @@ def test_withdraw_certification_refused_while_termination_open(signed):
 
 # ---------------------------------------------------------------- paper agreements (R13)
 
-def paper(w, now=NOW):
-    agreement = workflow.record_paper_agreement(w.student, paper_terms(), proof(), now=now)
-    return agreement
-
-
 def test_paper_agreement_recorded_reviewed_and_numbered_with_kind_2(w):
-    agreement = paper(w)
+    agreement = paper_agreement(w.student)
     assert (agreement.kind, agreement.status, agreement.employer_id) == ("paper", "accepted", None)
     assert agreement.proof_path and os.path.exists(uploads.path_of(agreement.proof_path))
-    assert actions(agreement_id=agreement.id) == ["paper_record"]
-    assert any("纸质协议书" in s for s in inbox(w.reviewer))
+    assert events(agreement) == ["paper_record"]
+    assert [n.subject for n in inbox(w.reviewer)] == [f"待审核：{w.student.name}的纸质协议书"]
     certified = workflow.certify(w.reviewer, agreement, now=at(hours=1))
     assert certified.number.startswith("2" + str(w.student.graduation_year) + w.school.code)
     assert workflow.employment_status(w.student.id)["category"] == "签就业协议形式就业（纸质签约）"
@@ -298,24 +244,24 @@ def test_paper_agreement_needs_scan_and_valid_fields(w):
 def test_paper_agreement_refused_while_another_outcome_is_live(w):
     accepted_offer(w.employer, w.student)
     with refused("R6"):
-        paper(w, now=at(days=1))
+        paper_agreement(w.student, now=at(days=1))
 
 
 def test_paper_agreement_refused_for_restricted_student(w):
     w.student.signing_restricted = True
     db.session.commit()
     with refused("R7"):
-        paper(w)
+        paper_agreement(w.student)
 
 
 def test_paper_agreement_may_be_entered_again_after_decline(w):
-    first = paper(w)
+    first = paper_agreement(w.student)
     workflow.decline(w.reviewer, first, "扫描件不清晰", now=at(hours=1))
-    assert paper(w, now=at(hours=2)).status == "accepted"
+    assert paper_agreement(w.student, now=at(hours=2)).status == "accepted"
 
 
 def test_paper_termination_student_only_with_proof_straight_to_school(w):
-    agreement = workflow.certify(w.reviewer, paper(w), now=at(hours=1))
+    agreement = workflow.certify(w.reviewer, paper_agreement(w.student), now=at(hours=1))
     with refused("R13", "proof"):
         workflow.request_termination(w.student, agreement, "单位同意解约", now=LATER)
     with refused("R11"):  # the employer is no online party of a paper agreement
@@ -323,7 +269,7 @@ def test_paper_termination_student_only_with_proof_straight_to_school(w):
     t = workflow.request_termination(w.student, agreement, "单位同意解约", proof=proof(PNG_BYTES, "证明.png"), now=LATER)
     assert (t.status, t.initiator) == ("agreed", "student")
     assert t.proof_path.endswith(".png")
-    assert any("待解约审核" in s for s in inbox(w.reviewer))
+    assert [n.subject for n in inbox(w.reviewer, "解约")] == [f"待解约审核：{w.student.name}"]
     workflow.approve_termination(w.reviewer, t, now=LATER + timedelta(hours=1))
     assert reload(agreement).status == "terminated"
 
@@ -354,7 +300,7 @@ def test_upload_too_large(app):
 
 
 def test_refused_request_stores_no_file(w):
-    agreement = workflow.certify(w.reviewer, paper(w), now=at(hours=1))
+    agreement = workflow.certify(w.reviewer, paper_agreement(w.student), now=at(hours=1))
     files = stored_files()
     with refused("R11"):
         workflow.request_termination(w.student, agreement, "解" * 201, proof=proof(), now=LATER)
@@ -377,8 +323,8 @@ def test_destination_submit_and_approve(w):
     d = workflow.review_destination(w.reviewer, d, True, now=at(hours=1))
     assert d.status == "approved"
     assert workflow.employment_status(w.student.id)["state"] == "已落实去向"
-    assert actions(destination_id=d.id) == ["destination_submit", "destination_approve"]
-    assert any("审核通过" in s for s in inbox(w.student_user))
+    assert events(d) == ["destination_submit", "destination_approve"]
+    assert [n.subject for n in inbox(w.student_user)] == ["其他去向审核通过"]
 
 
 @pytest.mark.parametrize("status", ["submitted", "approved"])
@@ -390,7 +336,7 @@ def test_live_destination_blocks_accept_and_paper(w, status):
     with refused("R6"):
         workflow.accept(w.student, pending, now=at(hours=2))
     with refused("R6"):
-        paper(w, now=at(hours=2))
+        paper_agreement(w.student, now=at(hours=2))
     with refused("R6"):
         workflow.submit_destination(w.student, "76", {"occupation": "自由撰稿", "region": "420111"}, now=at(hours=2))
     # R3: employers may still send offers; the student only views them.
@@ -417,7 +363,7 @@ def test_destination_withdrawn_before_review_only(w):
     d = workflow.submit_destination(w.student, "80", further_study(), proof(), now=NOW)
     d = workflow.withdraw_destination(w.student, d, now=at(hours=1))
     assert d.status == "withdrawn"
-    assert any("撤回" in s for s in inbox(w.reviewer))
+    assert inbox(w.reviewer)[-1].subject == f"{w.student.name}撤回了其他去向登记"
     assert workflow.employment_status(w.student.id)["state"] == "未就业"
     d2 = workflow.submit_destination(w.student, "80", further_study(), proof(), now=at(hours=2))
     workflow.review_destination(w.reviewer, d2, True, now=at(hours=3))
@@ -456,4 +402,4 @@ def test_faq6_wrong_content_after_certification_withdraw_decline_and_sign_again(
     again = workflow.accept(w.student, again, now=at(days=2, hours=2))
     certified = workflow.certify(w.reviewer, again, now=at(days=3))
     assert certified.number != number
-    assert actions(agreement_id=w.agreement.id)[-2:] == ["withdraw", "decline"]
+    assert events(w.agreement)[-2:] == ["withdraw", "decline"]
