@@ -16,6 +16,7 @@ from app.workflow import WorkflowError
 from tests.support.checks import count
 from tests.support.factories import (
     PASSWORD,
+    approve,
     credit_code,
     id_number,
     login,
@@ -134,6 +135,19 @@ def test_registration_page_and_first_login_leads_to_confirmation(client, schools
     assert employer.profile_confirmed_at is not None and employer.archive_unit is None
     home = client.get("/employer/").get_data(as_text=True)
     assert "等待学校审核" in home and "待审核" in home
+
+
+def test_school_approves_waiting_employer_and_needs_a_reason_to_refuse(client, login, w):
+    waiting = make_employer()
+    approval = approve(waiting, w.school, status="pending")
+    login(client, w.reviewer.username)
+    assert waiting.name in client.get("/school/employers/").get_data(as_text=True)
+    refused = client.post(f"/school/employers/{approval.id}/review", data={"decision": "refuse", "reason": ""},
+                          follow_redirects=True)
+    assert "请填写审核不通过原因" in refused.get_data(as_text=True)
+    assert db.session.get(EmployerApproval, approval.id).status == "pending"
+    client.post(f"/school/employers/{approval.id}/review", data={"decision": "approve"})
+    assert db.session.get(EmployerApproval, approval.id).status == "approved"
 
 
 def test_region_picker_data_is_gb2260():
@@ -373,6 +387,14 @@ def test_school_edits_phone_and_resets_password_of_own_students_only(client, sch
     for url in (f"/school/students/{theirs.id}/edit", f"/school/students/{theirs.id}/reset-password"):
         assert client.post(url, data=form).status_code == 404
     assert accounts.login_of(db.session.get(Student, theirs.id)).must_change_password is False
+
+
+def test_school_restricts_own_student_through_the_list_action(client, login, w):
+    login(client, w.reviewer.username)
+    listing = client.get("/school/students/list/").get_data(as_text=True)
+    assert w.student.student_no in listing
+    client.post("/school/students/action_post", data={"action": "restrict", "rowid": [w.student.id]})
+    assert db.session.get(Student, w.student.id).signing_restricted is True
 
 
 def test_nul_bytes_in_login_are_a_wrong_login_not_an_error(client, schools):

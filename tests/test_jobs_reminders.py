@@ -203,6 +203,14 @@ def _expired_counts():
     return expired, events, notices
 
 
+def test_expiry_job_marks_overdue_offer_once(w):
+    agreement = offer(w.employer, w.student)
+    later = (NOW + timedelta(days=6)).isoformat()
+    assert expire_due_offers(later) == 1
+    assert expire_due_offers(later) == 0
+    assert db.session.get(Agreement, agreement.id).status == "expired"
+
+
 def test_expiry_job_twice_expires_once():
     employer_user, agreements = _expiry_world(5)
     after = (agreements[0].expires_at + timedelta(minutes=1)).isoformat()

@@ -68,3 +68,11 @@ def test_password_validator_rejects_weak_password_in_forms():
     with pytest.raises(ValidationError):
         password_validator("abc")
     password_validator(PASSWORD)
+
+
+@pytest.mark.parametrize("target", ["//evil.com", "/\\evil.com", "/\tevil.com", "https://evil.com"])
+def test_next_parameter_cannot_leave_the_site(app, target):
+    from app.views.common import back
+
+    with app.test_request_context("/", method="POST", data={"next": target}):
+        assert back("/safe").headers["Location"] == "/safe"

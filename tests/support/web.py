@@ -1,5 +1,7 @@
-"""The test client class (conftest.py's `client`, second apps built by tests, bench/documents.py)."""
+"""The test client class (conftest.py's `client`, second apps built by tests, bench/documents.py) and
+small helpers of the page tests."""
 import contextvars
+import io
 
 from flask.testing import FlaskClient
 
@@ -22,3 +24,20 @@ class IsolatedClient(FlaskClient):
         if has_app_context():
             db.session.expire_all()
         return response
+
+
+def switch(client, user):
+    """Log out whoever is logged in on `client`, then log in as `user` (a login row)."""
+    from tests.support.factories import login, logout
+
+    logout(client)
+    login(client, user.username)
+
+
+def form_with_file(fields, data=None, name="scan.pdf"):
+    """A multipart form: `fields` plus the upload `proof` (default: a small PDF)."""
+    from tests.support.factories import PDF_BYTES
+
+    payload = dict(fields)
+    payload["proof"] = (io.BytesIO(PDF_BYTES if data is None else data), name)
+    return payload

@@ -1,0 +1,29 @@
+"""Uploaded proofs (scans, letters, certificates): recognised by their content, not their name, and
+refused when empty or too large — nothing stored then (app.uploads)."""
+import pytest
+
+from app import uploads
+from tests.support.checks import stored_files
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "空文件"),
+    (b"MZ\x90\x00 this is an exe", "PDF、JPG 或 PNG"),
+    (b"<html><script>alert(1)</script>", "PDF、JPG 或 PNG"),
+])
+def test_upload_refused_by_content(data, message):
+    before = stored_files()
+    with pytest.raises(uploads.UploadError) as info:
+        uploads.from_bytes(data, "证明.pdf")  # the name claims PDF; the content decides
+    assert message in str(info.value)
+    assert stored_files() == before
+
+
+def test_upload_too_large(app):
+    limit = app.config["UPLOAD_MAX_BYTES"]
+    before = stored_files()
+    with pytest.raises(uploads.UploadError) as info:
+        uploads.from_bytes(b"%PDF-" + b"0" * limit, "big.pdf")
+    assert "MB" in str(info.value)
+    assert uploads.from_bytes(b"%PDF-" + b"0" * (limit - 5), "ok.pdf").ext == "pdf"  # the limit itself is fine
+    assert stored_files() == before
