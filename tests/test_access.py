@@ -10,10 +10,6 @@ from tests.support.factories import approve, make_employer, make_student, make_u
 from tests.support.scenes import SCHOOLS, scene
 
 
-def login_of(w, role):
-    return {"employer": w.employer_user, "student": w.student_user, "school": w.reviewer}[role]
-
-
 @pytest.fixture
 def two_worlds():
     """Two schools, each with a student and an employer (on its invite list) whose offer the student
@@ -66,7 +62,7 @@ def _fill(text, other):
 @pytest.mark.parametrize("role,method,url,form", FOREIGN, ids=[f"{r}-{m}-{u}" for r, m, u, _ in FOREIGN])
 def test_party_gets_404_for_other_partys_ids(client, login, two_worlds, role, method, url, form):
     mine, other = two_worlds
-    login(client, login_of(mine, role).username)
+    login(client, mine.logins[role].username)
     url = _fill(url, other)
     if method == "GET":
         response = client.get(url)
@@ -113,7 +109,7 @@ def test_party_gets_404_for_other_partys_termination_destination_and_paper_rows(
                                                                                who, method, url):
     mine, other = two_signed_worlds
     t, d = _foreign_rows(other)
-    login(client, login_of(mine, who).username)
+    login(client, mine.logins[who].username)
     url = url.format(t=t.id, d=d.id, a=other.agreement.id)
     form = {"ids": other.agreement.id, "agree": "1", "reason": "x", "decision": "approve"}
     response = client.get(url) if method == "GET" else client.post(url, data=form)
@@ -131,7 +127,7 @@ PORTALS = {"employer": "/employer/", "student": "/student/", "school": "/school/
 @pytest.mark.parametrize("role", ["employer", "student", "school"])
 @pytest.mark.parametrize("portal", sorted(PORTALS))
 def test_role_cannot_open_other_roles_portal(client, login, two_worlds, role, portal):
-    login(client, login_of(two_worlds[0], role).username)
+    login(client, two_worlds[0].logins[role].username)
     response = client.get(PORTALS[portal])
     if portal == role:
         assert response.status_code == 200

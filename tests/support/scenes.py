@@ -13,6 +13,7 @@ Returns a SimpleNamespace:
                                 its login
     students, student           `students` verified students who may sign (student = students[0])
     student_users, student_user their logins
+    logins                      {"student": student_user, "employer": employer_user, "school": reviewer}
     agreements, agreement       with `offer`: one agreement from the employer to each student in
                                 that state (agreement = agreements[0]); otherwise [] and None
     other_school, other_reviewer  with other_school=True: 华中科技大学 and a reviewer of it
@@ -51,6 +52,7 @@ def scene(offer_state=None, *, school="10486", students=1, student=None, employe
     w.students = [make_student(w.school, **(student or {})) for _ in range(students)]
     w.student_users = [make_user("student", s) for s in w.students]
     w.student, w.student_user = w.students[0], w.student_users[0]
+    w.logins = {"student": w.student_user, "employer": w.employer_user, "school": w.reviewer}
     if other_school:
         code = next(c for c in SCHOOLS if c != school)
         w.other_school = make_school(code, SCHOOLS[code])
