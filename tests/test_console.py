@@ -3,6 +3,7 @@ import pytest
 
 from tests.support.checks import count
 from tests.support.factories import make_user
+from tests.support.web import redirect_of
 
 SLUGS = ["students", "employers", "agreements", "destinations", "terminations", "events"]
 
@@ -43,7 +44,7 @@ def test_console_hidden_from_other_roles(stats_world, client, login, role):
 
 def test_console_sends_anonymous_visitors_to_login(stats_world, client):
     r = client.get("/console/students/")
-    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert redirect_of(r) == (302, "/login/?next=/console/students/?")  # Flask-Admin's own redirect
 
 
 @pytest.mark.parametrize("slug", SLUGS)
@@ -58,7 +59,7 @@ def test_console_has_no_write_routes(stats_world, prov, slug):
         (f"/console/{slug}/ajax/update/", {"list_form_pk": str(agreement_id), "status": "terminated"}),
     ]:
         r = prov.post(url, data=data)
-        assert r.status_code in (404, 405), (url, r.status_code)
+        assert r.status_code == 404, (url, r.status_code)
     for export in ("csv", "xlsx"):
         assert prov.get(f"/console/{slug}/export/{export}/").status_code == 404
     assert counts() == before

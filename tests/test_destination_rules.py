@@ -4,7 +4,6 @@ one live outcome (R6) — straight on app.workflow."""
 import pytest
 
 from app import workflow
-from app.workflow import WorkflowError
 from tests.support.checks import events, inbox, refused, reload
 from tests.support.factories import NOW, at, make_employer, make_student, offer, paper_agreement, proof
 
@@ -67,8 +66,9 @@ def test_destination_withdrawn_before_review_only(w):
     assert workflow.employment_status(w.student.id)["state"] == "未就业"
     d2 = workflow.submit_destination(w.student, "80", further_study(), proof(), now=at(hours=2))
     workflow.review_destination(w.reviewer, d2, True, now=at(hours=3))
-    with pytest.raises(WorkflowError):
+    with refused(None) as info:
         workflow.withdraw_destination(w.student, d2, now=at(hours=4))
+    assert info.value.message == "学校已审核的去向登记不能撤回"
     assert reload(d2).status == "approved"
 
 
@@ -86,6 +86,8 @@ def test_destination_decline_needs_reason_and_frees_the_student(w):
 
 def test_other_student_cannot_withdraw(w):
     d = workflow.submit_destination(w.student, "80", further_study(), proof(), now=NOW)
-    with pytest.raises(WorkflowError):
-        workflow.withdraw_destination(make_student(w.school), d, now=at(hours=1))
+    other = make_student(w.school)
+    with refused(None) as info:
+        workflow.withdraw_destination(other, d, now=at(hours=1))
+    assert info.value.message == "只能撤回本人的去向登记"
     assert reload(d).status == "submitted"

@@ -9,6 +9,7 @@ from app import workflow
 from app.extensions import db
 from tests.support.factories import NOW, accepted_offer, logout, make_employer, make_user, offer
 from tests.support.scenes import scene
+from tests.support.web import redirect_of
 
 pytestmark = pytest.mark.skipif(not shutil.which("wkhtmltopdf") and not os.environ.get("CI"),
                                 reason="wkhtmltopdf not installed (make deb)")
@@ -55,10 +56,10 @@ def test_another_employer_of_the_same_school_gets_404(client, login, worlds):
 
 def test_province_and_anonymous_get_no_pdf(client, login, worlds):
     response = client.get(url(worlds[0].agreement))
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert redirect_of(response) == (302, f"/login/?next=http://localhost{url(worlds[0].agreement)}")
     login(client, make_user("province").username)
     response = client.get(url(worlds[0].agreement))
-    assert response.status_code != 200 and not response.data.startswith(b"%PDF")
+    assert response.status_code == 403 and not response.data.startswith(b"%PDF")
 
 
 def test_unknown_agreement_is_404(client, login, worlds):

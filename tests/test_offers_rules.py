@@ -296,6 +296,8 @@ BLOCKS = {
     "plan_submitted": {"plan_submitted": True},
     "unverified": {"verified_at": None},
 }
+BLOCK_REASONS = {"restricted": "已被学校限制签约", "targeted": "培养方式为定向", "plan_submitted": "已提交就业方案",
+                 "unverified": "尚未完成首次登录信息验证"}
 
 
 @pytest.mark.parametrize("reason", list(BLOCKS))
@@ -315,7 +317,7 @@ def test_blocked_student_cannot_receive_offer(w, reason):
     fine = make_student(w.school)
     with refused("R7"):
         workflow.invite(w.employer, [fine, blocked], valid_terms(), now=NOW)
-    assert workflow.student_block_reason(blocked)
+    assert workflow.student_block_reason(blocked) == BLOCK_REASONS[reason]
     assert workflow.student_block_reason(fine) is None
 
 

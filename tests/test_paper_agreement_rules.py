@@ -19,7 +19,7 @@ def test_paper_agreement_recorded_reviewed_and_numbered_with_kind_2(w):
     assert events(agreement) == ["paper_record"]
     assert [n.subject for n in inbox(w.reviewer)] == [f"待审核：{w.student.name}的纸质协议书"]
     certified = workflow.certify(w.reviewer, agreement, now=at(hours=1))
-    assert certified.number.startswith("2" + str(w.student.graduation_year) + w.school.code)
+    assert certified.number == "220261048600001"  # kind 2, year 2026, school 10486, first of the year
     assert workflow.employment_status(w.student.id)["category"] == "签就业协议形式就业（纸质签约）"
 
 

@@ -41,3 +41,8 @@ def form_with_file(fields, data=None, name="scan.pdf"):
     payload = dict(fields)
     payload["proof"] = (io.BytesIO(PDF_BYTES if data is None else data), name)
     return payload
+
+
+def redirect_of(response):
+    """(status, Location) of a response: `assert redirect_of(r) == (302, "/employer/confirm")`."""
+    return response.status_code, response.headers.get("Location")
