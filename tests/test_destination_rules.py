@@ -14,7 +14,7 @@ def further_study(**overrides):
     return details
 
 
-def test_destination_submit_and_approve(w):
+def test_student_registers_destination_and_school_approves(w):
     d = workflow.submit_destination(w.student, "80", further_study(), proof(), now=NOW)
     assert d.status == "submitted" and d.proof_path
     assert workflow.employment_status(w.student.id) == {"state": "去向待学校审核", "category": "升学",
@@ -27,7 +27,7 @@ def test_destination_submit_and_approve(w):
 
 
 @pytest.mark.parametrize("status", ["submitted", "approved"])
-def test_live_destination_blocks_accept_and_paper(w, status):
+def test_student_cannot_accept_record_or_register_while_destination_live(w, status):
     pending = offer(w.employer, w.student)
     d = workflow.submit_destination(w.student, "80", further_study(), proof(), now=NOW)
     if status == "approved":
@@ -43,7 +43,7 @@ def test_live_destination_blocks_accept_and_paper(w, status):
     assert offer(other, w.student, now=at(hours=3)).status == "pending"
 
 
-def test_destination_details_and_proof_per_kind(w):
+def test_student_cannot_register_destination_without_details_or_proof_of_its_kind(w):
     with refused("R15", "school", "major"):
         workflow.submit_destination(w.student, "80", {"level": "硕士研究生"}, proof(), now=NOW)
     with refused("R15", "proof"):
@@ -58,7 +58,7 @@ def test_destination_details_and_proof_per_kind(w):
                                        now=NOW).status == "submitted"
 
 
-def test_destination_withdrawn_before_review_only(w):
+def test_student_may_withdraw_destination_only_before_review(w):
     d = workflow.submit_destination(w.student, "80", further_study(), proof(), now=NOW)
     d = workflow.withdraw_destination(w.student, d, now=at(hours=1))
     assert d.status == "withdrawn"
@@ -72,7 +72,7 @@ def test_destination_withdrawn_before_review_only(w):
     assert reload(d2).status == "approved"
 
 
-def test_destination_decline_needs_reason_and_frees_the_student(w):
+def test_reviewer_declines_destination_with_reason_and_frees_the_student(w):
     d = workflow.submit_destination(w.student, "80", further_study(), proof(), now=NOW)
     with refused("R9"):
         workflow.review_destination(w.reviewer, d, False, "  ", now=at(hours=1))
@@ -84,7 +84,7 @@ def test_destination_decline_needs_reason_and_frees_the_student(w):
     assert workflow.accept(w.student, pending, now=at(hours=4)).status == "accepted"
 
 
-def test_other_student_cannot_withdraw(w):
+def test_other_student_cannot_withdraw_destination(w):
     d = workflow.submit_destination(w.student, "80", further_study(), proof(), now=NOW)
     other = make_student(w.school)
     with refused(None) as info:

@@ -14,8 +14,8 @@ import pytest
 from app import documents, workflow
 from app.extensions import db
 from app.models import AgreementDocument
-from tests.support.factories import (NOW, accepted_offer, certified_offer, make_employer, make_student, offer, paper_terms,
-                                     proof)
+from tests.support.factories import (NOW, accepted_offer, certified_offer, make_employer, make_student, offer,
+                                     paper_terms, proof)
 from tests.support.pdf import normalize, page_pixels, pdf_text
 from tests.support.scenes import scene
 
@@ -256,7 +256,7 @@ def test_verify_url_and_masking(certified):
 
 
 @pytest.mark.parametrize("name,masked", [("王伟", "王*"), ("欧阳明月", "欧**月"), ("李", "李")])
-def test_mask_name(name, masked):
+def test_mask_name_keeps_first_and_last_character(name, masked):
     assert documents.mask_name(name) == masked
 
 

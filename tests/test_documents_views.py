@@ -40,7 +40,7 @@ def test_each_party_downloads_the_certified_pdf(client, login, worlds, role):
 
 
 @pytest.mark.parametrize("role", ["student", "employer", "school"])
-def test_other_parties_get_404(client, login, worlds, role):
+def test_other_schools_parties_get_404_for_the_pdf(client, login, worlds, role):
     other = worlds[1]
     login(client, other.logins[role].username)
     response = client.get(url(worlds[0].agreement))
@@ -54,7 +54,7 @@ def test_another_employer_of_the_same_school_gets_404(client, login, worlds):
     assert client.get(url(mine.agreement)).status_code == 404
 
 
-def test_province_and_anonymous_get_no_pdf(client, login, worlds):
+def test_province_and_anonymous_cannot_download_the_pdf(client, login, worlds):
     response = client.get(url(worlds[0].agreement))
     assert redirect_of(response) == (302, f"/login/?next=http://localhost{url(worlds[0].agreement)}")
     login(client, make_user("province").username)

@@ -60,7 +60,7 @@ def schools():
     ({"email": "not-an-email"}, "email"),
     ({"username": "a b"}, "username"),
 ])
-def test_registration_validation(schools, change, field):
+def test_registration_with_invalid_field_is_refused(schools, change, field):
     with pytest.raises(WorkflowError) as info:
         workflow.register_employer(registration(**change), PASSWORD, [schools[0].id])
     assert field in info.value.fields
@@ -162,7 +162,7 @@ def test_region_picker_data_is_gb2260():
     assert regions.children("420111") == []
 
 
-def test_region_json_endpoint(client):
+def test_region_json_lists_children(client):
     assert ["420000", "湖北省"] in client.get("/regions/root.json").get_json()
     assert ["420100", "武汉市"] in client.get("/regions/420000.json").get_json()
 
@@ -273,7 +273,7 @@ def test_http_backend_posts_to_the_provider(fresh, app):
         app.config.update(SMS_BACKEND="dev", SMS_HTTP_URL=None, SMS_HTTP_TOKEN=None)
 
 
-def test_verification_pages(client, fresh):
+def test_unverified_student_is_sent_to_verification_and_verifies_by_code(client, fresh):
     student, user = fresh
     login(client, user.username)
     response = client.get("/student/offers/")

@@ -73,7 +73,7 @@ def test_employer_cannot_send_second_pending_offer(w):
     assert reload(first).status == "pending"
 
 
-def test_one_refused_student_refuses_whole_invite(w):
+def test_employer_cannot_invite_group_with_one_refused_student(w):
     offer(w.employer, w.student)
     fresh = make_student(w.school)
     with refused("R3"):
@@ -81,7 +81,7 @@ def test_one_refused_student_refuses_whole_invite(w):
     assert count(Agreement, Agreement.student_id == fresh.id) == 0
 
 
-def test_same_student_twice_in_one_invite_is_refused(w):
+def test_employer_cannot_invite_same_student_twice_at_once(w):
     with refused("R3"):
         workflow.invite(w.employer, [w.student, w.student], valid_terms(), now=NOW)
 
@@ -196,7 +196,7 @@ def test_student_cannot_accept_within_cooling_off(w):
     assert workflow.accept(w.student, agreement, now=at(minutes=60)).status == "accepted"
 
 
-def test_cooling_off_is_configurable(w, app, monkeypatch):
+def test_cooling_off_length_is_a_setting(w, app, monkeypatch):
     monkeypatch.setitem(app.config, "COOLING_OFF_MINUTES", 180)
     agreement = offer(w.employer, w.student)
     with refused("R5"):
@@ -381,7 +381,7 @@ def test_other_employer_cannot_amend(w):
         workflow.amend(rival, agreement, valid_terms(**AMENDED), now=at(hours=1))
 
 
-def test_amend_validates_terms(w):
+def test_employer_cannot_amend_with_invalid_terms(w):
     agreement = offer(w.employer, w.student)
     with refused("R15", "probation_days"):
         workflow.amend(w.employer, agreement, valid_terms(probation_days=200), now=at(hours=1))
@@ -439,7 +439,7 @@ BAD_TERMS = [
 
 @pytest.mark.parametrize("overrides, field", BAD_TERMS,
                          ids=[f"{field}-{i}" for i, (_, field) in enumerate(BAD_TERMS)])
-def test_invalid_offer_terms_are_refused(w, overrides, field):
+def test_employer_cannot_offer_invalid_terms(w, overrides, field):
     with refused("R15", field) as info:
         workflow.invite(w.employer, [w.student], valid_terms(**overrides), now=NOW)
     assert set(info.value.fields) <= set(workflow.TERM_FIELDS)
@@ -462,7 +462,7 @@ GOOD_TERMS = [
 
 
 @pytest.mark.parametrize("overrides", GOOD_TERMS)
-def test_valid_offer_terms_are_kept(w, overrides):
+def test_employer_offers_valid_terms_as_cleaned(w, overrides):
     agreement = reload(workflow.invite(w.employer, [w.student], valid_terms(**overrides), now=NOW)[0])
     clean = workflow.validate_terms(valid_terms(**overrides), NOW)
     for field in workflow.TERM_FIELDS:

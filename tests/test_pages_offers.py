@@ -129,7 +129,7 @@ def test_student_sees_todo_and_accepts_after_reading_notice(client, login, world
     assert db.session.get(Agreement, agreement.id).status == "accepted"
 
 
-def test_student_cannot_accept_within_cooling_off_in_browser(client, login, world):
+def test_student_cannot_accept_within_cooling_off_on_the_page(client, login, world):
     agreement = send_offer(world)
     login(client, world.student_user.username)
     response = client.post(f"/student/offers/{agreement.id}/accept", data={"agree": "1"}, follow_redirects=True)
@@ -137,7 +137,7 @@ def test_student_cannot_accept_within_cooling_off_in_browser(client, login, worl
     assert db.session.get(Agreement, agreement.id).status == "pending"
 
 
-def test_student_rejects_offer(client, login, world):
+def test_student_rejects_offer_from_the_letter(client, login, world):
     agreement = send_offer(world)
     login(client, world.student_user.username)
     client.post(f"/student/offers/{agreement.id}/reject", follow_redirects=True)

@@ -69,7 +69,7 @@ def test_employer_termination_with_notice_and_student_answer(client, login, sign
     assert db.session.get(Termination, t.id).status == "agreed"
 
 
-def test_refusals_show_the_rule_and_write_nothing(client, login, signed):
+def test_termination_reason_over_200_characters_is_refused_on_the_page(client, login, signed):
     w = signed
     login(client, w.student_user.username)
     response = client.post(f"/student/terminations/request/{w.agreement.id}",

@@ -23,7 +23,7 @@ def test_paper_agreement_recorded_reviewed_and_numbered_with_kind_2(w):
     assert workflow.employment_status(w.student.id)["category"] == "签就业协议形式就业（纸质签约）"
 
 
-def test_paper_agreement_needs_scan_and_valid_fields(w):
+def test_student_cannot_record_paper_agreement_without_scan_or_valid_fields(w):
     with refused("R13", "proof"):
         workflow.record_paper_agreement(w.student, paper_terms(), None, now=NOW)
     with refused("R15", "employer_credit_code", "employer_name"):
@@ -33,26 +33,26 @@ def test_paper_agreement_needs_scan_and_valid_fields(w):
         workflow.record_paper_agreement(w.student, paper_terms(report_deadline=NOW.date()), proof(), now=NOW)
 
 
-def test_paper_agreement_refused_while_another_outcome_is_live(w):
+def test_student_cannot_record_paper_agreement_while_another_outcome_live(w):
     accepted_offer(w.employer, w.student)
     with refused("R6"):
         paper_agreement(w.student, now=at(days=1))
 
 
-def test_paper_agreement_refused_for_restricted_student(w):
+def test_restricted_student_cannot_record_paper_agreement(w):
     w.student.signing_restricted = True
     db.session.commit()
     with refused("R7"):
         paper_agreement(w.student)
 
 
-def test_paper_agreement_may_be_entered_again_after_decline(w):
+def test_student_may_record_paper_agreement_again_after_decline(w):
     first = paper_agreement(w.student)
     workflow.decline(w.reviewer, first, "扫描件不清晰", now=at(hours=1))
     assert paper_agreement(w.student, now=at(hours=2)).status == "accepted"
 
 
-def test_paper_termination_student_only_with_proof_straight_to_school(w):
+def test_paper_termination_is_asked_by_student_with_proof_and_goes_to_school(w):
     agreement = workflow.certify(w.reviewer, paper_agreement(w.student), now=at(hours=1))
     with refused("R13", "proof"):
         workflow.request_termination(w.student, agreement, "单位同意解约", now=LATER)
@@ -66,7 +66,7 @@ def test_paper_termination_student_only_with_proof_straight_to_school(w):
     assert reload(agreement).status == "terminated"
 
 
-def test_refused_request_stores_no_file(w):
+def test_refused_termination_request_stores_no_file(w):
     agreement = workflow.certify(w.reviewer, paper_agreement(w.student), now=at(hours=1))
     files = stored_files()
     with refused("R11"):

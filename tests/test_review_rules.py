@@ -27,7 +27,7 @@ LATER = at(days=1)
 
 # ---------------------------------------------------------------- R9: certify and decline, numbers
 
-def test_certify_assigns_number_in_manual_format(w):
+def test_reviewer_certifies_with_number_in_manual_format(w):
     agreement = workflow.certify(w.reviewer, accepted_offer(w.employer, w.student), now=at(hours=3))
     agreement = reload(agreement)
     assert agreement.status == "certified"
@@ -51,7 +51,7 @@ def test_reviewer_of_other_school_cannot_decline(w):
 
 
 @pytest.mark.parametrize("actor", ["student", "employer", "province", "student_user"])
-def test_only_a_school_reviewer_certifies(w, actor):
+def test_only_school_reviewer_can_certify(w, actor):
     agreement = accepted_offer(w.employer, w.student)
     who = {
         "student": w.student, "employer": w.employer, "student_user": w.student_user,
@@ -62,21 +62,21 @@ def test_only_a_school_reviewer_certifies(w, actor):
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None])
-def test_decline_needs_reason(w, reason):
+def test_reviewer_cannot_decline_without_reason(w, reason):
     agreement = accepted_offer(w.employer, w.student)
     with refused("R9"):
         workflow.decline(w.reviewer, agreement, reason, now=at(hours=3))
     assert reload(agreement).status == "accepted"
 
 
-def test_decline_keeps_reason_and_assigns_no_number(w):
+def test_reviewer_declines_with_reason_and_no_number(w):
     agreement = workflow.decline(w.reviewer, accepted_offer(w.employer, w.student), "  岗位信息不完整 ",
                                  now=at(hours=3))
     agreement = reload(agreement)
     assert (agreement.status, agreement.review_reason, agreement.number) == ("declined", "岗位信息不完整", None)
 
 
-def test_only_accepted_agreements_can_be_certified(w):
+def test_reviewer_cannot_certify_offer_not_accepted(w):
     agreement = offer(w.employer, w.student)
     with refused(None):
         workflow.certify(w.reviewer, agreement, now=at(hours=3))
@@ -97,14 +97,14 @@ def test_numbers_run_per_school_per_year(w):
     assert next_year == "120271048600001"
 
 
-def test_paper_agreement_number_starts_with_2(w):
+def test_certified_paper_agreement_number_starts_with_2(w):
     agreement = paper_agreement(w.student)
     certified = reload(workflow.certify(w.reviewer, agreement, now=at(hours=3)))
     assert certified.status == "certified"
     assert certified.number == "220261048600001"
 
 
-def test_numbers_are_never_reused(w):
+def test_certification_number_is_kept_after_withdrawal_and_never_reused(w):
     agreement = workflow.certify(w.reviewer, accepted_offer(w.employer, w.student), now=at(hours=3))
     number = agreement.number
     workflow.withdraw_certification(w.reviewer, agreement, "录入有误", now=at(hours=4))
@@ -116,7 +116,7 @@ def test_numbers_are_never_reused(w):
 
 # ---------------------------------------------------------------- R10: withdrawing a certification
 
-def test_withdraw_certification_keeps_number(signed):
+def test_reviewer_withdraws_certification_keeping_number(signed):
     w = signed
     number = w.agreement.number
     withdrawn = reload(workflow.withdraw_certification(w.reviewer, w.agreement, "学生信息有误", now=at(hours=4)))
@@ -128,7 +128,7 @@ def test_withdraw_certification_keeps_number(signed):
 
 
 @pytest.mark.parametrize("status", ["requested", "agreed"])
-def test_cannot_withdraw_certification_while_termination_open(signed, status):
+def test_reviewer_cannot_withdraw_certification_while_termination_open(signed, status):
     w = signed
     t = workflow.request_termination(w.student, w.agreement, "考取公务员", now=at(days=1))
     if status == "agreed":
@@ -138,7 +138,7 @@ def test_cannot_withdraw_certification_while_termination_open(signed, status):
     assert reload(w.agreement).status == "certified"
 
 
-def test_may_withdraw_certification_after_termination_refused(signed):
+def test_reviewer_may_withdraw_certification_after_termination_refused(signed):
     w = signed
     t = workflow.request_termination(w.student, w.agreement, "考取公务员", now=at(days=1))
     workflow.agree_termination(w.employer, t, now=at(days=1, hours=1))
@@ -146,7 +146,7 @@ def test_may_withdraw_certification_after_termination_refused(signed):
     assert workflow.withdraw_certification(w.reviewer, w.agreement, "录入有误", now=at(hours=4)).status == "accepted"
 
 
-def test_withdraw_certification_needs_reason(signed):
+def test_reviewer_cannot_withdraw_certification_without_reason(signed):
     w = signed
     with refused("R10"):
         workflow.withdraw_certification(w.reviewer, w.agreement, " ", now=at(hours=4))
@@ -159,13 +159,13 @@ def test_reviewer_of_other_school_cannot_withdraw_certification(signed):
     assert reload(w.agreement).status == "certified"
 
 
-def test_only_certified_agreements_can_be_withdrawn(w):
+def test_reviewer_cannot_withdraw_certification_of_uncertified_agreement(w):
     agreement = accepted_offer(w.employer, w.student)
     with refused(None):
         workflow.withdraw_certification(w.reviewer, agreement, "录入有误", now=at(hours=4))
 
 
-def test_withdraw_certification_refused_while_termination_open(signed):
+def test_reviewer_cannot_withdraw_certification_while_employer_asks_termination(signed):
     w = signed
     workflow.request_termination(w.employer, w.agreement, "单位原因", now=LATER)
     with refused("R10"):

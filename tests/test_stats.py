@@ -38,13 +38,13 @@ def test_rate_definition_is_confirmed_over_graduates():
     assert list(stats.rate(pd.Series([1, 0]), pd.Series([2, 0]))) == [0.5, 0.0]
 
 
-def test_by_school(stats_world):
+def test_dashboard_by_school_equals_hand_counts(stats_world):
     t = table(dash(year=2026)["by_school"], "school_code",
               ["graduates", "employed", "pending", "electronic", "paper", "other", "unemployed"])
     assert t == {"10486": (7, 3, 2, 2, 1, 2, 2), "10487": (2, 1, 0, 1, 0, 0, 1)}
 
 
-def test_by_department_and_major(stats_world):
+def test_dashboard_by_department_and_major_equals_hand_counts(stats_world):
     d = dash(year=2026)
     assert table(d["by_department"], ["school_name", "department"], ["graduates", "employed"]) == {
         ("武汉大学", "计算机学院"): (5, 1), ("武汉大学", "数学学院"): (2, 2), ("华中科技大学", "计算机学院"): (2, 1)}
@@ -53,7 +53,7 @@ def test_by_department_and_major(stats_world):
         ("武汉大学", "数学"): (2, 2, 0, 0), ("华中科技大学", "软件工程"): (2, 1, 0, 1)}
 
 
-def test_by_education_and_gender(stats_world):
+def test_dashboard_by_education_and_gender_equals_hand_counts_in_manual_order(stats_world):
     d = dash(year=2026)
     assert table(d["by_education"], "education", ["graduates", "employed"]) == {
         "硕士生毕业": (2, 2), "本科生毕业": (6, 2), "专科生毕业": (1, 0)}
@@ -61,19 +61,19 @@ def test_by_education_and_gender(stats_world):
     assert table(d["by_gender"], "gender", ["graduates", "employed", "pending"]) == {"男": (5, 3, 1), "女": (4, 1, 1)}
 
 
-def test_by_employer_nature_finds_paper_employer_by_credit_code(stats_world):
+def test_dashboard_by_employer_nature_finds_paper_employer_by_credit_code(stats_world):
     # s3's paper agreement has no employer_id (R13); its credit code is E2's, a 国有企业.
     t = table(dash(year=2026)["by_nature"], "nature", ["count", "employed", "pending", "electronic", "paper"])
     assert t == {"其他企业": (2, 2, 0, 2, 0), "国有企业": (2, 1, 1, 1, 1)}
 
 
-def test_by_work_region_province_and_city(stats_world):
+def test_dashboard_by_work_region_groups_province_and_city(stats_world):
     d = dash(year=2026)
     assert table(d["by_province"], "province", ["count", "employed"]) == {"湖北省": (3, 3), "北京市": (1, 0)}
     assert table(d["by_city"], ["province", "city"], ["count"]) == {("湖北省", "武汉市"): (3,), ("北京市", "北京市"): (1,)}
 
 
-def test_by_outcome_kind_lists_every_kind(stats_world):
+def test_dashboard_by_outcome_lists_every_kind(stats_world):
     from app import labels
 
     frame = dash(year=2026)["by_outcome"]
@@ -87,7 +87,7 @@ def test_by_outcome_kind_lists_every_kind(stats_world):
     assert frame["share"].sum() == pytest.approx(1.0)
 
 
-def test_daily_signing_activity(stats_world):
+def test_dashboard_daily_activity_counts_each_step_on_its_day(stats_world):
     t = table(dash(year=2026)["daily"], "day", ["sent", "accepted", "certified", "terminated"])
     assert t == {"2026-05-11": (4, 3, 2, 0), "2026-05-12": (1, 2, 1, 0), "2026-05-13": (0, 0, 1, 0),
                  "2026-05-14": (0, 0, 0, 1)}

@@ -18,7 +18,7 @@ LATER = at(days=1)
 
 # ---------------------------------------------------------------- terminations (R11)
 
-def test_student_initiated_termination_full_flow(signed):
+def test_student_terminates_with_employer_agreement_and_school_approval(signed):
     w = signed
     t = workflow.request_termination(w.student, w.agreement, "考取公务员", now=LATER)
     assert (t.status, t.initiator, t.school_id, t.employer_id) == ("requested", "student", w.school.id, w.employer.id)
@@ -41,7 +41,7 @@ def test_student_initiated_termination_full_flow(signed):
     assert workflow.accept(w.student, new, now=LATER + timedelta(days=1, hours=2)).status == "accepted"
 
 
-def test_employer_initiated_termination_student_agrees(signed):
+def test_employer_terminates_with_student_agreement_and_school_approval(signed):
     w = signed
     t = workflow.request_termination(w.employer, w.agreement, "单位原因", now=LATER)
     assert t.initiator == "employer" and t.status == "requested"
@@ -53,7 +53,7 @@ def test_employer_initiated_termination_student_agrees(signed):
 
 
 @pytest.mark.parametrize("stage", ["pending", "accepted", "declined", "rejected"])
-def test_termination_only_of_certified_agreement(w, stage):
+def test_party_cannot_request_termination_of_uncertified_agreement(w, stage):
     agreement = offer(w.employer, w.student)
     if stage != "pending":
         if stage == "rejected":
@@ -69,7 +69,7 @@ def test_termination_only_of_certified_agreement(w, stage):
 
 
 @pytest.mark.parametrize("open_status", ["requested", "agreed"])
-def test_one_open_termination_per_agreement(signed, open_status):
+def test_party_cannot_request_termination_while_one_is_open(signed, open_status):
     w = signed
     t = workflow.request_termination(w.student, w.agreement, "考取公务员", now=LATER)
     if open_status == "agreed":
@@ -79,7 +79,7 @@ def test_one_open_termination_per_agreement(signed, open_status):
             workflow.request_termination(party, w.agreement, "再次申请", now=LATER + timedelta(hours=1))
 
 
-def test_initiator_cannot_answer_own_request(signed):
+def test_initiator_cannot_agree_to_own_termination_request(signed):
     w = signed
     t = workflow.request_termination(w.student, w.agreement, "考取公务员", now=LATER)
     with refused("R11"):
@@ -87,7 +87,7 @@ def test_initiator_cannot_answer_own_request(signed):
     assert reload(t).status == "requested"
 
 
-def test_stranger_cannot_request_or_agree(signed):
+def test_stranger_cannot_request_or_agree_to_termination(signed):
     w = signed
     other_employer = make_employer(approved_by=w.school)
     other_student = make_student(w.school)
@@ -100,7 +100,7 @@ def test_stranger_cannot_request_or_agree(signed):
         workflow.agree_termination(other_employer, t, now=LATER)
 
 
-def test_reason_is_required_and_at_most_200_characters(signed):
+def test_termination_reason_is_required_and_at_most_200_characters(signed):
     w = signed
     with refused("R11"):
         workflow.request_termination(w.student, w.agreement, "   ", now=LATER)
@@ -138,7 +138,7 @@ def test_refused_termination_keeps_agreement_and_allows_a_new_request(signed):
     assert again.status == "requested"
 
 
-def test_no_second_approved_termination(signed):
+def test_party_cannot_request_termination_after_limit_reached(signed):
     """R12: one approved termination per student (TERMINATION_LIMIT=1); refused ones don't count."""
     w = signed
     t = workflow.request_termination(w.student, w.agreement, "考取公务员", now=LATER)
@@ -162,7 +162,7 @@ def test_refused_terminations_do_not_count_towards_the_limit(signed):
     assert workflow.approve_termination(w.reviewer, t, now=at(days=3, hours=1)).status == "approved"
 
 
-def test_termination_limit_is_a_setting(signed, app):
+def test_party_may_request_second_termination_when_limit_raised(signed, app):
     w = signed
     t = workflow.request_termination(w.student, w.agreement, "考取公务员", now=LATER)
     workflow.agree_termination(w.employer, t, now=LATER)
@@ -176,7 +176,7 @@ def test_termination_limit_is_a_setting(signed, app):
         app.config["TERMINATION_LIMIT"] = 1
 
 
-def test_limit_rechecked_at_approval(signed):
+def test_school_cannot_approve_termination_when_limit_reached_meanwhile(signed):
     """Two requests opened before either was approved: the second approval is refused (R12)."""
     w = signed
     t1 = workflow.request_termination(w.student, w.agreement, "考取公务员", now=LATER)

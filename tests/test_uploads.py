@@ -11,7 +11,7 @@ from tests.support.checks import stored_files
     (b"MZ\x90\x00 this is an exe", "PDF、JPG 或 PNG"),
     (b"<html><script>alert(1)</script>", "PDF、JPG 或 PNG"),
 ])
-def test_upload_refused_by_content(data, message):
+def test_upload_is_refused_by_content_not_by_name(data, message):
     before = stored_files()
     with pytest.raises(uploads.UploadError) as info:
         uploads.from_bytes(data, "证明.pdf")  # the name claims PDF; the content decides
@@ -19,7 +19,7 @@ def test_upload_refused_by_content(data, message):
     assert stored_files() == before
 
 
-def test_upload_too_large(app):
+def test_upload_over_the_size_limit_is_refused(app):
     limit = app.config["UPLOAD_MAX_BYTES"]
     before = stored_files()
     with pytest.raises(uploads.UploadError) as info:
