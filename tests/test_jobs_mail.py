@@ -3,7 +3,6 @@ failure recorded, worker deaths, Redis down, and a real rq worker against real R
 import os
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from app import workflow
 from app.extensions import db
 from app.jobs import mail
 from app.models import Agreement, utcnow
+from tests.support.concurrency import at_once
 from tests.support.database import is_postgres
 from tests.support.factories import NOW, make_employer, make_school, make_student, make_user, offer, valid_terms
 from tests.support.jobs import REDIS_URL, add_rows, free_port, outbox, subprocess_env
@@ -108,26 +108,7 @@ def test_deliver_twice_sends_each_once(smtp):
 @pytest.mark.skipif(not is_postgres(), reason="row claims race only on PostgreSQL")
 def test_concurrent_senders_send_each_once(app, smtp):
     ids = add_rows(40)
-    barrier = threading.Barrier(4)
-    counts, errors = [], []
-
-    def sender():
-        with app.app_context():
-            try:
-                barrier.wait()
-                counts.append(mail.deliver())
-            except Exception as exc:  # pragma: no cover - reported below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=sender) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
-    assert sum(counts) == 40
+    assert sum(at_once(app, mail.deliver)) == 40
     assert sorted(smtp.message_ids()) == sorted(mail.message_id(i) for i in ids)
 
 

@@ -1,6 +1,5 @@
 """Reminders (app.jobs.reminders): each sent once, to the right party, never changing a status;
 and the expiry job: twice, concurrently, and through a real rq worker."""
-import threading
 from datetime import timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from app.extensions import db
 from app.jobs import expire_due_offers, reminders, send_reminders
 from app.models import Agreement, Destination, FlowEvent, Notification, Termination
 from tests.support.checks import count, inbox
+from tests.support.concurrency import at_once
 from tests.support.database import is_postgres
 from tests.support.factories import (
     NOW, accepted_offer, at, certified_offer, make_employer, make_school, make_student, make_user, offer, valid_terms,
@@ -158,25 +158,7 @@ def test_concurrent_reminder_runs_send_each_once(app):
     users = [make_user("student", s) for s in students]
     agreements = workflow.invite(employer, students, valid_terms(), now=NOW)
     when = agreements[0].expires_at - timedelta(hours=2)
-    barrier = threading.Barrier(4)
-    counts, errors = [], []
-
-    def run():
-        with app.app_context():
-            try:
-                barrier.wait()
-                counts.append(reminders.send_all(when)["expiry"])
-            except Exception as exc:  # pragma: no cover
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == [] and sum(counts) == 30
+    assert sum(r["expiry"] for r in at_once(app, lambda: reminders.send_all(when))) == 30
     db.session.expire_all()
     per_user = dict(db.session.execute(
         select(Notification.user_id, func.count()).where(Notification.subject == "邀约即将过期")
@@ -228,25 +210,7 @@ def test_expiry_job_twice_expires_once():
 def test_expiry_job_concurrently_expires_once(app):
     _, agreements = _expiry_world(40)
     after = (agreements[0].expires_at + timedelta(minutes=1)).isoformat()
-    barrier = threading.Barrier(4)
-    counts, errors = [], []
-
-    def run():
-        with app.app_context():
-            try:
-                barrier.wait()
-                counts.append(expire_due_offers(after))
-            except Exception as exc:  # pragma: no cover
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == [] and sum(counts) == 40
+    assert sum(at_once(app, lambda: expire_due_offers(after))) == 40
     assert _expired_counts() == (40, 40, 40)
 
 

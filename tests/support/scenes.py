@@ -14,8 +14,10 @@ Returns a SimpleNamespace:
     students, student           `students` verified students who may sign (student = students[0])
     student_users, student_user their logins
     logins                      {"student": student_user, "employer": employer_user, "school": reviewer}
-    agreements, agreement       with `offer`: one agreement from the employer to each student in
-                                that state (agreement = agreements[0]); otherwise [] and None
+    agreements, agreement       with `offer_state` (one of STATES): one agreement from the employer to
+                                each student in that state (agreement = agreements[0]); otherwise
+                                [] and None. rejected: 1 h after sending; declined ("材料不全") and
+                                certified: 3 h after; terminated: asked, agreed and approved a day later
     other_school, other_reviewer  with other_school=True: 华中科技大学 and a reviewer of it
                                 (the school that may not touch this one's rows)
 `student` / `employer` are overrides for make_student / make_employer (e.g. {"name": "黄河水"});
