@@ -30,8 +30,8 @@ def main():
     from app import create_app, documents
     from app.extensions import db
     from app.security import sync_roles
-    from tests import factories as f
-    from tests.conftest import IsolatedClient
+    from tests.support import factories as f
+    from tests.support.web import IsolatedClient
 
     url = args.database_url or "sqlite:///" + os.path.join(tempfile.mkdtemp(), "bench.db")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WTF_CSRF_ENABLED": False,

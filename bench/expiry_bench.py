@@ -54,7 +54,7 @@ def seed(n):
     deadline. Returns the instant one minute after that deadline."""
     from app.extensions import db
     from app.models import Agreement, Employer, School, Student
-    from tests.factories import make_user
+    from tests.support.factories import make_user
 
     school = School(code="19999", name="基准测试大学")
     employer = Employer(name="基准测试有限公司", credit_code="91420111BENCH0001X")

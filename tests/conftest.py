@@ -5,50 +5,26 @@ by default, a fresh SQLite file in pytest's tmp dir. Tables are created from FAB
 `Model.metadata` (STACK-NOTES: `db.create_all()` would create nothing), roles and permissions once
 per session; after each test every data row is wiped except FAB's permission/role tables.
 
-Factories live in `tests/factories.py` (plain functions); `login(client, username)` is there too
-and is also offered as the `login` fixture.
+Helpers live in `tests/support/` (plain functions, see its __init__): factories, the scene builder,
+the checks that read the database back. The fixtures here:
+    app, client, login, password     the app, a test client, `login(client, username)`, PASSWORD
+    w                                scene(other_school=True): the common scene of the rule tests
+    signed                           scene("certified", other_school=True): w.agreement is certified
+    no_cooling_off                   COOLING_OFF_MINUTES = 0 for this test (R5 is a setting)
+    limited_app                      a second app on the same database with the rate limiter on
+    stats_world                      the hand-counted data set of tests/support/stats_world.py
+    smtp, redis_queue                a local SMTP stub; a private Redis queue (skips without Redis)
 """
-import contextvars
-import os
-
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import event, text
 
-from tests.factories import PASSWORD, login as _login
+from tests.support.database import database_url
+from tests.support.factories import PASSWORD, login as _login
+from tests.support.scenes import scene
+from tests.support.web import IsolatedClient  # (also bench/documents.py's import)
 
 # FAB's permission tables survive between tests (sync_roles is slow-ish and idempotent).
 KEEP_TABLES = {"ab_permission", "ab_view_menu", "ab_permission_view", "ab_role", "ab_permission_view_role"}
-
-
-def database_url(tmp_path_factory):
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url
-    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
-
-
-def is_postgres():
-    return os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
-
-
-class IsolatedClient(FlaskClient):
-    """Each request runs in a fresh contextvars context, so it pushes its own app context.
-
-    Tests run inside an app context (factories need one); Flask would otherwise reuse it for the
-    request, and `g` (Flask-Login's cached user, our party cache) and the db session would leak
-    from one request — or one client — to the next. After the request the test's own session
-    is expired so it re-reads what the request committed.
-    (Side effect: `with client:` cannot keep the request context alive after a request.)"""
-
-    def open(self, *args, **kwargs):
-        response = contextvars.Context().run(super().open, *args, **kwargs)
-        from app.extensions import db
-        from flask import has_app_context
-
-        if has_app_context():
-            db.session.expire_all()
-        return response
 
 
 @pytest.fixture(scope="session")
@@ -157,3 +133,79 @@ def login():
 @pytest.fixture
 def password():
     return PASSWORD
+
+
+# ---------------------------------------------------------------- scenes and data sets
+
+@pytest.fixture
+def w():
+    """武汉大学 with its reviewer, an approved employer, one verified student, a login for every party
+    (so notifications have somewhere to go), and 华中科技大学 with its own reviewer."""
+    return scene(other_school=True)
+
+
+@pytest.fixture
+def signed():
+    """As `w`, and w.student holds a certified electronic agreement (w.agreement) with w.employer,
+    sent NOW, accepted two hours and certified three hours later."""
+    return scene("certified", other_school=True)
+
+
+@pytest.fixture
+def stats_world():
+    from tests.support.stats_world import build
+
+    return build()
+
+
+# ---------------------------------------------------------------- settings
+
+@pytest.fixture
+def no_cooling_off(app, monkeypatch):
+    """Students may accept at once (the web tests send offers at the real time)."""
+    monkeypatch.setitem(app.config, "COOLING_OFF_MINUTES", 0)
+
+
+@pytest.fixture
+def limited_app(app):
+    """A second app on the same database with the limiter switched on at start (Flask-Limiter
+    reads RATELIMIT_ENABLED once, in init_app): 3 searches, 3 verifications, 5 logins a minute."""
+    from app import create_app
+    from app.extensions import db
+
+    keys = ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "FAB_PASSWORD_HASH_METHOD", "SQLALCHEMY_ENGINE_OPTIONS")
+    overrides = {k: app.config[k] for k in keys if k in app.config}
+    overrides.update(TESTING=True, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=True,
+                     RATELIMIT_STORAGE_URI="memory://", SEARCH_RATE_LIMIT="3 per minute",
+                     VERIFY_RATE_LIMIT="3 per minute", AUTH_RATE_LIMIT="5 per minute")
+    limited = create_app(overrides)
+    limited.test_client_class = IsolatedClient
+    with limited.app_context():
+        yield limited
+        db.session.remove()
+
+
+# ---------------------------------------------------------------- jobs: mail and Redis
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    """A running SmtpStub (tests/support/jobs.py), the app's MAIL_* settings pointing at it."""
+    from tests.support.jobs import SmtpStub, point_mail_at
+
+    stub = SmtpStub()
+    point_mail_at(app, monkeypatch, stub)
+    yield stub
+    stub.close()
+
+
+@pytest.fixture
+def redis_queue(app, monkeypatch):
+    """Real Redis (private db), the app's REDIS_URL pointing at it, and a queue name of its own."""
+    from tests.support.jobs import REDIS_URL, delete_queue, new_queue_name, redis_or_skip
+
+    conn = redis_or_skip()
+    name = new_queue_name()
+    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
+    monkeypatch.setitem(app.config, "RQ_QUEUE", name)
+    yield name
+    delete_queue(conn, name)

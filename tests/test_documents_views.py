@@ -7,8 +7,9 @@ import pytest
 
 from app import workflow
 from app.extensions import db
-from tests.factories import (NOW, accepted_offer, certified_offer, logout, make_employer, make_reviewer,
-                             make_school, make_student, make_user, offer)
+from tests.support.factories import NOW, accepted_offer, logout, make_employer, make_user, offer
+from tests.support.scenes import scene
+from tests.support.web import redirect_of
 
 pytestmark = pytest.mark.skipif(not shutil.which("wkhtmltopdf") and not os.environ.get("CI"),
                                 reason="wkhtmltopdf not installed (make deb)")
@@ -20,79 +21,67 @@ def url(agreement):
 
 @pytest.fixture
 def worlds():
-    """Two schools, each with a student, an employer and a reviewer (logins), and the first world's
-    certified agreement."""
-    out = []
-    for code, name in (("10486", "武汉大学"), ("10487", "华中科技大学")):
-        school = make_school(code, name)
-        student = make_student(school, name=f"{name[:2]}同学")
-        employer = make_employer(approved_by=school, name=f"{name[:2]}星光科技有限公司")
-        reviewer = make_reviewer(school)
-        out.append({
-            "school": school, "student": student, "employer": employer, "reviewer": reviewer,
-            "users": {"student": make_user("student", student), "employer": make_user("employer", employer),
-                      "school": reviewer},
-        })
-    mine = out[0]
-    mine["agreement"] = certified_offer(mine["employer"], mine["student"], mine["reviewer"])
-    return out
+    """Two schools, each with a student, an employer and a reviewer (logins); the first world's
+    student holds a certified agreement (worlds[0].agreement)."""
+    return [scene("certified", student={"name": "武汉同学"}, employer={"name": "武汉星光科技有限公司"}),
+            scene(school="10487", student={"name": "华中同学"}, employer={"name": "华中星光科技有限公司"})]
 
 
 @pytest.mark.parametrize("role", ["student", "employer", "school"])
 def test_each_party_downloads_the_certified_pdf(client, login, worlds, role):
     mine = worlds[0]
-    login(client, mine["users"][role].username)
-    response = client.get(url(mine["agreement"]))
+    login(client, mine.logins[role].username)
+    response = client.get(url(mine.agreement))
     assert response.status_code == 200
     assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
     disposition = response.headers["Content-Disposition"]
-    assert disposition.startswith("attachment;") and mine["agreement"].number in disposition
+    assert disposition.startswith("attachment;") and mine.agreement.number in disposition
     assert "no-store" in response.headers["Cache-Control"]
 
 
 @pytest.mark.parametrize("role", ["student", "employer", "school"])
-def test_other_parties_get_404(client, login, worlds, role):
+def test_other_schools_parties_get_404_for_the_pdf(client, login, worlds, role):
     other = worlds[1]
-    login(client, other["users"][role].username)
-    response = client.get(url(worlds[0]["agreement"]))
+    login(client, other.logins[role].username)
+    response = client.get(url(worlds[0].agreement))
     assert response.status_code == 404 and not response.data.startswith(b"%PDF")
 
 
 def test_another_employer_of_the_same_school_gets_404(client, login, worlds):
     mine = worlds[0]
-    rival = make_employer(approved_by=mine["school"])
+    rival = make_employer(approved_by=mine.school)
     login(client, make_user("employer", rival).username)
-    assert client.get(url(mine["agreement"])).status_code == 404
+    assert client.get(url(mine.agreement)).status_code == 404
 
 
-def test_province_and_anonymous_get_no_pdf(client, login, worlds):
-    response = client.get(url(worlds[0]["agreement"]))
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
+def test_province_and_anonymous_cannot_download_the_pdf(client, login, worlds):
+    response = client.get(url(worlds[0].agreement))
+    assert redirect_of(response) == (302, f"/login/?next=http://localhost{url(worlds[0].agreement)}")
     login(client, make_user("province").username)
-    response = client.get(url(worlds[0]["agreement"]))
-    assert response.status_code != 200 and not response.data.startswith(b"%PDF")
+    response = client.get(url(worlds[0].agreement))
+    assert response.status_code == 403 and not response.data.startswith(b"%PDF")
 
 
 def test_unknown_agreement_is_404(client, login, worlds):
-    login(client, worlds[0]["users"]["student"].username)
+    login(client, worlds[0].student_user.username)
     assert client.get("/documents/agreement/999999.pdf").status_code == 404
 
 
 def test_pending_offer_has_no_document(client, login, worlds):
     other = worlds[1]
-    pending = offer(other["employer"], other["student"])
+    pending = offer(other.employer, other.student)
     for role in ("student", "employer", "school"):
-        login(client, other["users"][role].username)
+        login(client, other.logins[role].username)
         assert client.get(url(pending)).status_code == 404
         logout(client)
 
 
 def test_accepted_agreement_is_a_preview_for_the_parties(client, login, worlds, tmp_path):
-    from tests.test_documents import normalize, pdf_text
+    from tests.support.pdf import normalize, pdf_text
 
     other = worlds[1]
-    agreement = accepted_offer(other["employer"], other["student"])
-    login(client, other["users"]["student"].username)
+    agreement = accepted_offer(other.employer, other.student)
+    login(client, other.student_user.username)
     response = client.get(url(agreement) + "?inline=1")
     assert response.status_code == 200 and response.headers["Content-Disposition"].startswith("inline;")
     assert "未生效" in normalize(pdf_text(response.data, tmp_path))
@@ -100,8 +89,8 @@ def test_accepted_agreement_is_a_preview_for_the_parties(client, login, worlds, 
 
 def test_render_failure_shows_a_chinese_message_not_500(client, login, worlds, app, monkeypatch, tmp_path):
     monkeypatch.setitem(app.config, "WKHTMLTOPDF", str(tmp_path / "no-such-wkhtmltopdf"))
-    login(client, worlds[0]["users"]["student"].username)
-    response = client.get(url(worlds[0]["agreement"]))
+    login(client, worlds[0].student_user.username)
+    response = client.get(url(worlds[0].agreement))
     assert response.status_code == 503
     assert "协议书生成失败" in response.get_data(as_text=True)
 
@@ -114,7 +103,7 @@ def verify(client, number, code):
 
 def test_verify_needs_no_login_and_shows_only_masked_parties(client, worlds):
     mine = worlds[0]
-    a = mine["agreement"]
+    a = mine.agreement
     assert client.get("/verify").status_code == 200
     response = verify(client, a.number, a.check_code)
     page = response.get_data(as_text=True)
@@ -122,13 +111,13 @@ def test_verify_needs_no_login_and_shows_only_masked_parties(client, worlds):
     assert "生效" in page and "已解约" not in page and a.content_hash in page
     assert "武汉同学" not in page and "武**学" in page
     assert "武汉星光科技有限公司" not in page and "武汉****有限公司" in page
-    for secret in (mine["student"].id_number, mine["student"].phone, mine["student"].student_no,
+    for secret in (mine.student.id_number, mine.student.phone, mine.student.student_no,
                    a.position, a.employer_credit_code, str(a.salary)):
         assert secret not in page
 
 
 def test_verify_refuses_a_wrong_check_code(client, worlds):
-    a = worlds[0]["agreement"]
+    a = worlds[0].agreement
     wrong = "A" * len(a.check_code) if a.check_code != "A" * len(a.check_code) else "B" * len(a.check_code)
     response = verify(client, a.number, wrong)
     page = response.get_data(as_text=True)
@@ -143,47 +132,30 @@ def test_verify_refuses_a_wrong_check_code(client, worlds):
 
 def test_verify_shows_terminated_after_termination(client, worlds):
     mine = worlds[0]
-    a = mine["agreement"]
+    a = mine.agreement
     assert "生效" in verify(client, a.number, a.check_code).get_data(as_text=True)
     now = NOW + timedelta(days=10)
-    termination = workflow.request_termination(mine["employer"], a, "岗位调整", now=now)
-    workflow.agree_termination(mine["student"], termination, now=now + timedelta(hours=1))
+    termination = workflow.request_termination(mine.employer, a, "岗位调整", now=now)
+    workflow.agree_termination(mine.student, termination, now=now + timedelta(hours=1))
     # Still in force while the school has not approved.
     page = verify(client, a.number, a.check_code).get_data(as_text=True)
     assert "已解约" not in page
-    workflow.approve_termination(mine["reviewer"], termination, now=now + timedelta(hours=2))
+    workflow.approve_termination(mine.reviewer, termination, now=now + timedelta(hours=2))
     page = verify(client, a.number, a.check_code).get_data(as_text=True)
     assert "已解约" in page and a.content_hash in page
 
 
 def test_verify_after_withdrawn_review_is_not_in_force(client, worlds):
     mine = worlds[0]
-    a = mine["agreement"]
-    workflow.withdraw_certification(mine["reviewer"], a, "信息有误", now=NOW + timedelta(days=1))
+    a = mine.agreement
+    workflow.withdraw_certification(mine.reviewer, a, "信息有误", now=NOW + timedelta(days=1))
     db.session.refresh(a)
     page = verify(client, a.number, a.check_code).get_data(as_text=True)
     assert "未生效" in page and 'label-success' not in page
 
 
-@pytest.fixture
-def limited_app(app):
-    """A second app on the same database with the limiter on (Flask-Limiter reads it at init)."""
-    from app import create_app
-    from tests.conftest import IsolatedClient
-
-    keys = ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "FAB_PASSWORD_HASH_METHOD", "SQLALCHEMY_ENGINE_OPTIONS")
-    overrides = {k: app.config[k] for k in keys if k in app.config}
-    overrides.update(TESTING=True, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=True,
-                     RATELIMIT_STORAGE_URI="memory://", VERIFY_RATE_LIMIT="3 per minute")
-    limited = create_app(overrides)
-    limited.test_client_class = IsolatedClient
-    with limited.app_context():
-        yield limited
-        db.session.remove()
-
-
 def test_verify_is_rate_limited(limited_app, worlds):
     client = limited_app.test_client()
-    a = worlds[0]["agreement"]
+    a = worlds[0].agreement
     codes = [verify(client, a.number, a.check_code).status_code for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]

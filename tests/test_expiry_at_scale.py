@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 from app import workflow
 from app.extensions import db
 from app.models import Agreement, AppUser, FlowEvent, Notification, Student
-from tests.factories import make_employer, make_school, make_user
+from tests.support.factories import make_employer, make_school, make_user
 
 DUE = 2_000        # pending offers past their deadline: each must expire
 NOT_YET = 150      # pending offers whose deadline is still ahead: must stay pending

@@ -1,13 +1,14 @@
 """拟签约名单 import: R2 four-field matching (set-based), R7 hiding, 签约发送列表."""
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import select
 
 import imports
 from app import importing
 from app.extensions import db
 from app.models import InviteListEntry
-from tests import factories as f
-from tests.test_imports_helpers import CANDIDATE_HEADER, csv_bytes, xlsx
+from tests.support import factories as f
+from tests.support.checks import count, statements
+from tests.support.spreadsheets import CANDIDATE_HEADER, csv_bytes, xlsx
 
 
 def run(employer, rows, valid_only=False):
@@ -74,7 +75,7 @@ def test_students_already_on_the_list_are_counted_not_duplicated(world):
     db.session.commit()
     outcome, _ = run(employer, [["武汉大学", "2026", "陈晨", "13800000001"]])
     assert (outcome.created, outcome.unchanged, outcome.refused) == (0, 1, 0)
-    assert db.session.scalar(select(func.count()).select_from(InviteListEntry)) == 1
+    assert count(InviteListEntry) == 1
 
 
 def test_matching_is_set_based_not_one_query_per_row(world):
@@ -82,14 +83,9 @@ def test_matching_is_set_based_not_one_query_per_row(world):
     students = [f.make_student(wuhan, name=f"学生{chr(0x4e00 + n)}") for n in range(30)]
     rows = [["武汉大学", "2026", s.name, s.phone] for s in students]
     table = imports.read(csv_bytes(rows, header=CANDIDATE_HEADER), imports.CANDIDATES)
-    statements = []
-    listener = lambda *a, **k: statements.append(a[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements() as sql:
         outcome, _ = importing.import_candidates(employer, table)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert outcome.created == 30
-    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) <= 4, selects  # schools, students, listed entries (+ the employer reload)
+    selects = [s for s in sql if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 4, selects  # schools, students, listed entries, the employer reload
     assert listed(employer) == {s.id for s in students}

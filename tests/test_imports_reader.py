@@ -7,7 +7,7 @@ import pytest
 
 import imports
 from imports import reader
-from tests.test_imports_helpers import CANDIDATE_HEADER, ROSTER_HEADER, csv_bytes, female_id, male_id, roster_row, xlsx
+from tests.support.spreadsheets import CANDIDATE_HEADER, ROSTER_HEADER, csv_bytes, female_id, male_id, roster_row, xlsx
 
 
 class CountingStream(io.BytesIO):

@@ -1,8 +1,7 @@
 """学生生源 import (app.importing.import_roster) and student logins (app.accounts)."""
 from datetime import datetime
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 import imports
@@ -10,8 +9,9 @@ from app import accounts, importing
 from app.extensions import db
 from app.models import AppUser, Student
 from app.security import password_problem
-from tests import factories as f
-from tests.test_imports_helpers import csv_bytes, male_id, roster_row, xlsx
+from tests.support import factories as f
+from tests.support.checks import count, statements
+from tests.support.spreadsheets import csv_bytes, male_id, roster_row, xlsx
 
 
 def table_of(rows, fmt="xlsx"):
@@ -21,10 +21,6 @@ def table_of(rows, fmt="xlsx"):
 
 def run_roster(school, rows, valid_only=False, fmt="xlsx"):
     return importing.import_roster(school, table_of(rows, fmt), valid_only=valid_only)
-
-
-def count(model, *where):
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def test_initial_password_rule_passes_the_complexity_check():
@@ -171,22 +167,12 @@ def test_a_big_roster_refreshes_the_planner_statistics(monkeypatch):
     """PostgreSQL: after inserting ANALYZE_AFTER_ROWS students or more, the import ANALYZEs student
     and ab_user (bench/README.md, "Imports": the next import is planned on the new table sizes);
     a smaller one does not."""
-    from sqlalchemy import event
-
-    seen = []
-
-    def spy(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
     monkeypatch.setattr(importing, "ANALYZE_AFTER_ROWS", 2)
     school = f.make_school()
-    event.listen(db.engine, "before_cursor_execute", spy)
-    try:
+    with statements() as seen:
         run_roster(school, [roster_row(1)])
         small = [s for s in seen if s.startswith("ANALYZE")]
         run_roster(school, [roster_row(2), roster_row(3)])
-    finally:
-        event.remove(db.engine, "before_cursor_execute", spy)
     analyzed = [s for s in seen if s.startswith("ANALYZE")]
     assert small == []
     if db.engine.dialect.name == "postgresql":

@@ -22,8 +22,7 @@ from sqlalchemy import update
 from app.extensions import db
 from app.jobs import mail
 from app.models import Notification, utcnow
-from tests.test_jobs_mail import _subprocess_env, add_rows, outbox
-from tests.test_jobs_support import REDIS_URL, redis_queue, smtp  # noqa: F401 (fixtures)
+from tests.support.jobs import REDIS_URL, add_rows, outbox, subprocess_env
 
 pytestmark = pytest.mark.slow
 N = 30
@@ -47,7 +46,7 @@ def start_worker(app, queue_name):
     rq = os.path.join(os.path.dirname(sys.executable), "rq")
     return subprocess.Popen(
         [rq, "worker", "--burst", "--worker-class", "app.jobs.worker.AppWorker", "--url", REDIS_URL, queue_name],
-        env=_subprocess_env(app, queue_name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=subprocess_env(app, queue_name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True)
 
 

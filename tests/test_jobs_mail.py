@@ -3,19 +3,19 @@ failure recorded, worker deaths, Redis down, and a real rq worker against real R
 import os
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app import workflow
 from app.extensions import db
 from app.jobs import mail
-from app.models import Agreement, AppUser, Notification, utcnow
-from tests.conftest import is_postgres
-from tests.factories import NOW, make_employer, make_school, make_student, make_user, offer, valid_terms
-from tests.test_jobs_support import REDIS_URL, free_port, redis_queue, smtp  # noqa: F401 (fixtures)
+from app.models import Agreement, AppUser, utcnow
+from tests.support.concurrency import at_once
+from tests.support.database import is_postgres
+from tests.support.factories import NOW, make_employer, make_school, make_student, make_user, offer, valid_terms
+from tests.support.jobs import REDIS_URL, add_rows, free_port, outbox, subprocess_env
 
 
 def world():
@@ -27,22 +27,18 @@ def world():
     return school, employer, student
 
 
-def outbox(**where):
-    q = select(Notification).order_by(Notification.id)
-    for key, value in where.items():
-        q = q.where(getattr(Notification, key) == value)
-    db.session.expire_all()
-    return db.session.scalars(q).all()
+# ---------------------------------------------------------------- the SMTP stub itself
 
+def test_smtp_stub_records_and_refuses(smtp):
+    import smtplib
 
-def add_rows(n, email="to@example.org", status="pending", **kw):
-    user = make_user("student", make_student(make_school(code=f"{10000 + n % 89999:05d}")))
-    kw.setdefault("attempts", 0)
-    rows = [Notification(user_id=user.id, email=email, subject=f"通知{i}", body="正文", link="/x",
-                         email_status=status, **kw) for i in range(n)]
-    db.session.add_all(rows)
-    db.session.commit()
-    return [r.id for r in rows]
+    smtp.refuse["bad@example.org"] = 550
+    with smtplib.SMTP("127.0.0.1", smtp.port, timeout=5) as client:
+        client.sendmail("a@example.org", ["b@example.org"], "Subject: x\r\nMessage-ID: <1@x>\r\n\r\n.hello")
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            client.sendmail("a@example.org", ["bad@example.org"], "Subject: y\r\n\r\nno")
+    assert smtp.message_ids() == ["<1@x>"]
+    assert smtp.messages[0][2].get_content().strip() == ".hello"
 
 
 # ---------------------------------------------------------------- inline (no REDIS_URL)
@@ -112,26 +108,7 @@ def test_deliver_twice_sends_each_once(smtp):
 @pytest.mark.skipif(not is_postgres(), reason="row claims race only on PostgreSQL")
 def test_concurrent_senders_send_each_once(app, smtp):
     ids = add_rows(40)
-    barrier = threading.Barrier(4)
-    counts, errors = [], []
-
-    def sender():
-        with app.app_context():
-            try:
-                barrier.wait()
-                counts.append(mail.deliver())
-            except Exception as exc:  # pragma: no cover - reported below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=sender) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
-    assert sum(counts) == 40
+    assert sum(at_once(app, mail.deliver)) == 40
     assert sorted(smtp.message_ids()) == sorted(mail.message_id(i) for i in ids)
 
 
@@ -296,25 +273,13 @@ def test_real_worker_failure_recorded(app, smtp, redis_queue, monkeypatch):
     assert "TemporaryMailError" in (job.latest_result().exc_string or "")
 
 
-def _subprocess_env(app, queue_name, **extra):
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": REDIS_URL,
-        "RQ_QUEUE": queue_name, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(app.config["MAIL_PORT"]),
-        "SECRET_KEY": "test-secret-key-0123456789abcdef", "RATELIMIT_ENABLED": "false",
-        "PYTHONPATH": os.getcwd(),
-    })
-    env.update(extra)
-    return env
-
-
 def test_rq_worker_burst_process_sends_outbox(app, smtp, redis_queue):
     """`rq worker --burst` as a separate process (forking worker, builds its own app)."""
     _, employer, student = world()
     offer(employer, student)
     rq = os.path.join(os.path.dirname(sys.executable), "rq")
     result = subprocess.run([rq, "worker", "--burst", "--url", REDIS_URL, redis_queue],
-                            env=_subprocess_env(app, redis_queue), capture_output=True, text=True, timeout=120)
+                            env=subprocess_env(app, redis_queue), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert [r.email_status for r in outbox()] == ["sent"]
     assert len(smtp.messages) == 1

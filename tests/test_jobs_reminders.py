@@ -1,6 +1,5 @@
 """Reminders (app.jobs.reminders): each sent once, to the right party, never changing a status;
 and the expiry job: twice, concurrently, and through a real rq worker."""
-import threading
 from datetime import timedelta
 
 import pytest
@@ -10,33 +9,13 @@ from app import labels, workflow
 from app.extensions import db
 from app.jobs import expire_due_offers, reminders, send_reminders
 from app.models import Agreement, Destination, FlowEvent, Notification, Termination
-from tests.conftest import is_postgres
-from tests.factories import (
-    NOW, accepted_offer, at, certified_offer, make_employer, make_reviewer, make_school, make_student,
-    make_user, offer, valid_terms,
+from tests.support.checks import count, inbox
+from tests.support.concurrency import at_once
+from tests.support.database import is_postgres
+from tests.support.factories import (
+    NOW, accepted_offer, at, certified_offer, make_employer, make_school, make_student, make_user, offer, valid_terms,
 )
-from tests.test_jobs_support import REDIS_URL, redis_queue  # noqa: F401 (fixture)
-
-
-@pytest.fixture
-def w():
-    class W:
-        pass
-
-    w = W()
-    w.school = make_school()
-    w.employer = make_employer(approved_by=w.school)
-    w.student = make_student(w.school)
-    w.student_user = make_user("student", w.student)
-    w.employer_user = make_user("employer", w.employer)
-    w.reviewer = make_reviewer(w.school)
-    return w
-
-
-def notes(user, subject_part=""):
-    db.session.expire_all()
-    return db.session.scalars(select(Notification).where(
-        Notification.user_id == user.id, Notification.subject.contains(subject_part))).all()
+from tests.support.jobs import REDIS_URL
 
 
 def statuses():
@@ -47,8 +26,7 @@ def statuses():
 
 
 def remind(now):
-    result = reminders.send_all(now)
-    return result
+    return reminders.send_all(now)
 
 
 # ---------------------------------------------------------------- working days
@@ -69,11 +47,11 @@ def test_student_reminded_once_24h_before_expiry(w):
     agreement = offer(w.employer, w.student)
     expires = agreement.expires_at  # naive UTC
     assert remind(expires - timedelta(hours=25))["expiry"] == 0
-    assert notes(w.student_user, "即将过期") == []
+    assert inbox(w.student_user, "即将过期") == []
     assert remind(expires - timedelta(hours=23))["expiry"] == 1
     assert remind(expires - timedelta(hours=22))["expiry"] == 0
     assert remind(expires - timedelta(hours=1))["expiry"] == 0
-    (note,) = notes(w.student_user, "即将过期")
+    (note,) = inbox(w.student_user, "即将过期")
     assert w.employer.name in note.body and note.link == f"/student/offers/{agreement.id}"
     db.session.refresh(agreement)
     assert agreement.expiry_reminded_at == expires - timedelta(hours=23)
@@ -88,7 +66,7 @@ def test_amended_offer_is_reminded_again(w):
     workflow.amend(w.employer, agreement, valid_terms(feedback_days=1), now=amended_at)
     db.session.refresh(agreement)
     assert remind(agreement.expires_at - timedelta(hours=1))["expiry"] == 1
-    assert len(notes(w.student_user, "即将过期")) == 2
+    assert len(inbox(w.student_user, "即将过期")) == 2
 
 
 def test_answered_offer_is_not_reminded(w):
@@ -110,9 +88,9 @@ def test_waiting_party_reminded_once_after_3_days(w, initiator):
     assert remind(asked + timedelta(days=3) - timedelta(minutes=1))["termination"] == 0
     assert remind(asked + timedelta(days=3))["termination"] == 1
     assert remind(asked + timedelta(days=4))["termination"] == 0
-    (note,) = notes(waiting_user, "待处理解约")
+    (note,) = inbox(waiting_user, "待处理解约")
     assert f"/terminations/{termination.id}" in note.link
-    assert notes(asker_user, "待处理解约") == []
+    assert inbox(asker_user, "待处理解约") == []
     assert statuses() == before
 
 
@@ -125,7 +103,7 @@ def test_agreed_termination_not_reminded_to_party_but_to_school_after_5_workdays
     assert remind(agreed + timedelta(days=6, hours=23))["review"] == 0  # Tue→Mon: 4 working days
     assert remind(agreed + timedelta(days=7))["review"] == 1  # next Tuesday: 5 working days
     assert remind(agreed + timedelta(days=8))["review"] == 0
-    (note,) = notes(w.reviewer, "解约申请")
+    (note,) = inbox(w.reviewer, "解约申请")
     assert note.link == f"/school/terminations/{termination.id}"
     db.session.refresh(termination)
     assert termination.status == "agreed" and termination.review_reminded_at is not None
@@ -139,9 +117,9 @@ def test_school_reminded_once_about_waiting_agreement(w):
     assert remind(accepted + timedelta(days=6, hours=23))["review"] == 0  # Sunday: 4 working days
     assert remind(accepted + timedelta(days=7))["review"] == 1
     assert remind(accepted + timedelta(days=9))["review"] == 0
-    (note,) = notes(w.reviewer, "待审核超时")
+    (note,) = inbox(w.reviewer, "待审核超时")
     assert note.link == f"/school/review/{agreement.id}"
-    assert notes(w.employer_user, "待审核超时") == [] and notes(w.student_user, "待审核超时") == []
+    assert inbox(w.employer_user, "待审核超时") == [] and inbox(w.student_user, "待审核超时") == []
     db.session.refresh(agreement)
     assert agreement.status == "accepted"
 
@@ -153,7 +131,7 @@ def test_school_reminded_once_about_waiting_destination(w):
     assert remind(submitted + timedelta(days=6))["review"] == 0
     assert remind(submitted + timedelta(days=7))["review"] == 1
     assert remind(submitted + timedelta(days=8))["review"] == 0
-    (note,) = notes(w.reviewer, "待审核超时")
+    (note,) = inbox(w.reviewer, "待审核超时")
     assert note.link == f"/school/destinations/{destination.id}"
     db.session.refresh(destination)
     assert destination.status == "submitted"
@@ -180,25 +158,7 @@ def test_concurrent_reminder_runs_send_each_once(app):
     users = [make_user("student", s) for s in students]
     agreements = workflow.invite(employer, students, valid_terms(), now=NOW)
     when = agreements[0].expires_at - timedelta(hours=2)
-    barrier = threading.Barrier(4)
-    counts, errors = [], []
-
-    def run():
-        with app.app_context():
-            try:
-                barrier.wait()
-                counts.append(reminders.send_all(when)["expiry"])
-            except Exception as exc:  # pragma: no cover
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == [] and sum(counts) == 30
+    assert sum(r["expiry"] for r in at_once(app, lambda: reminders.send_all(when))) == 30
     db.session.expire_all()
     per_user = dict(db.session.execute(
         select(Notification.user_id, func.count()).where(Notification.subject == "邀约即将过期")
@@ -219,10 +179,18 @@ def _expiry_world(n=5):
 
 def _expired_counts():
     db.session.expire_all()
-    expired = db.session.scalar(select(func.count()).where(Agreement.status == "expired"))
-    events = db.session.scalar(select(func.count()).select_from(FlowEvent).where(FlowEvent.action == "expire"))
-    notices = db.session.scalar(select(func.count()).select_from(Notification).where(Notification.subject == "邀约已过期"))
+    expired = count(Agreement, Agreement.status == "expired")
+    events = count(FlowEvent, FlowEvent.action == "expire")
+    notices = count(Notification, Notification.subject == "邀约已过期")
     return expired, events, notices
+
+
+def test_expiry_job_marks_overdue_offer_once(w):
+    agreement = offer(w.employer, w.student)
+    later = (NOW + timedelta(days=6)).isoformat()
+    assert expire_due_offers(later) == 1
+    assert expire_due_offers(later) == 0
+    assert db.session.get(Agreement, agreement.id).status == "expired"
 
 
 def test_expiry_job_twice_expires_once():
@@ -242,25 +210,7 @@ def test_expiry_job_twice_expires_once():
 def test_expiry_job_concurrently_expires_once(app):
     _, agreements = _expiry_world(40)
     after = (agreements[0].expires_at + timedelta(minutes=1)).isoformat()
-    barrier = threading.Barrier(4)
-    counts, errors = [], []
-
-    def run():
-        with app.app_context():
-            try:
-                barrier.wait()
-                counts.append(expire_due_offers(after))
-            except Exception as exc:  # pragma: no cover
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == [] and sum(counts) == 40
+    assert sum(at_once(app, lambda: expire_due_offers(after))) == 40
     assert _expired_counts() == (40, 40, 40)
 
 

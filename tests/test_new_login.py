@@ -8,7 +8,7 @@ from app.extensions import db
 from app.models import AppUser
 from app.passwords import PASSWORD_RULE
 from app.roles import ROLE_EMPLOYER, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT
-from tests import factories as f
+from tests.support import factories as f
 
 PASSWORD = "Secret2026x"
 

@@ -6,16 +6,15 @@ number of rows it shows (no N+1), and its page size is capped by PAGE_SIZE_MAX.
 shows MANY, and measures again: the counts must be equal.
 """
 import re
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from flask import current_app
-from sqlalchemy import event
 
 from app import workflow
 from app.extensions import db
-from tests.factories import (
+from tests.support.checks import statements
+from tests.support.factories import (
     NOW,
     approve,
     at,
@@ -30,29 +29,14 @@ from tests.factories import (
 FEW, MANY = 3, 15
 
 
-@contextmanager
-def counting():
-    """Collect the SQL statements the engine runs inside the block."""
-    statements = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-
-
 def count_queries(client, url):
     """Statements of one request in the steady state: a first request fills the per-process caches
     (permission answers, filter choices — app/security.py, school.filter_options)."""
     client.get(url)
-    with counting() as statements:
+    with statements() as sql:
         response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
-    return len(statements), response.get_data(as_text=True)
+    return len(sql), response.get_data(as_text=True)
 
 
 def rows_shown(html, pattern):

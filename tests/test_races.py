@@ -11,13 +11,14 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import workflow
 from app.extensions import db
 from app.models import Agreement, AppUser, Employer, FlowEvent, NumberCounter, Student
 from app.workflow import WorkflowError
-from tests.factories import (
+from tests.support.checks import count
+from tests.support.factories import (
     NOW,
     accepted_offer,
     at,
@@ -97,12 +98,10 @@ def test_concurrent_accepts_of_one_student_let_exactly_one_through(app):
 
     assert Counter(kind for kind, _ in results) == {"ok": 1, "refused": THREADS - 1}
     assert {rule for kind, rule in results if kind == "refused"} == {"R6"}
-    assert db.session.scalar(select(func.count()).select_from(Agreement).where(
-        Agreement.student_id == student.id, Agreement.status == "accepted")) == 1
+    assert count(Agreement, Agreement.student_id == student.id, Agreement.status == "accepted") == 1
     winner = next(value for kind, value in results if kind == "ok")
     assert db.session.get(Agreement, winner).status == "accepted"
-    assert db.session.scalar(select(func.count()).select_from(FlowEvent).where(
-        FlowEvent.action == "accept")) == 1
+    assert count(FlowEvent, FlowEvent.action == "accept") == 1
 
 
 def test_concurrent_certifications_get_distinct_gapless_numbers(app):
@@ -163,9 +162,8 @@ def test_concurrent_invites_of_one_employer_to_one_student_make_one_pending_offe
 
     assert Counter(kind for kind, _ in results) == {"ok": 1, "refused": THREADS - 1}
     assert {rule for kind, rule in results if kind == "refused"} == {"R3"}
-    assert db.session.scalar(select(func.count()).select_from(Agreement).where(
-        Agreement.employer_id == employer.id, Agreement.student_id == student.id)) == 1
-    assert db.session.scalar(select(func.count()).select_from(FlowEvent)) == 1
+    assert count(Agreement, Agreement.employer_id == employer.id, Agreement.student_id == student.id) == 1
+    assert count(FlowEvent) == 1
 
 
 def test_concurrent_expiry_runs_expire_each_offer_once(app):
@@ -184,10 +182,8 @@ def test_concurrent_expiry_runs_expire_each_offer_once(app):
     results = race(app, [expire, expire])
 
     assert sum(value for _, value in results) == offers
-    assert db.session.scalar(select(func.count()).select_from(FlowEvent).where(
-        FlowEvent.action == "expire")) == offers
-    assert db.session.scalar(select(func.count()).select_from(Agreement).where(
-        Agreement.status == "expired")) == offers
+    assert count(FlowEvent, FlowEvent.action == "expire") == offers
+    assert count(Agreement, Agreement.status == "expired") == offers
     assert db.session.get(Agreement, fresh.id).status == "pending"
 
 
@@ -222,7 +218,7 @@ def test_accept_racing_destination_registration_leaves_one_live_outcome(app):
     """R6 across two tables: offers being accepted while the student registers 升学 (and enters a
     paper agreement) at the same instant — exactly one outcome goes live."""
     from app.models import Destination
-    from tests.factories import paper_terms, proof
+    from tests.support.factories import paper_terms, proof
 
     school = make_school()
     student = make_student(school)
@@ -246,10 +242,10 @@ def test_accept_racing_destination_registration_leaves_one_live_outcome(app):
 
     assert Counter(kind for kind, _ in results) == {"ok": 1, "refused": THREADS - 1}, results
     assert {rule for kind, rule in results if kind == "refused"} == {"R6"}
-    live_agreements = db.session.scalar(select(func.count()).select_from(Agreement).where(
-        Agreement.student_id == student.id, Agreement.status.in_(("accepted", "certified"))))
-    live_destinations = db.session.scalar(select(func.count()).select_from(Destination).where(
-        Destination.student_id == student.id, Destination.status.in_(("submitted", "approved"))))
+    live_agreements = count(Agreement, Agreement.student_id == student.id,
+                            Agreement.status.in_(("accepted", "certified")))
+    live_destinations = count(Destination, Destination.student_id == student.id,
+                              Destination.status.in_(("submitted", "approved")))
     assert live_agreements + live_destinations == 1
 
 
@@ -278,4 +274,4 @@ def test_both_parties_requesting_termination_at_once_open_one(app):
     results = race(app, jobs)
     assert Counter(kind for kind, _ in results) == {"ok": 1, "refused": THREADS - 1}, results
     assert {rule for kind, rule in results if kind == "refused"} == {"R11"}
-    assert db.session.scalar(select(func.count()).select_from(Termination)) == 1
+    assert count(Termination) == 1

@@ -5,12 +5,11 @@ check is slowed down so both calls are inside it at once if nothing serialises t
 import threading
 from datetime import timedelta
 
-from sqlalchemy import func, select
-
 from app import workflow
 from app.extensions import db
 from app.models import Agreement, Destination, Student
-from tests import factories as f
+from tests.support import factories as f
+from tests.support.checks import count
 
 
 def test_accept_and_destination_interleaved_leave_one_live_outcome(app, monkeypatch):
@@ -57,8 +56,6 @@ def test_accept_and_destination_interleaved_leave_one_live_outcome(app, monkeypa
     for t in threads:
         t.join(30)
     assert sorted(results.values()) == ["R6", "ok"], results
-    live = db.session.scalar(select(func.count()).select_from(Agreement).where(
-        Agreement.student_id == sid, Agreement.status.in_(("accepted", "certified"))))
-    live += db.session.scalar(select(func.count()).select_from(Destination).where(
-        Destination.student_id == sid, Destination.status.in_(("submitted", "approved"))))
+    live = count(Agreement, Agreement.student_id == sid, Agreement.status.in_(("accepted", "certified")))
+    live += count(Destination, Destination.student_id == sid, Destination.status.in_(("submitted", "approved")))
     assert live == 1

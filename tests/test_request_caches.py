@@ -6,14 +6,14 @@ from flask import current_app
 from flask_appbuilder.security.sqla.models import PermissionView
 
 from app.extensions import db
-from tests.factories import make_reviewer, make_school, make_student
-from tests.test_query_budget import counting
+from tests.support.factories import make_reviewer, make_school, make_student
+from tests.support.checks import statements
 
 
 def _permission_statements(client, url):
-    with counting() as statements:
+    with statements() as sql:
         response = client.get(url)
-    return response, [s for s in statements if "ab_permission_view" in s]
+    return response, [s for s in sql if "ab_permission_view" in s]
 
 
 def _review_permission(sm):

@@ -8,7 +8,7 @@ import pytest
 from app import labels
 from app.extensions import db
 from app.models import JobRun
-from tests import factories as f
+from tests.support import factories as f
 
 IMPORT_RESULT = {"kind": "roster", "created": 2, "updated": 0, "unchanged": 0, "refused": 1, "written": True,
                  "total": 3, "preview": [[3, "手机应为11位手机号码"]], "errors_key": "imports/x.xlsx"}

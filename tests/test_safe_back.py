@@ -10,7 +10,7 @@ import pytest
 
 from app.extensions import db
 from app.models import JobRun
-from tests import factories as f
+from tests.support import factories as f
 
 HOSTILE = ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "//evil.example", "/\\evil.example",
            "\\/evil.example", "https://evil.example", "\t//evil.example", " //evil.example",

@@ -1,14 +1,8 @@
-"""Statistics numbers equal hand counts on the fixed data set of tests/stats_world.py."""
+"""Statistics numbers equal hand counts on the fixed data set of tests/support/stats_world.py."""
 from datetime import date
 
 import pytest
 
-from tests.test_stats_world import build
-
-
-@pytest.fixture
-def world():
-    return build()
 
 
 def table(frame, key_cols, value_cols):
@@ -26,7 +20,7 @@ def dash(**kw):
     return stats.dashboard(stats.Filters(**kw))
 
 
-def test_summary_counts_each_outcome_and_rate_counts_only_confirmed(world):
+def test_summary_counts_each_outcome_and_rate_counts_only_confirmed(stats_world):
     s = dash(year=2026)["summary"]
     assert (s["graduates"], s["employed"], s["pending"]) == (9, 4, 2)
     assert (s["electronic"], s["paper"], s["other"], s["unemployed"]) == (3, 1, 2, 3)
@@ -44,13 +38,13 @@ def test_rate_definition_is_confirmed_over_graduates():
     assert list(stats.rate(pd.Series([1, 0]), pd.Series([2, 0]))) == [0.5, 0.0]
 
 
-def test_by_school(world):
+def test_dashboard_by_school_equals_hand_counts(stats_world):
     t = table(dash(year=2026)["by_school"], "school_code",
               ["graduates", "employed", "pending", "electronic", "paper", "other", "unemployed"])
     assert t == {"10486": (7, 3, 2, 2, 1, 2, 2), "10487": (2, 1, 0, 1, 0, 0, 1)}
 
 
-def test_by_department_and_major(world):
+def test_dashboard_by_department_and_major_equals_hand_counts(stats_world):
     d = dash(year=2026)
     assert table(d["by_department"], ["school_name", "department"], ["graduates", "employed"]) == {
         ("武汉大学", "计算机学院"): (5, 1), ("武汉大学", "数学学院"): (2, 2), ("华中科技大学", "计算机学院"): (2, 1)}
@@ -59,7 +53,7 @@ def test_by_department_and_major(world):
         ("武汉大学", "数学"): (2, 2, 0, 0), ("华中科技大学", "软件工程"): (2, 1, 0, 1)}
 
 
-def test_by_education_and_gender(world):
+def test_dashboard_by_education_and_gender_equals_hand_counts_in_manual_order(stats_world):
     d = dash(year=2026)
     assert table(d["by_education"], "education", ["graduates", "employed"]) == {
         "硕士生毕业": (2, 2), "本科生毕业": (6, 2), "专科生毕业": (1, 0)}
@@ -67,19 +61,19 @@ def test_by_education_and_gender(world):
     assert table(d["by_gender"], "gender", ["graduates", "employed", "pending"]) == {"男": (5, 3, 1), "女": (4, 1, 1)}
 
 
-def test_by_employer_nature_finds_paper_employer_by_credit_code(world):
+def test_dashboard_by_employer_nature_finds_paper_employer_by_credit_code(stats_world):
     # s3's paper agreement has no employer_id (R13); its credit code is E2's, a 国有企业.
     t = table(dash(year=2026)["by_nature"], "nature", ["count", "employed", "pending", "electronic", "paper"])
     assert t == {"其他企业": (2, 2, 0, 2, 0), "国有企业": (2, 1, 1, 1, 1)}
 
 
-def test_by_work_region_province_and_city(world):
+def test_dashboard_by_work_region_groups_province_and_city(stats_world):
     d = dash(year=2026)
     assert table(d["by_province"], "province", ["count", "employed"]) == {"湖北省": (3, 3), "北京市": (1, 0)}
     assert table(d["by_city"], ["province", "city"], ["count"]) == {("湖北省", "武汉市"): (3,), ("北京市", "北京市"): (1,)}
 
 
-def test_by_outcome_kind_lists_every_kind(world):
+def test_dashboard_by_outcome_lists_every_kind(stats_world):
     from app import labels
 
     frame = dash(year=2026)["by_outcome"]
@@ -93,16 +87,16 @@ def test_by_outcome_kind_lists_every_kind(world):
     assert frame["share"].sum() == pytest.approx(1.0)
 
 
-def test_daily_signing_activity(world):
+def test_dashboard_daily_activity_counts_each_step_on_its_day(stats_world):
     t = table(dash(year=2026)["daily"], "day", ["sent", "accepted", "certified", "terminated"])
     assert t == {"2026-05-11": (4, 3, 2, 0), "2026-05-12": (1, 2, 1, 0), "2026-05-13": (0, 0, 1, 0),
                  "2026-05-14": (0, 0, 0, 1)}
 
 
-def test_filters_year_school_and_dates(world):
+def test_filters_year_school_and_dates(stats_world):
     assert dash()["summary"]["graduates"] == 10  # every year: the 2025 graduate too
     assert dash(year=2025)["summary"]["graduates"] == 1
-    b = dash(year=2026, school_id=world["b"].id)
+    b = dash(year=2026, school_id=stats_world["b"].id)
     assert (b["summary"]["graduates"], b["summary"]["employed"]) == (2, 1)
     assert set(b["by_school"]["school_code"]) == {"10487"}
     assert table(b["daily"], "day", ["sent"]) == {"2026-05-12": (1,)}

@@ -3,29 +3,19 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import labels, workflow
 from app.extensions import db
 from app.models import Agreement, InviteListEntry
-from tests.factories import (
-    accepted_offer, make_employer, make_reviewer, make_school, make_student, make_user, offer, valid_terms,
-)
+from tests.support.checks import count
+from tests.support.factories import accepted_offer, make_student, offer, valid_terms
+from tests.support.scenes import scene
 
 
 @pytest.fixture
 def w():
-    class W:
-        pass
-
-    w = W()
-    w.school = make_school()
-    w.employer = make_employer(approved_by=w.school, name="星光集团")
-    w.employer_user = make_user("employer", w.employer)
-    w.student = make_student(w.school, name="黄河水")
-    w.student_user = make_user("student", w.student)
-    w.reviewer = make_reviewer(w.school)
-    return w
+    return scene(student={"name": "黄河水"}, employer={"name": "星光集团"})
 
 
 def _now():
@@ -114,7 +104,7 @@ def test_batch_invite_with_nobody_who_may_receive_sends_nothing(client, login, w
     data = {**_form(valid_terms()), "ids": [w.student.id], "step": "confirm"}
     response = client.post("/employer/invite", data=data)
     assert response.status_code == 302 and response.headers["Location"].endswith("/employer/list/")
-    assert db.session.scalar(select(func.count()).select_from(Agreement)) == 1
+    assert count(Agreement) == 1
 
 
 # ---------------------------------------------------------------- school pages: buttons from the table

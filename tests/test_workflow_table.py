@@ -3,35 +3,16 @@ rule number, `why_not` changes nothing, and the table answers the questions docs
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
-
 from app import labels, workflow
 from app.extensions import db
 from app.models import Agreement, FlowEvent, Notification, Termination
 from app.workflow.table import MOVES, STATE, STATUS_LABELS, role_of
-from tests.factories import (
-    NOW, accepted_offer, certified_offer, make_employer, make_reviewer, make_school, make_student, offer,
-)
-
-
-@pytest.fixture
-def w():
-    class W:
-        pass
-
-    w = W()
-    w.school = make_school()
-    w.other_school = make_school(code="10487", name="华中科技大学")
-    w.employer = make_employer(approved_by=w.school)
-    w.student = make_student(w.school)
-    w.reviewer = make_reviewer(w.school)
-    w.other_reviewer = make_reviewer(w.other_school)
-    return w
+from tests.support.checks import count
+from tests.support.factories import NOW, accepted_offer, certified_offer, make_employer, make_student, offer
 
 
 def _rows():
-    return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in (Agreement, FlowEvent,
-                                                                                 Notification, Termination))
+    return tuple(count(m) for m in (Agreement, FlowEvent, Notification, Termination))
 
 
 def test_every_action_names_its_machine_actor_and_target():

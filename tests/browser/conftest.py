@@ -1,5 +1,5 @@
 """Browser tests (issue 10): Playwright for Python driving Debian's /usr/bin/chromium against the
-real app, served by `tests/browser/server.py` in its own process on its own SQLite file.
+real app, served by `tests/support/browser_server.py` in its own process on its own SQLite file.
 
 - The server process has its own database: the suite's `app` fixture and the autouse wipe of
   tests/conftest.py are overridden here (no-ops), so nothing wipes the server's data between the
@@ -100,7 +100,7 @@ def server(tmp_path_factory):
     log = open(log_path, "w")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("TEST_DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "tests.browser.server", str(db_path), str(uploads), str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.browser_server", str(db_path), str(uploads), str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while True:

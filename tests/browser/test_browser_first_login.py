@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from app.accounts import initial_password
 from app.demo import credit_code
-from tests.browser.server import NEW_STUDENT
+from tests.support.browser_server import NEW_STUDENT
 
 NEW_PASSWORD = "Graduate2026x"
 EMPLOYER_PASSWORD = "Employer2026x"

@@ -264,3 +264,11 @@ def certified_offer(employer, student, reviewer, sent=None, **terms):
     sent = sent or NOW
     agreement = accepted_offer(employer, student, sent=sent, **terms)
     return workflow.certify(reviewer, agreement, now=sent + timedelta(hours=3))
+
+
+def paper_agreement(student, now=None, **terms):
+    """A paper agreement the student entered (录入协议书, R13) at `now` (default NOW) with its scan:
+    accepted, waiting for the school's review."""
+    from app import workflow
+
+    return workflow.record_paper_agreement(student, paper_terms(**terms), proof(), now=now or NOW)

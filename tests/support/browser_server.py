@@ -1,4 +1,4 @@
-"""The real app for the browser tests, in its own process: `python -m tests.browser.server DB UPLOADS PORT`.
+"""The real app for the browser tests, in its own process: `python -m tests.support.browser_server DB UPLOADS PORT`.
 
 A fresh SQLite file: tables from FAB's `Model.metadata`, roles synced, the demo world of
 `flask demo seed` (app/demo.py), plus one graduate who has never logged in (initial password,

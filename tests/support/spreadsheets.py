@@ -4,7 +4,7 @@ import io
 import openpyxl
 
 import imports
-from tests.factories import GRADUATION_YEAR, id_number, phone
+from tests.support.factories import GRADUATION_YEAR, id_number, phone
 
 ROSTER_HEADER = imports.ROSTER.labels
 CANDIDATE_HEADER = imports.CANDIDATES.labels

@@ -11,11 +11,9 @@ School A (10486), graduation year 2026:
 School A, 2025: old (nothing).
 School B (10487), 2026: t1 男 本科 certified with E1 on 05-12 (sent 05-12); t2 女 专科 nothing.
 """
-from datetime import timedelta
-
-from tests.factories import (
-    NOW, at, make_employer, make_reviewer, make_school, make_student, make_user, offer, accepted_offer,
-    certified_offer, paper_terms, proof,
+from tests.support.factories import (
+    accepted_offer, at, certified_offer, make_employer, make_reviewer, make_school, make_student, offer, paper_terms,
+    proof,
 )
 
 

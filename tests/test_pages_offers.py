@@ -1,43 +1,23 @@
-"""The manual's flows through the Flask test client: one full flow per role, then bad input."""
+"""The offer pages through the web client (manual §2.3 签约): the employer searches, lists and invites
+through the preview; the student reads the letter and accepts or rejects; the school reviews; then bad
+input. Offers here are sent at the real time (send_offer), as the pages' own clock runs."""
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from app import workflow
 from app.extensions import db
 from app.models import Agreement, FlowEvent, InviteListEntry, Notification
-from tests.factories import (
-    GRADUATION_YEAR,
-    make_employer,
-    make_reviewer,
-    make_school,
-    make_student,
-    make_user,
-    valid_terms,
-)
+from tests.support.checks import count
+from tests.support.factories import GRADUATION_YEAR, make_employer, make_student, valid_terms
+from tests.support.scenes import scene
 
 
 @pytest.fixture
 def world():
-    school = make_school()
-    student = make_student(school, name="黄河水")
-    employer = make_employer(approved_by=school, name="星光集团")
-    return {
-        "school": school,
-        "student": student,
-        "employer": employer,
-        "employer_user": make_user("employer", employer),
-        "student_user": make_user("student", student),
-        "reviewer": make_reviewer(school),
-    }
-
-
-@pytest.fixture
-def no_cooling(app):
-    old = app.config["COOLING_OFF_MINUTES"]
-    app.config["COOLING_OFF_MINUTES"] = 0
-    yield
-    app.config["COOLING_OFF_MINUTES"] = old
+    """武汉大学 with its reviewer, 星光集团 (approved) and the student 黄河水, with logins."""
+    return scene(student={"name": "黄河水"}, employer={"name": "星光集团"})
 
 
 def form_of(terms):
@@ -45,10 +25,6 @@ def form_of(terms):
     for key, value in terms.items():
         out[key] = value.isoformat() if hasattr(value, "isoformat") else str(value)
     return out
-
-
-def count(model):
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def search(client, school, student, key):
@@ -62,8 +38,8 @@ def add_to_list(client, page_html):
 
 
 def test_employer_searches_adds_and_sends_offer_through_preview(client, login, world):
-    school, student = world["school"], world["student"]
-    login(client, world["employer_user"].username)
+    school, student = world.school, world.student
+    login(client, world.employer_user.username)
 
     page = search(client, school, student, student.phone).get_data(as_text=True)
     assert "黄河水" in page
@@ -89,9 +65,9 @@ def test_employer_searches_adds_and_sends_offer_through_preview(client, login, w
 
 
 def test_search_needs_all_four_fields_and_hides_blocked_students(client, login, world):
-    school, student = world["school"], world["student"]
-    login(client, world["employer_user"].username)
-    assert "加入" not in search(client, school, student, "13900000000").get_data(as_text=True).split("</form>")[-1]
+    school, student = world.school, world.student
+    login(client, world.employer_user.username)
+    assert 'name="token"' not in search(client, school, student, "13900000000").get_data(as_text=True)
     wrong = client.get("/employer/search", query_string={
         "school_id": school.id, "year": GRADUATION_YEAR + 1, "name": student.name, "key": student.phone})
     assert 'name="token"' not in wrong.get_data(as_text=True)
@@ -103,9 +79,9 @@ def test_search_needs_all_four_fields_and_hides_blocked_students(client, login, 
 
 
 def test_offer_form_shows_field_errors_and_writes_nothing(client, login, world):
-    student = world["student"]
-    login(client, world["employer_user"].username)
-    db.session.add(InviteListEntry(employer_id=world["employer"].id, student_id=student.id))
+    student = world.student
+    login(client, world.employer_user.username)
+    db.session.add(InviteListEntry(employer_id=world.employer.id, student_id=student.id))
     db.session.commit()
     bad = form_of(valid_terms(salary="abc", probation_days=200, contact_phone="123"))
     response = client.post("/employer/invite", data={**bad, "ids": student.id, "step": "confirm"})
@@ -120,25 +96,24 @@ def test_offer_form_shows_field_errors_and_writes_nothing(client, login, world):
 
 
 def test_employer_cannot_invite_student_not_on_own_list(client, login, world):
-    login(client, world["employer_user"].username)
+    login(client, world.employer_user.username)
     terms = form_of(valid_terms())
-    response = client.post("/employer/invite", data={**terms, "ids": world["student"].id, "step": "confirm"})
+    response = client.post("/employer/invite", data={**terms, "ids": world.student.id, "step": "confirm"})
     assert response.status_code == 404
     assert count(Agreement) == 0
 
 
-def _send_offer(world):
-    from app import workflow
-
-    db.session.add(InviteListEntry(employer_id=world["employer"].id, student_id=world["student"].id))
+def send_offer(world):
+    """world.employer lists world.student and sends an offer at the real time (the pages' clock)."""
+    db.session.add(InviteListEntry(employer_id=world.employer.id, student_id=world.student.id))
     db.session.commit()
-    [agreement] = workflow.invite(world["employer"], [world["student"]], valid_terms())
+    [agreement] = workflow.invite(world.employer, [world.student], valid_terms())
     return agreement
 
 
-def test_student_sees_todo_and_accepts_after_reading_notice(client, login, world, no_cooling):
-    agreement = _send_offer(world)
-    login(client, world["student_user"].username)
+def test_student_sees_todo_and_accepts_after_reading_notice(client, login, world, no_cooling_off):
+    agreement = send_offer(world)
+    login(client, world.student_user.username)
     home = client.get("/student/").get_data(as_text=True)
     assert "邀约待办" in home and re.search(r">\s*1\s*</a> 个", home)
     letter = client.get(f"/student/offers/{agreement.id}").get_data(as_text=True)
@@ -154,48 +129,44 @@ def test_student_sees_todo_and_accepts_after_reading_notice(client, login, world
     assert db.session.get(Agreement, agreement.id).status == "accepted"
 
 
-def test_student_cannot_accept_within_cooling_off_in_browser(client, login, world):
-    agreement = _send_offer(world)
-    login(client, world["student_user"].username)
+def test_student_cannot_accept_within_cooling_off_on_the_page(client, login, world):
+    agreement = send_offer(world)
+    login(client, world.student_user.username)
     response = client.post(f"/student/offers/{agreement.id}/accept", data={"agree": "1"}, follow_redirects=True)
     assert "冷静期" in response.get_data(as_text=True)
     assert db.session.get(Agreement, agreement.id).status == "pending"
 
 
-def test_student_rejects_offer(client, login, world):
-    agreement = _send_offer(world)
-    login(client, world["student_user"].username)
+def test_student_rejects_offer_from_the_letter(client, login, world):
+    agreement = send_offer(world)
+    login(client, world.student_user.username)
     client.post(f"/student/offers/{agreement.id}/reject", follow_redirects=True)
     assert db.session.get(Agreement, agreement.id).status == "rejected"
 
 
-def test_other_offers_are_view_only_while_one_is_live(client, login, world, no_cooling):
-    from app import workflow
-
-    first = _send_offer(world)
-    other_employer = make_employer(approved_by=world["school"])
-    [second] = workflow.invite(other_employer, [world["student"]], valid_terms())
-    workflow.accept(world["student"], first)
-    login(client, world["student_user"].username)
+def test_other_offers_are_view_only_while_one_is_live(client, login, world, no_cooling_off):
+    first = send_offer(world)
+    other_employer = make_employer(approved_by=world.school)
+    [second] = workflow.invite(other_employer, [world.student], valid_terms())
+    workflow.accept(world.student, first)
+    login(client, world.student_user.username)
     page = client.get(f"/student/offers/{second.id}").get_data(as_text=True)
     assert "其他邀请函只能查看" in page and "现在签约" not in page
 
 
-def test_reviewer_certifies_declines_and_withdraws(client, login, world, no_cooling):
-    from app import workflow
-
-    agreement = _send_offer(world)
-    workflow.accept(world["student"], agreement)
-    login(client, world["reviewer"].username)
+def test_reviewer_certifies_declines_and_withdraws(client, login, world, no_cooling_off):
+    agreement = send_offer(world)
+    workflow.accept(world.student, agreement)
+    login(client, world.reviewer.username)
     listing = client.get("/school/review/").get_data(as_text=True)
     assert "黄河水" in listing and "待审核" in listing
     detail = client.get(f"/school/review/{agreement.id}").get_data(as_text=True)
-    assert "签约审核通过" in detail and world["student"].id_number in detail  # own school: unmasked
+    assert "签约审核通过" in detail and world.student.id_number in detail  # own school: unmasked
 
     client.post(f"/school/review/{agreement.id}/certify", follow_redirects=True)
     certified = db.session.get(Agreement, agreement.id)
     assert certified.status == "certified"
-    assert certified.number == f"1{GRADUATION_YEAR}{world['school'].code}00001"
+    assert certified.number == f"1{GRADUATION_YEAR}{world.school.code}00001"
 
     refused = client.post(f"/school/review/{agreement.id}/withdraw", data={"reason": ""}, follow_redirects=True)
     assert "请填写撤回审核原因" in refused.get_data(as_text=True)
@@ -208,16 +179,14 @@ def test_reviewer_certifies_declines_and_withdraws(client, login, world, no_cool
     assert declined.status == "declined" and declined.number == certified.number
 
 
-def test_reviewer_bulk_certifies_selected_rows(client, login, world, no_cooling):
-    from app import workflow
-
+def test_reviewer_bulk_certifies_selected_rows(client, login, world, no_cooling_off):
     agreements = []
     for i in range(3):
-        student = make_student(world["school"])
-        [a] = workflow.invite(world["employer"], [student], valid_terms())
+        student = make_student(world.school)
+        [a] = workflow.invite(world.employer, [student], valid_terms())
         workflow.accept(student, a)
         agreements.append(a)
-    login(client, world["reviewer"].username)
+    login(client, world.reviewer.username)
     response = client.post("/school/review/bulk-certify", data={"ids": [a.id for a in agreements[:2]]},
                            follow_redirects=True)
     assert "2份协议书签约审核通过" in response.get_data(as_text=True)
@@ -225,12 +194,10 @@ def test_reviewer_bulk_certifies_selected_rows(client, login, world, no_cooling)
     assert statuses == ["certified", "certified", "accepted"]
 
 
-def test_employer_amends_accepted_offer_and_student_answers_again(client, login, world, no_cooling):
-    from app import workflow
-
-    agreement = _send_offer(world)
-    workflow.accept(world["student"], agreement)
-    login(client, world["employer_user"].username)
+def test_employer_amends_accepted_offer_and_student_answers_again(client, login, world, no_cooling_off):
+    agreement = send_offer(world)
+    workflow.accept(world.student, agreement)
+    login(client, world.employer_user.username)
     form = form_of(valid_terms(position="高级软件工程师"))
     client.post(f"/employer/offers/{agreement.id}/amend", data=form, follow_redirects=True)
     amended = db.session.get(Agreement, agreement.id)
@@ -239,66 +206,12 @@ def test_employer_amends_accepted_offer_and_student_answers_again(client, login,
     assert "修改邀约" in detail
 
 
-def test_school_approves_waiting_employer(client, login, world):
-    from app.models import EmployerApproval
-    from tests.factories import approve
-
-    waiting = make_employer()
-    approval = approve(waiting, world["school"], status="pending")
-    login(client, world["reviewer"].username)
-    assert waiting.name in client.get("/school/employers/").get_data(as_text=True)
-    refused = client.post(f"/school/employers/{approval.id}/review", data={"decision": "refuse", "reason": ""},
-                          follow_redirects=True)
-    assert "请填写审核不通过原因" in refused.get_data(as_text=True)
-    client.post(f"/school/employers/{approval.id}/review", data={"decision": "approve"})
-    assert db.session.get(EmployerApproval, approval.id).status == "approved"
-
-
-def test_school_restricts_student_through_scoped_action(client, login, world):
-    from app.models import Student
-
-    login(client, world["reviewer"].username)
-    listing = client.get("/school/students/list/").get_data(as_text=True)
-    assert world["student"].student_no in listing
-    client.post("/school/students/action_post", data={"action": "restrict", "rowid": [world["student"].id]})
-    assert db.session.get(Student, world["student"].id).signing_restricted is True
-
-
-def test_every_role_home_page_renders(client, login, world):
-    province = make_user("province")
-    admin = make_user("admin")
-    for user, marker in [(world["employer_user"], "单位审核情况"), (world["student_user"], "基本信息"),
-                         (world["reviewer"], "待审核协议书"), (province, "各校签约概况"),
-                         (admin, "各校签约概况")]:
-        login(client, user.username)
-        page = client.get("/", follow_redirects=True).get_data(as_text=True)
-        assert marker in page, user.username
-        client.get("/logout/")
-
-
-def test_expire_job_marks_overdue_offers_once(world):
-    from datetime import timedelta
-
-    from app.jobs import expire_due_offers
-    from tests.factories import NOW
-
-    from app import workflow
-
-    [agreement] = workflow.invite(world["employer"], [world["student"]], valid_terms(), now=NOW)
-    later = (NOW + timedelta(days=6)).isoformat()
-    assert expire_due_offers(later) == 1
-    assert expire_due_offers(later) == 0
-    assert db.session.get(Agreement, agreement.id).status == "expired"
-
-
-def test_student_cannot_accept_terms_changed_after_reading(client, login, world, no_cooling):
-    from app import workflow
-
-    agreement = _send_offer(world)
-    login(client, world["student_user"].username)
+def test_student_cannot_accept_terms_changed_after_reading(client, login, world, no_cooling_off):
+    agreement = send_offer(world)
+    login(client, world.student_user.username)
     letter = client.get(f"/student/offers/{agreement.id}").get_data(as_text=True)
     version = re.search(r'name="version" value="([^"]+)"', letter).group(1)
-    workflow.amend(world["employer"], agreement, valid_terms(salary=20000, probation_salary=16000),
+    workflow.amend(world.employer, agreement, valid_terms(salary=20000, probation_salary=16000),
                    now=agreement.updated_at.replace(tzinfo=__import__("datetime").timezone.utc)
                    + __import__("datetime").timedelta(seconds=1))
     response = client.post(f"/student/offers/{agreement.id}/accept", data={"agree": "1", "version": version},
@@ -307,34 +220,15 @@ def test_student_cannot_accept_terms_changed_after_reading(client, login, world,
     assert db.session.get(Agreement, agreement.id).status == "pending"
 
 
-def test_offer_numbered_once_cannot_be_amended_after_withdrawal(world, no_cooling):
-    from app import workflow
-
-    agreement = _send_offer(world)
-    workflow.accept(world["student"], agreement)
-    workflow.certify(world["reviewer"], agreement)
-    workflow.withdraw_certification(world["reviewer"], agreement, "重新审核")
-    with pytest.raises(workflow.WorkflowError) as refused:
-        workflow.amend(world["employer"], agreement, valid_terms(position="别的岗位"))
-    assert refused.value.rule == "R8"
-    assert db.session.get(Agreement, agreement.id).status == "accepted"
-
-
 def test_batch_invite_from_list_opens_prefilled_form(client, login, world):
-    other = make_student(world["school"])
-    for student in (world["student"], other):
-        db.session.add(InviteListEntry(employer_id=world["employer"].id, student_id=student.id))
+    other = make_student(world.school)
+    for student in (world.student, other):
+        db.session.add(InviteListEntry(employer_id=world.employer.id, student_id=student.id))
     db.session.commit()
-    login(client, world["employer_user"].username)
-    response = client.post("/employer/invite", data={"ids": [world["student"].id, other.id]})
+    login(client, world.employer_user.username)
+    response = client.post("/employer/invite", data={"ids": [world.student.id, other.id]})
     text = response.get_data(as_text=True)
     assert response.status_code == 200 and "邀请函" in text and "请输入" in text
     assert "field-error" not in text and count(Agreement) == 0
 
 
-@pytest.mark.parametrize("target", ["//evil.com", "/\\evil.com", "/\tevil.com", "https://evil.com"])
-def test_next_parameter_cannot_leave_the_site(app, target):
-    from app.views.common import back
-
-    with app.test_request_context("/", method="POST", data={"next": target}):
-        assert back("/safe").headers["Location"] == "/safe"

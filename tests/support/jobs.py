@@ -1,4 +1,4 @@
-"""Helpers for the jobs tests: a tiny local SMTP server and a private Redis database.
+"""Helpers for the jobs tests: a tiny local SMTP server, a private Redis database, outbox rows.
 
 `SmtpStub` speaks just enough SMTP for smtplib (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) on
 127.0.0.1 and records every accepted message. It can refuse recipients (`refuse` = {address: code})
@@ -8,6 +8,8 @@ RCPT arrives (`on_rcpt`), which the worker-kill test uses to SIGKILL a worker mi
 Redis: TEST_REDIS_URL (default redis://127.0.0.1:6379/13). Each test uses its own queue name, so
 runs never see each other's jobs; only this test's keys are deleted. When Redis does not answer the
 tests skip — except under CI=true, where a missing Redis is a failure.
+
+conftest.py turns these into the `smtp` and `redis_queue` fixtures.
 """
 import email
 import os
@@ -126,18 +128,14 @@ class SmtpStub:
         self.server.server_close()
 
 
-@pytest.fixture
-def smtp(app, monkeypatch):
-    """A running SmtpStub, with the app's MAIL_* settings pointing at it for this test."""
-    stub = SmtpStub()
+def point_mail_at(app, monkeypatch, stub):
+    """The app's MAIL_* settings pointing at `stub` for this test (conftest's `smtp` fixture)."""
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
     monkeypatch.setitem(app.config, "MAIL_PORT", stub.port)
     monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
     monkeypatch.setitem(app.config, "MAIL_USE_SSL", False)
     monkeypatch.setitem(app.config, "MAIL_USERNAME", None)
     monkeypatch.setitem(app.config, "MAIL_MAX_ATTEMPTS", 3)
-    yield stub
-    stub.close()
 
 
 def redis_or_skip():
@@ -154,14 +152,12 @@ def redis_or_skip():
     return conn
 
 
-@pytest.fixture
-def redis_queue(app, monkeypatch):
-    """Real Redis (private db), the app's REDIS_URL pointing at it, and a queue name of its own."""
-    conn = redis_or_skip()
-    name = f"test-{uuid.uuid4().hex[:12]}"
-    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
-    monkeypatch.setitem(app.config, "RQ_QUEUE", name)
-    yield name
+def new_queue_name():
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def delete_queue(conn, name):
+    """Every key of queue `name` and of its jobs (conftest's `redis_queue` fixture, at the end)."""
     from rq import Queue
 
     queue = Queue(name, connection=conn)
@@ -182,13 +178,45 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_smtp_stub_records_and_refuses(smtp):
-    import smtplib
+# ---------------------------------------------------------------- the outbox (app.jobs.mail)
 
-    smtp.refuse["bad@example.org"] = 550
-    with smtplib.SMTP("127.0.0.1", smtp.port, timeout=5) as client:
-        client.sendmail("a@example.org", ["b@example.org"], "Subject: x\r\nMessage-ID: <1@x>\r\n\r\n.hello")
-        with pytest.raises(smtplib.SMTPRecipientsRefused):
-            client.sendmail("a@example.org", ["bad@example.org"], "Subject: y\r\n\r\nno")
-    assert smtp.message_ids() == ["<1@x>"]
-    assert smtp.messages[0][2].get_content().strip() == ".hello"
+def outbox(**where):
+    """Notification rows (the e-mail outbox), oldest first, filtered by column == value."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Notification
+
+    q = select(Notification).order_by(Notification.id)
+    for key, value in where.items():
+        q = q.where(getattr(Notification, key) == value)
+    db.session.expire_all()
+    return db.session.scalars(q).all()
+
+
+def add_rows(n, email="to@example.org", status="pending", **kw):
+    """`n` outbox rows for one new student login; returns their ids."""
+    from app.extensions import db
+    from app.models import Notification
+    from tests.support.factories import make_school, make_student, make_user
+
+    user = make_user("student", make_student(make_school(code=f"{10000 + n % 89999:05d}")))
+    kw.setdefault("attempts", 0)
+    rows = [Notification(user_id=user.id, email=email, subject=f"通知{i}", body="正文", link="/x",
+                         email_status=status, **kw) for i in range(n)]
+    db.session.add_all(rows)
+    db.session.commit()
+    return [r.id for r in rows]
+
+
+def subprocess_env(app, queue_name, **extra):
+    """The environment of an `rq worker` process that builds its own app on the test database."""
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": REDIS_URL,
+        "RQ_QUEUE": queue_name, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(app.config["MAIL_PORT"]),
+        "SECRET_KEY": "test-secret-key-0123456789abcdef", "RATELIMIT_ENABLED": "false",
+        "PYTHONPATH": os.getcwd(),
+    })
+    env.update(extra)
+    return env
