@@ -92,7 +92,7 @@ FLOW_ACTION = {
     "destination_decline": "其他去向审核不通过",
 }
 
-# 解约 (DESIGN.md §3).
+# 解约 (docs/rules.md, states).
 TERMINATION_STATUS = {
     "requested": "待对方处理",
     "agreed": "等待解约审核",

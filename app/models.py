@@ -1,7 +1,7 @@
 """All tables (DESIGN.md §2). Column names are the glossary's code names.
 
 Times are naive UTC datetimes; `app.labels` shows them in Asia/Shanghai.
-Status columns hold the lowercase codes of DESIGN.md §3; only `app.workflow` assigns them.
+Status columns hold the lowercase codes of docs/rules.md; only `app.workflow` assigns them.
 """
 from datetime import datetime, timezone
 

@@ -1,4 +1,4 @@
-"""Other destinations (其他去向, DESIGN.md §4): the student registers 升学, 出国, 自由职业 … with
+"""Other destinations (其他去向, docs/rules.md): the student registers 升学, 出国, 自由职业 … with
 proof where its kind needs one; the school approves or declines; a live destination is the student's
 one live outcome (R6) — straight on app.workflow."""
 import pytest

@@ -1,4 +1,4 @@
-"""R14 (DESIGN.md §4): every transition appends one FlowEvent (none is edited or deleted) and
+"""R14 (docs/rules.md): every transition appends one FlowEvent (none is edited or deleted) and
 notifies exactly the other parties' active logins — straight on app.workflow."""
 from datetime import timezone
 

@@ -1,4 +1,4 @@
-"""Offer rules (DESIGN.md §4–§5): who may offer (R1), one pending offer per employer and student
+"""Offer rules (docs/rules.md): who may offer (R1), one pending offer per employer and student
 (R3), expiry (R4) and the expiry job, cooling-off (R5), one live outcome per student (R6), blocked
 students (R7), amendments (R8) and valid terms (R15) — straight on app.workflow.
 

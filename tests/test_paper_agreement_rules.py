@@ -1,4 +1,4 @@
-"""Paper agreement rules (R13, DESIGN.md §4): the student enters a signed paper agreement with its
+"""Paper agreement rules (R13, docs/rules.md): the student enters a signed paper agreement with its
 scan; the school reviews it and numbers it with kind digit 2; its termination is the student's, with
 the employer's release letter, straight to the school — straight on app.workflow."""
 import os

@@ -1,4 +1,4 @@
-"""R3, R6, R9 and the expiry job under concurrent requests (DESIGN.md §5), PostgreSQL only.
+"""R3, R6, R9 and the expiry job under concurrent requests (docs/rules.md), PostgreSQL only.
 
 `with_for_update()` is a no-op on SQLite, whose writers are serialised anyway (STACK-NOTES), so
 these tests mean something only on PostgreSQL. Each thread has its own app context and therefore

@@ -1,4 +1,4 @@
-"""Review rules (DESIGN.md §4): the school certifies or declines an accepted agreement and numbers it
+"""Review rules (docs/rules.md): the school certifies or declines an accepted agreement and numbers it
 (R9), and may withdraw a certification (R10) — straight on app.workflow.
 
 Every refusal is also checked for leaving nothing behind (checks.refused). Clocks move by `now=`.

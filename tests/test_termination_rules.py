@@ -1,4 +1,4 @@
-"""Termination rules (DESIGN.md §4): 解约 asked by one party, agreed by the other, reviewed by the
+"""Termination rules (docs/rules.md): 解约 asked by one party, agreed by the other, reviewed by the
 school (R11), at most TERMINATION_LIMIT approved per student (R12) — straight on app.workflow.
 
 Paper agreements' terminations: test_paper_agreement_rules.py. Refusals are checked for leaving
