@@ -61,6 +61,15 @@ def _text_field(values, errors, clean, name, label, max_len, required=True):
     clean[name] = value or None
 
 
+def _choice_field(values, errors, clean, name, options, label):
+    """A select (R15): one of `options`' codes, else 请选择… into `errors`; the trimmed value into `clean`."""
+    value = str(values.get(name) or "").strip()
+    if value not in options:
+        errors[name] = f"请选择{label}"
+    clean[name] = value
+    return value
+
+
 def validate_terms(terms, now=None):
     """R15. Returns a clean dict of the offer terms or raises WorkflowError with `fields`."""
     errors, clean = {}, {}
@@ -83,10 +92,7 @@ def validate_terms(terms, now=None):
         else:
             clean[name] = value
 
-    category = str(terms.get("job_category") or "").strip()
-    if category not in labels.JOB_CATEGORY:
-        errors["job_category"] = "请选择工作职位类别"
-    clean["job_category"] = category
+    _choice_field(terms, errors, clean, "job_category", labels.JOB_CATEGORY, "工作职位类别")
     text_field("position", "拟聘用职位", 100)
     int_field("feedback_days", "反馈有效期", lo=1, hi=30)
     int_field("probation_days", "试用期", hi=180)  # R15: probation ≤ 180 days (劳动合同法 第19条)
@@ -125,10 +131,7 @@ def archive_hukou(values, errors, clean):
     """档案接收 / 户口接收 with their dependent fields (R15): forwarding details are required when
     the archive is received or forwarded and dropped when 单位不接收; likewise the hukou address."""
     text_field = partial(_text_field, values, errors, clean)
-    archive_mode = str(values.get("archive_mode") or "").strip()
-    if archive_mode not in labels.ARCHIVE_MODE:
-        errors["archive_mode"] = "请选择档案接收方式"
-    clean["archive_mode"] = archive_mode
+    archive_mode = _choice_field(values, errors, clean, "archive_mode", labels.ARCHIVE_MODE, "档案接收方式")
     if archive_mode in ("employer", "forward"):
         text_field("archive_unit", "档案转寄单位名称", 200)
         text_field("archive_address", "档案转递地址", 200)
@@ -144,10 +147,7 @@ def archive_hukou(values, errors, clean):
     else:  # 单位不接收: no forwarding details are kept
         for name in ARCHIVE_DETAIL_FIELDS:
             clean[name] = None
-    hukou_mode = str(values.get("hukou_mode") or "").strip()
-    if hukou_mode not in labels.HUKOU_MODE:
-        errors["hukou_mode"] = "请选择户口接收类型"
-    clean["hukou_mode"] = hukou_mode
+    hukou_mode = _choice_field(values, errors, clean, "hukou_mode", labels.HUKOU_MODE, "户口接收类型")
     if hukou_mode in ("employer", "forward"):
         text_field("hukou_address", "户口接收地址", 200)
     else:
@@ -280,10 +280,7 @@ def valid_email(value):
 
 def profile_fields(values, errors, clean):
     """单位性质, 单位所在地 and the contact fields of an employer (registration and 基本信息维护)."""
-    nature = str(values.get("nature") or "").strip()
-    if nature not in labels.EMPLOYER_NATURE:
-        errors["nature"] = "请选择单位性质"
-    clean["nature"] = nature
+    _choice_field(values, errors, clean, "nature", labels.EMPLOYER_NATURE, "单位性质")
     region = str(values.get("region") or "").strip()
     if not regions.is_valid(region):
         errors["region"] = "请选择单位所在地（省/市/区县）"
