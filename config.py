@@ -54,6 +54,8 @@ COOLING_OFF_MINUTES = _int("COOLING_OFF_MINUTES", 60)
 FEEDBACK_DAYS_DEFAULT = _int("FEEDBACK_DAYS_DEFAULT", 5)
 TERMINATION_LIMIT = _int("TERMINATION_LIMIT", 1)
 SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "30 per minute")
+# 单位注册 per client address (the public form; abuse and enumeration).
+REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "5 per hour")
 PAGE_SIZE = _int("PAGE_SIZE", 20)
 PAGE_SIZE_MAX = _int("PAGE_SIZE_MAX", 100)
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8080")

@@ -23,6 +23,10 @@ def email_taken(email, except_user_id=None):
 
 
 
+REGISTRATION_TAKEN = ("注册未完成：该单位、用户名或邮箱已有账号。已注册的单位请直接登录（可使用“忘记密码”找回），"
+                      "或更换用户名、邮箱后重试；如有疑问请联系学校就业部门。")
+
+
 @transition
 def register_employer(values, password, school_ids, now=None):
     """单位注册: the employer, its login and a pending 单位审核 at each chosen school, all at once.
@@ -37,17 +41,10 @@ def register_employer(values, password, school_ids, now=None):
     code = str(values.get("credit_code") or "").strip().upper()
     if not uscc.is_valid(code):
         errors["credit_code"] = "统一社会信用代码不正确（18位，含校验位）"
-    elif db.session.scalar(select(func.count()).select_from(Employer).where(Employer.credit_code == code)):
-        errors["credit_code"] = "该统一社会信用代码已注册，请直接登录；忘记账号请联系学校就业部门"
     profile_fields(values, errors, clean)
     username = str(values.get("username") or "").strip()
     if not USERNAME.match(username):
         errors["username"] = "用户名为4-30位字母、数字、下划线、点或减号"
-    elif db.session.scalar(select(func.count()).select_from(AppUser).where(
-            func.lower(AppUser.username) == username.lower())):
-        errors["username"] = "该用户名已被使用"
-    if "email" not in errors and email_taken(clean["email"]):
-        errors["email"] = "该邮箱已被其他账号使用"
     problem = password_problem(password)
     if problem:
         errors["password"] = problem
@@ -56,13 +53,21 @@ def register_employer(values, password, school_ids, now=None):
         errors["schools"] = "请至少选择一所提交审核的学校"
     if errors:
         raise WorkflowError("注册信息填写有误，请按提示修改", "R1", errors)
+    # The form is valid. Whether the credit code, the user name or the e-mail is already in use is
+    # told in one answer that does not say which (the public page must not tell who is registered).
+    taken = (db.session.scalar(select(func.count()).select_from(Employer).where(Employer.credit_code == code))
+             or db.session.scalar(select(func.count()).select_from(AppUser).where(
+                 func.lower(AppUser.username) == username.lower()))
+             or email_taken(clean["email"]))
+    if taken:
+        raise WorkflowError(REGISTRATION_TAKEN, "R1")
 
     employer = Employer(name=name, credit_code=code, created_at=n, **clean)
     db.session.add(employer)
     try:
         db.session.flush()
     except IntegrityError:  # the same credit code registered at this very moment
-        raise WorkflowError("该统一社会信用代码已注册", "R1", {"credit_code": "该统一社会信用代码已注册"})
+        raise WorkflowError(REGISTRATION_TAKEN, "R1")
     for school in schools:
         db.session.add(EmployerApproval(employer_id=employer.id, school_id=school.id,
                                         status=MOVES["employer_apply"].target, created_at=n))
@@ -70,8 +75,7 @@ def register_employer(values, password, school_ids, now=None):
         user = accounts.new_login(employer, username, clean["contact_name"], clean["email"], password,
                                   ROLE_EMPLOYER, now=n)
     except IntegrityError:
-        raise WorkflowError("用户名或邮箱刚刚已被其他账号使用，请更换", "R1",
-                            {"username": "请更换用户名", "email": "请更换邮箱"})
+        raise WorkflowError(REGISTRATION_TAKEN, "R1")
     for school in schools:
         notify(users_of(school_id=school.id), f"待审核单位：{name}", f"{name}（{code}）注册并申请本校审核。",
                link="/school/employers/", now=n)

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import AppUser, School, SmsMessage
 from ..passwords import PASSWORD_RULE, password_hash, password_problem
 from ..security import current_employer, current_student
-from .common import flash_error
+from .common import flash_error, rate_allowed
 
 REGISTER_FIELDS = ("name", "credit_code", "nature", "region", "contact_name", "contact_phone", "email", "address",
                    "username")
@@ -34,6 +34,10 @@ class RegisterView(BaseView):
             values = {f: request.form.get(f, "").strip() for f in REGISTER_FIELDS}
             password = request.form.get("password", "")
             school_ids = [i for i in map(labels.parse_id, request.form.getlist("schools")) if i is not None]
+            if not rate_allowed("register", "REGISTER_RATE_LIMIT", request.remote_addr or "-"):
+                flash("注册过于频繁，请稍后再试", "danger")
+                return self.render_template("account/register.html", values=values, errors={}, schools=schools,
+                                            natures=labels.EMPLOYER_NATURE.items()), 429
             if password != request.form.get("password2", ""):
                 errors = {"password2": "两次输入的密码不一致"}
                 flash("两次输入的密码不一致", "danger")

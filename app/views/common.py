@@ -156,3 +156,28 @@ def xlsx_download(wb, name):
     wb.save(buf)
     buf.seek(0)
     return send_file(buf, as_attachment=True, download_name=name, mimetype=XLSX_MIME)
+
+
+_FALLBACK = {}
+
+
+def rate_allowed(name, setting, key):
+    """One hit against the limit in config[`setting`] (e.g. "30 per minute") for `key` (a client
+    address, an employer id) under `name`; False when over it. Flask-Limiter's storage (Redis in
+    production) is shared by all workers; when it does not answer, the hit is counted in this
+    process's memory instead, so a Redis outage neither fails the page nor lifts the limit."""
+    from limits import parse as parse_limit
+    from limits.storage import MemoryStorage
+    from limits.strategies import MovingWindowRateLimiter
+
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    limit = parse_limit(current_app.config[setting])
+    extension = current_app.appbuilder.sm.limiter
+    if extension is not None and extension.enabled:
+        try:
+            return extension.limiter.hit(limit, name, str(key))
+        except Exception:  # noqa: BLE001 — the storage is down: count locally
+            current_app.logger.warning("rate-limit storage unavailable; counting %s in process memory", name)
+    fallback = _FALLBACK.setdefault("limiter", MovingWindowRateLimiter(MemoryStorage()))
+    return fallback.hit(limit, name, str(key))

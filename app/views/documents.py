@@ -1,10 +1,9 @@
 """协议书下载 (the agreement PDF for its three parties) and the public /verify page."""
 import logging
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from limits import parse as parse_limit
 from sqlalchemy import select
 from urllib.parse import quote
 
@@ -12,6 +11,7 @@ from .. import documents
 from ..models import Agreement
 from ..roles import ROLE_EMPLOYER, ROLE_SCHOOL, ROLE_STUDENT
 from ..security import current_employer, current_school, current_student, role_of, scoped_one
+from .common import rate_allowed
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class VerifyView(BaseView):
         if number or code:
             if not number or not code:
                 error = "请输入协议书编号和校验码"
-            elif not self._allowed():
+            elif not rate_allowed("verify", "VERIFY_RATE_LIMIT", request.remote_addr or "-"):
                 error, status = "查验过于频繁，请稍后再试", 429
             else:
                 result = documents.verify(number, code)
@@ -83,14 +83,6 @@ class VerifyView(BaseView):
         response = self.render_template("documents/verify.html", number=number, code=code, result=result,
                                         error=error)
         return response, status, {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
-
-    def _allowed(self):
-        extension = self.appbuilder.sm.limiter
-        if not current_app.config.get("RATELIMIT_ENABLED") or not extension.enabled:
-            return True
-        # Keyed by client address; behind a reverse proxy the app needs ProxyFix for this to be the client.
-        return extension.limiter.hit(parse_limit(current_app.config["VERIFY_RATE_LIMIT"]), "verify",
-                                     request.remote_addr or "-")
 
 
 def register(appbuilder):

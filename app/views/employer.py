@@ -4,7 +4,6 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from limits import parse as parse_limit
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -17,7 +16,17 @@ from ..queries import employer as queries
 from ..extensions import db
 from ..models import Agreement, InviteListEntry, School, Student, Termination
 from ..security import current_employer, scoped_one
-from .common import Page, PortalView, attempt, back, flash_error, ids_from_form, recent_messages, xlsx_download
+from .common import (
+    Page,
+    PortalView,
+    attempt,
+    back,
+    flash_error,
+    ids_from_form,
+    rate_allowed,
+    recent_messages,
+    xlsx_download,
+)
 
 def _serializer():
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="employer-search")
@@ -99,12 +108,17 @@ class EmployerPortal(PortalView):
         q = {k: request.args.get(k, "").strip() for k in ("school_id", "year", "name", "key")}
         q["key"] = q["key"].upper()  # an ID number's check digit may be typed as x
         results, searched = [], any(q.values())
+        # R16: only an employer that may offer (R1) searches; the page says why not instead.
+        blocked = workflow.employer_offer_refusal(employer)
+        if blocked is not None:
+            return self.render_template("employer/search.html", schools=schools, q=q, results=[],
+                                        searched=False, blocked=blocked.message)
         if searched:
             if not all(q.values()):
                 flash("请完整填写毕业院校、毕业年度、姓名和身份证号/手机号，四项全部正确才能搜索到学生", "warning")
             elif not (ric.is_valid(q["key"]) or is_mobile(q["key"])):
                 flash("身份证号或手机号格式不正确，请核对后再搜索", "warning")
-            elif not self._search_allowed(employer):
+            elif not rate_allowed("employer-search", "SEARCH_RATE_LIMIT", employer.id):
                 flash("搜索过于频繁，请稍后再试", "danger")
                 return self.render_template("employer/search.html", schools=schools, q=q, results=[],
                                    searched=True), 429
@@ -113,13 +127,6 @@ class EmployerPortal(PortalView):
         tokens = {s.id: _serializer().dumps([employer.id, s.id]) for s in results}
         return self.render_template("employer/search.html", schools=schools, q=q, results=results, tokens=tokens,
                            searched=searched)
-
-    def _search_allowed(self, employer):
-        extension = self.appbuilder.sm.limiter
-        if not current_app.config.get("RATELIMIT_ENABLED") or not extension.enabled:
-            return True
-        limiter = extension.limiter
-        return limiter.hit(parse_limit(current_app.config["SEARCH_RATE_LIMIT"]), "employer-search", str(employer.id))
 
     @staticmethod
     def _find(q):

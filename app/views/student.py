@@ -9,7 +9,7 @@ from ..extensions import db
 from ..queries import student as queries
 from ..models import Agreement, Destination, Termination
 from ..security import current_student, scoped_one
-from .common import Page, PortalView, attempt, destination_details, flash_error, recent_messages
+from .common import Page, PortalView, attempt, destination_details, flash_error, rate_allowed, recent_messages
 
 PAPER_FIELDS = ("employer_name", "employer_credit_code") + workflow.TERM_FIELDS
 
@@ -59,7 +59,8 @@ class StudentPortal(PortalView):
         values = {"email": request.form.get("email", ""), "address": request.form.get("address", "")}
         errors = {}
         try:
-            self._sms_ip_allowed()
+            if not rate_allowed("sms-send", "SMS_RATE_LIMIT", request.remote_addr or "-"):
+                raise sms.SmsError("操作过于频繁，请稍后再试")
             sms.send_code(student.phone, ip=request.remote_addr, student_id=student.id)
         except sms.SmsError as e:
             errors["code"] = str(e)
@@ -67,17 +68,6 @@ class StudentPortal(PortalView):
         else:
             flash(f"验证码已发送至 {labels.mask_phone(student.phone)}，{current_app.config['SMS_CODE_MINUTES']}分钟内有效", "success")
         return self.render_template("student/verify.html", student=student, values=values, errors=errors)
-
-    def _sms_ip_allowed(self):
-        """A burst limit per IP in front of the database limits (Flask-Limiter, FAB's instance)."""
-        from limits import parse as parse_limit
-
-        extension = self.appbuilder.sm.limiter
-        if extension is None or not current_app.config.get("RATELIMIT_ENABLED", True):
-            return
-        if not extension.limiter.hit(parse_limit(current_app.config["SMS_RATE_LIMIT"]), "sms-send",
-                                     request.remote_addr or "-"):
-            raise sms.SmsError("操作过于频繁，请稍后再试")
 
     @expose("/offers/")
     @has_access
