@@ -134,3 +134,27 @@ def test_termination_page_hides_approve_when_the_limit_is_used(client, login, w,
     finally:
         app.config["TERMINATION_LIMIT"] = 1
     assert "解约审核通过</button>" not in page and "解约机会已用完" in page and "解约审核不通过</button>" in page
+
+
+def test_offers_list_shows_amend_only_where_the_table_allows_it(client, login, w):
+    accepted = accepted_offer(w.employer, w.student, sent=_now() - timedelta(hours=3))
+    other = make_student(w.school, name="长江水")
+    pending = offer(w.employer, other, now=_now() - timedelta(hours=1))
+    login(client, w.employer_user.username)
+    amend = 'href="/employer/offers/{}/amend"'
+    page = client.get("/employer/offers/?tab=accepted").get_data(as_text=True)
+    assert amend.format(accepted.id) in page
+    assert amend.format(pending.id) in client.get("/employer/offers/?tab=pending").get_data(as_text=True)
+    offer(w.employer, w.student, now=_now() - timedelta(minutes=30))  # R3: a newer pending offer to her
+    page = client.get("/employer/offers/?tab=accepted").get_data(as_text=True)
+    assert amend.format(accepted.id) not in page
+
+
+def test_signed_list_offers_termination_only_where_the_table_allows_it(client, login, w):
+    agreement = accepted_offer(w.employer, w.student)
+    workflow.certify(w.reviewer, agreement)
+    login(client, w.employer_user.username)
+    box = f'name="ids" value="{agreement.id}"'
+    assert box in client.get("/employer/terminations/?tab=signed").get_data(as_text=True)
+    workflow.request_termination(w.student, agreement, "考研")
+    assert box not in client.get("/employer/terminations/?tab=signed").get_data(as_text=True)

@@ -159,3 +159,27 @@ def test_every_workflow_error_in_the_code_cites_a_rule():
                 if not cites:
                     missing.append(f"{path.relative_to(root)}:{node.lineno}")
     assert missing == []
+
+
+def test_why_not_each_batches_database_guards_and_agrees_with_why_not(w, app):
+    """termination_request over several agreements: open termination (R11) and the limit (R12)
+    read once for the page, with the same answers as row by row."""
+    from tests.support.checks import statements
+
+    agreements = []
+    for _ in range(3):
+        student = make_student(w.school)
+        agreements.append(certified_offer(w.employer, student, w.reviewer))
+    workflow.request_termination(w.employer, agreements[0], "岗位调整", now=NOW + timedelta(hours=4))
+    for a in agreements:
+        db.session.refresh(a)
+    app.config["TERMINATION_LIMIT"] = 0
+    try:
+        with statements() as seen:
+            each = workflow.why_not_each("termination_request", w.employer, agreements, NOW + timedelta(hours=5))
+        one = {a: workflow.why_not("termination_request", w.employer, a, NOW + timedelta(hours=5)) for a in agreements}
+    finally:
+        app.config["TERMINATION_LIMIT"] = 1
+    assert each == one and [r.rule for r in each.values()] == ["R11", "R12", "R12"]
+    guard_reads = [q for q in seen if "FROM termination" in q]
+    assert len(guard_reads) == 2  # one query per database guard, not one per row

@@ -272,8 +272,11 @@ class EmployerPortal(PortalView):
             tab = "pending"
         name = request.args.get("name", "").strip()
         query, count = queries.offers(employer, tab, name)
-        return self.render_template("employer/offers.html", page=Page(query, count), tab=tab, tabs=queries.OFFER_TABS, name=name,
-                           now_status=workflow.effective_status)
+        page = Page(query, count)
+        amendable = workflow.why_not_each("amend", employer, [a for a, _s, _school in page.items])
+        return self.render_template("employer/offers.html", page=page, tab=tab, tabs=queries.OFFER_TABS, name=name,
+                                    now_status=workflow.effective_status,
+                                    may_amend={a.id for a, refusal in amendable.items() if refusal is None})
 
     @expose("/offers/<int:agreement_id>")
     @has_access
@@ -325,7 +328,13 @@ class EmployerPortal(PortalView):
             query = queries.terminations(employer, todo=tab == "todo")
             template = "employer/terminations.html"
         export_url = url_for(".terminations_export", **{k: v for k, v in filters.items() if v}) if tab == "signed" else None
-        return self.render_template(template, page=Page(query, count), tab=tab, tabs=TERMINATION_TABS, f=filters,
+        page = Page(query, count)
+        may_terminate = set()
+        if tab == "signed":  # the rows the table lets this employer ask to terminate now (R11, R12)
+            answers = workflow.why_not_each("termination_request", employer, [row[0] for row in page.items])
+            may_terminate = {a.id for a, refusal in answers.items() if refusal is None}
+        return self.render_template(template, page=page, tab=tab, tabs=TERMINATION_TABS, f=filters,
+                                    may_terminate=may_terminate,
                                     export_url=export_url,
                                     schools=db.session.scalars(select(School).order_by(School.code)).all(),
                                     reason_max=workflow.TERMINATION_REASON_MAX)

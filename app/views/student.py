@@ -233,10 +233,11 @@ class StudentPortal(PortalView):
         """Certified agreements (both kinds) and those that went through a termination."""
         student = current_student()
         name = request.args.get("employer", "").strip()
-        query = queries.terminations(student, name)
-        return self.render_template("student/terminations.html", page=Page(query), employer=name,
+        page = Page(queries.terminations(student, name))
+        refusals = workflow.why_not_each("termination_request", student, [a for a, _t in page.items])
+        return self.render_template("student/terminations.html", page=page, employer=name,
                                     reason_max=workflow.TERMINATION_REASON_MAX,
-                                    block=lambda a: workflow.termination_block_reason(a, student))
+                                    refusals={a.id: refusal for a, refusal in refusals.items()})
 
     @expose("/terminations/request/<int:agreement_id>", methods=["POST"])
     @has_access

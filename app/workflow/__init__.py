@@ -59,7 +59,6 @@ from .terminations import (
     approve_termination,
     refuse_termination,
     request_termination,
-    termination_block_reason,
 )
 
 

@@ -115,6 +115,20 @@ def termination_limit():
     return current_app.config["TERMINATION_LIMIT"]
 
 
+# ---------------------------------------------------------------- guards that read many rows at once
+
+def batched(many):
+    """A guard whose database read serves a whole page: `many(actor, rows, now)` returns
+    {row: Refusal} for the rows it refuses, in one query; the one-row guard is `many` of one row,
+    so the rule has one text (`table.why_not_each` calls `many` directly)."""
+    def guard(actor, row, now):
+        return many(actor, [row], now).get(row)
+    guard.many = many
+    guard.__name__ = many.__name__
+    guard.__doc__ = many.__doc__
+    return guard
+
+
 # ---------------------------------------------------------------- guards: whose row
 
 def own_offer(student, agreement, _now):
@@ -190,12 +204,14 @@ def student_may_receive(_employer, student, _now):
     return Refusal(f"{student.name}（{reason}）", "R7") if reason else None
 
 
-def no_pending_offer_from_employer(employer, student, now):
+@batched
+def no_pending_offer_from_employer(employer, students, now):
     """R3: one pending offer per employer and student; an overdue one no longer counts (R4)."""
-    if db.session.scalar(select(func.count()).select_from(Agreement).where(
-            Agreement.employer_id == employer.id, Agreement.student_id == student.id, pending_clause(now))):
-        return Refusal(f"已向{student.name}发出邀约且尚在应约有效期内，学生拒绝或邀约过期后方可再次邀约", "R3")
-    return None
+    busy = set(db.session.scalars(select(Agreement.student_id).where(
+        Agreement.employer_id == employer.id, Agreement.student_id.in_([s.id for s in students]),
+        pending_clause(now))))
+    return {s: Refusal(f"已向{s.name}发出邀约且尚在应约有效期内，学生拒绝或邀约过期后方可再次邀约", "R3")
+            for s in students if s.id in busy}
 
 
 def electronic(_actor, agreement, _now):
@@ -254,23 +270,28 @@ def never_certified(_employer, agreement, _now):
     return None
 
 
-def no_second_pending_offer(_employer, agreement, now):
+@batched
+def no_second_pending_offer(_employer, agreements, now):
     """R3 on amend: turning an accepted agreement back to pending must not make two pending
     offers of one employer to one student (an overdue one does not count, R4)."""
-    if agreement.status != "accepted":
-        return None
-    if db.session.scalar(select(func.count()).select_from(Agreement).where(
-            Agreement.employer_id == agreement.employer_id, Agreement.student_id == agreement.student_id,
-            Agreement.id != agreement.id, pending_clause(now))):
-        return Refusal("本单位已向该学生发出另一份待应约的邀约，待学生处理或该邀约过期后再修改本协议书", "R3")
-    return None
+    accepted = [a for a in agreements if a.status == "accepted"]
+    if not accepted:
+        return {}
+    pending = set(db.session.execute(select(Agreement.employer_id, Agreement.student_id).where(
+        Agreement.employer_id.in_({a.employer_id for a in accepted}),
+        Agreement.student_id.in_({a.student_id for a in accepted}), pending_clause(now))).all())
+    return {a: Refusal("本单位已向该学生发出另一份待应约的邀约，待学生处理或该邀约过期后再修改本协议书", "R3")
+            for a in accepted if (a.employer_id, a.student_id) in pending}
 
 
 def no_open_termination(message, rule):
-    def guard(_actor, agreement, _now):
-        return Refusal(message, rule) if open_termination(agreement.id) is not None else None
-    guard.__name__ = "no_open_termination"
-    return guard
+    """R10, R11: at most one open termination per agreement (`uq_termination_open`)."""
+    def no_open_termination(_actor, agreements, _now):
+        open_ = set(db.session.scalars(select(Termination.agreement_id).where(
+            Termination.agreement_id.in_([a.id for a in agreements]),
+            Termination.status.in_(OPEN_TERMINATION_STATUSES))))
+        return {a: Refusal(message, rule) for a in agreements if a.id in open_}
+    return batched(no_open_termination)
 
 
 # ---------------------------------------------------------------- guards: terminations
@@ -291,12 +312,17 @@ def paper_by_student(party, agreement, _now):
     return None
 
 
-def termination_left(_actor, row, _now):
-    """R12: a student completes at most TERMINATION_LIMIT approved terminations."""
+@batched
+def termination_left(_actor, rows, _now):
+    """R12: a student completes at most TERMINATION_LIMIT approved terminations (refused ones do
+    not count). `rows` are agreements or terminations: anything with a student_id."""
     limit = termination_limit()
-    if approved_terminations(row.student_id) >= limit:
-        return Refusal(f"每名学生只能办理{limit}次解约，该生的解约机会已用完", "R12")
-    return None
+    used = dict(db.session.execute(
+        select(Termination.student_id, func.count()).where(
+            Termination.student_id.in_({r.student_id for r in rows}), Termination.status == "approved")
+        .group_by(Termination.student_id)).all())
+    return {r: Refusal(f"每名学生只能办理{limit}次解约，该生的解约机会已用完", "R12")
+            for r in rows if used.get(r.student_id, 0) >= limit}
 
 
 # ---------------------------------------------------------------- guards: employer approval

@@ -178,25 +178,30 @@ def why_not(action, actor, obj=None, now=None):
 
 
 def why_not_each(action, actor, objs, now=None):
-    """`why_not` for many rows of one page ({row: Refusal or None}); a guard that depends on the
-    actor alone (`actor_only`) is asked once, not once a row."""
+    """`why_not` for many rows of one page ({row: Refusal or None}), with the same guards in the
+    same order: a guard that depends on the actor alone (`actor_only`) is asked once, a guard that
+    reads the database (`guards.batched`) once for all the rows still undecided."""
     move = MOVES[action]
     if role_of(actor) not in move.actors:
         refusal = _WRONG_ACTOR.get(move.actors[0], Refusal("无权办理此操作", "R0"))
         return {obj: refusal for obj in objs}
     n = utc(now)
-    once = {g: g(actor, None, n) for g in move.guards if getattr(g, "actor_only", False)}
-    out = {}
-    for obj in objs:
-        out[obj] = None
-        for guard in move.guards:
-            if guard is STATE:
-                refusal = _state_refusal(move, obj)
-            else:
-                refusal = once[guard] if guard in once else guard(actor, obj, n)
-            if refusal is not None:
-                out[obj] = refusal
-                break
+    out = {obj: None for obj in objs}
+    for guard in move.guards:
+        undecided = [obj for obj in objs if out[obj] is None]
+        if not undecided:
+            break
+        if guard is STATE:
+            answers = {obj: _state_refusal(move, obj) for obj in undecided}
+        elif getattr(guard, "actor_only", False):
+            refusal = guard(actor, None, n)
+            answers = {obj: refusal for obj in undecided}
+        elif hasattr(guard, "many"):
+            answers = guard.many(actor, undecided, n)
+        else:
+            answers = {obj: guard(actor, obj, n) for obj in undecided}
+        for obj, refusal in answers.items():
+            out[obj] = refusal
     return out
 
 

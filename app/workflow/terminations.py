@@ -149,10 +149,3 @@ def refuse_termination(reviewer, termination, reason, now=None):
     commit()
     return termination
 
-
-def termination_block_reason(agreement, party):
-    """Why `party` may not ask to terminate `agreement` now: (message, rule) or None (the pages)."""
-    from .table import why_not
-
-    refusal = why_not("termination_request", party, agreement)
-    return (refusal.message, refusal.rule) if refusal else None
