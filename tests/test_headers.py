@@ -161,7 +161,7 @@ def _second_app(app, **settings):
 
     keys = ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "FAB_PASSWORD_HASH_METHOD", "SQLALCHEMY_ENGINE_OPTIONS")
     overrides = {k: app.config[k] for k in keys if k in app.config}
-    overrides.update(TESTING=True, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, **settings)
+    overrides.update({"TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, **settings})
     other = create_app(overrides)
     other.test_client_class = IsolatedClient
     return other
@@ -180,3 +180,14 @@ def test_hsts_and_https_redirect_only_with_an_https_base_url(app):
         client = app.test_client()
         assert client.get("/login/").status_code == 200  # not redirected
         assert "Strict-Transport-Security" not in client.get("/login/", base_url="https://localhost").headers
+
+
+def test_a_request_refused_by_csrf_gets_a_protected_error_page_with_working_scripts(app):
+    """The headers are registered before every extension: a POST that CSRFProtect refuses in its
+    own before_request still gets the CSP, and its error page's scripts the nonce."""
+    strict = _second_app(app, WTF_CSRF_ENABLED=True)
+    with strict.app_context():
+        response = strict.test_client().post("/login/", data={"username": "x", "password": "y"})
+    assert response.status_code == 400
+    assert "请求有误" in response.get_data(as_text=True)
+    assert_protected(response)
