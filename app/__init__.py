@@ -36,6 +36,9 @@ def create_app(overrides=None):
         hops = int(app.config["PROXY_FIX_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from .headers import init_headers
+
+    init_headers(app)  # first: its nonce and https redirect come before any extension's hook
     db.init_app(app)
     csrf.init_app(app)
     # migrations/env.py targets flask_appbuilder.Model.metadata (our tables are not on db.metadata).

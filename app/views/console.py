@@ -22,6 +22,7 @@ from sqlalchemy import or_, select
 
 from .. import labels, regions
 from ..extensions import db
+from ..headers import csp_nonce
 from ..models import Agreement, Destination, Employer, FlowEvent, School, Student, Termination
 from ..roles import ROLE_ADMIN, ROLE_PROVINCE
 from ..security import role_of
@@ -307,7 +308,7 @@ def register(appbuilder):
     app = current_app._get_current_object()  # register() runs inside create_app's app context
     admin = Admin(name="支持控制台", url="/console", endpoint="console",
                   index_view=ConsoleIndexView(name="查找", url="/console", endpoint="console"),
-                  theme=Bootstrap4Theme(fluid=True))
+                  theme=Bootstrap4Theme(fluid=True), csp_nonce_generator=csp_nonce)
     for cls, model, name, slug in VIEWS:
         admin.add_view(cls(model, db.session, name=name, endpoint=f"console_{slug}", url=slug))
     admin.init_app(app)

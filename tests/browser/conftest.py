@@ -176,6 +176,19 @@ def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line(f"{name}: {fields}")
 
 
+CSP_VIOLATIONS = []
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violation():
+    """Every browser test fails when a page it visited broke the Content-Security-Policy: a script,
+    handler or link that the browser refused is behaviour that silently stopped working."""
+    CSP_VIOLATIONS.clear()
+    yield CSP_VIOLATIONS
+    found, CSP_VIOLATIONS[:] = list(CSP_VIOLATIONS), []
+    assert found == [], "CSP violations in the browser console:\n" + "\n".join(found)
+
+
 class Actor:
     """One person's browser context (own cookies) with helpers for the portal's pages."""
 
@@ -185,6 +198,13 @@ class Actor:
         self.page.set_default_timeout(15_000)
         self.dialogs = []  # confirm() texts accepted
         self.page.on("dialog", self._dialog)
+        self.page.on("console", self._console)
+
+    def _console(self, message):
+        # Chromium logs every blocked inline script, handler, javascript: URL or foreign source as
+        # an error naming the Content Security Policy (app/headers.py).
+        if message.type == "error" and "Content Security Policy" in message.text:
+            CSP_VIOLATIONS.append(f"{self.page.url}: {message.text}")
 
     def _dialog(self, dialog):
         self.dialogs.append(dialog.message)

@@ -1,0 +1,44 @@
+/* What inline handlers (onclick=, onsubmit=) and javascript: links used to do: the
+   Content-Security-Policy (app/headers.py) runs neither, so every page loads this file and the
+   templates say what they want in data-* attributes:
+     <form data-confirm="…">            confirm() before the form is sent
+     <button data-confirm="…">          confirm() before the click (a formaction button)
+     <form data-require-field="reason" data-require-message="…">
+                                        alert() and do not send while that field is blank
+     <input type=checkbox data-check-all=".row-check">
+                                        checks or unchecks every box the selector finds
+     <a href="#" data-history-back>     back to the previous page */
+(function () {
+  'use strict';
+  document.addEventListener('click', function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) { return; }
+    var asking = target.closest('[data-confirm]');
+    if (asking && asking.tagName !== 'FORM' && !window.confirm(asking.getAttribute('data-confirm'))) {
+      event.preventDefault();
+      return;
+    }
+    if (target.closest('[data-history-back]')) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+  document.addEventListener('submit', function (event) {
+    var form = event.target;
+    var field = form.getAttribute('data-require-field');
+    if (field && form.elements[field] && form.elements[field].value.trim() === '') {
+      window.alert(form.getAttribute('data-require-message'));
+      event.preventDefault();
+      return;
+    }
+    if (form.hasAttribute('data-confirm') && !window.confirm(form.getAttribute('data-confirm'))) {
+      event.preventDefault();
+    }
+  });
+  document.addEventListener('change', function (event) {
+    var selector = event.target instanceof Element && event.target.getAttribute('data-check-all');
+    if (selector) {
+      document.querySelectorAll(selector).forEach(function (box) { box.checked = event.target.checked; });
+    }
+  });
+})();
