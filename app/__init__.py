@@ -64,8 +64,10 @@ def _register_request_hooks(app):
     Order matters: the extensions' hooks come first (CSRF at csrf.init_app; FAB's rate limiter and
     g.user at AppBuilder()), then ours: the NUL-byte refusal before the first-login guard."""
     from .views.account import first_login_guard, refuse_nul_bytes
+    from .views.common import refuse_malformed_list_args
 
     app.before_request(refuse_nul_bytes)
+    app.before_request(refuse_malformed_list_args)
     app.before_request(first_login_guard)
     _register_error_pages(app)
 
@@ -96,6 +98,9 @@ def _register_error_pages(app):
             return {"error": message}, error.code
         from flask import g
         from flask_login import current_user
+
+        if error.code >= 500:  # a failed statement leaves PostgreSQL's transaction unusable
+            db.session.rollback()
 
         if not hasattr(g, "user"):  # refused before FAB's before_request ran (e.g. CSRF)
             g.user = current_user
