@@ -79,3 +79,107 @@ def test_error_page_renders_after_a_failed_statement(app, client, login, monkeyp
     body = r.get_data(as_text=True)
     assert r.status_code == 500
     assert "系统繁忙" in body and 'class="container-fluid error-page"' in body
+
+
+# ---------------------------------------------------------------- control characters (finding 9)
+
+SINGLE_LINE = "须为一行文字，不能含有换行或其他控制字符"
+# (a trailing line break is trimmed like any surrounding space, so it is not among them)
+BAD_TEXTS = ["武汉某某公司\r\nBcc: all@example.org", "武汉\t公司", "武汉\x07公司", "武汉\x1b[2J公司",
+             "武汉\u2028公司", "武汉\u202egnp.exe公司", "武汉\x85公司"]
+
+
+def _registration(**overrides):
+    from tests.support.factories import credit_code
+
+    values = {"name": "武汉新注册科技有限公司", "credit_code": credit_code(), "nature": "39", "region": "420111",
+              "contact_name": "李经理", "contact_phone": "13912345678", "email": "hr@newco.example.com",
+              "address": "武汉市洪山区", "username": "newco-hr"}
+    values.update(overrides)
+    return values
+
+
+@pytest.mark.parametrize("field", ["name", "contact_name", "address"])
+@pytest.mark.parametrize("bad", BAD_TEXTS, ids=repr)
+def test_employer_registration_refuses_control_characters(field, bad):
+    from app import profiles
+    from app.models import Employer, Notification
+    from app.workflow import WorkflowError
+    from tests.support.checks import count
+    from tests.support.factories import PASSWORD, make_school
+
+    school = make_school()
+    with pytest.raises(WorkflowError) as info:
+        profiles.register_employer(_registration(**{field: bad}), PASSWORD, [school.id])
+    assert SINGLE_LINE in info.value.fields[field]
+    assert count(Employer) == 0 and count(Notification) == 0
+
+
+def test_registration_page_shows_the_control_character_refusal(client):
+    from app.models import Employer
+    from tests.support.checks import count
+    from tests.support.factories import PASSWORD, make_school
+
+    school = make_school()
+    form = {**_registration(name="武汉某某公司\r\nBcc: all@example.org"), "password": PASSWORD, "password2": PASSWORD,
+            "schools": [school.id]}
+    page = client.post("/register/", data=form).get_data(as_text=True)
+    assert "单位名称" + SINGLE_LINE in page and count(Employer) == 0
+
+
+@pytest.mark.parametrize("bad", BAD_TEXTS, ids=repr)
+@pytest.mark.parametrize("field", ["position", "contact_name", "archive_unit", "archive_address", "hukou_address"])
+def test_offer_terms_refuse_control_characters(bad, field):
+    from app.workflow import WorkflowError
+    from app.workflow.fields import validate_terms
+    from tests.support.factories import archive_details, valid_terms
+
+    with pytest.raises(WorkflowError) as info:
+        validate_terms(valid_terms(**{**archive_details(), "archive_mode": "forward", "hukou_mode": "forward",
+                                     "hukou_address": "武汉市", field: bad}))
+    assert SINGLE_LINE in info.value.fields[field]
+
+
+def test_paper_agreement_and_destination_names_refuse_control_characters():
+    from app.workflow import WorkflowError
+    from app.workflow.fields import validate_destination, validate_paper_terms
+    from tests.support.factories import paper_terms
+
+    with pytest.raises(WorkflowError) as info:
+        validate_paper_terms(paper_terms(employer_name="纸质公司\r\nX-Evil: 1"))
+    assert info.value.fields["employer_name"] == "单位名称" + SINGLE_LINE
+    with pytest.raises(WorkflowError) as info:
+        validate_destination("80", {"school": "华中科技大学\n", "major": "软件\x00工程", "level": "硕士"})
+    assert set(info.value.fields) == {"major"}  # the trailing newline is trimmed; the NUL is not
+    assert SINGLE_LINE in info.value.fields["major"]
+
+
+def test_reasons_keep_line_breaks_but_no_other_control_characters():
+    from app.workflow import WorkflowError
+    from app.workflow.base import reason_text
+
+    assert reason_text("第一行\r\n第二行", "请填写", "R9") == "第一行\r\n第二行"
+    for bad in ("原因\x1b[31m", "原因\u202e", "原因\x08"):
+        with pytest.raises(WorkflowError) as info:
+            reason_text(bad, "请填写", "R9")
+        assert info.value.message == "原因中含有不可见的控制字符，请删除后重试"
+
+
+def test_profile_confirmation_refuses_a_contact_with_a_line_break(client, login):
+    from app.extensions import db
+    from app.models import Employer
+
+    w = scene()
+    login(client, w.employer_user.username)
+    before = db.session.get(Employer, w.employer.id).contact_name
+    from app import profiles
+    from app.workflow import WorkflowError
+    from tests.support.factories import archive_details
+
+    values = {"nature": "39", "region": "420111", "contact_name": "王\r\n经理", "contact_phone": "13912345678",
+              "email": "hr@x.example.com", "address": "武汉", **archive_details()}
+    with pytest.raises(WorkflowError) as info:
+        profiles.confirm_employer_profile(w.employer, values)
+    assert SINGLE_LINE in info.value.fields["contact_name"]
+    db.session.expire_all()
+    assert db.session.get(Employer, w.employer.id).contact_name == before

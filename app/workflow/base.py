@@ -136,6 +136,11 @@ def reason_text(reason, empty_message, rule, max_len=500):
         raise WorkflowError(empty_message, rule)
     if len(reason) > max_len:
         raise WorkflowError(f"原因不能超过{max_len}个字", rule)
+    from .fields import control_problem  # (fields imports this module)
+
+    problem = control_problem(reason, "原因", multiline=True)
+    if problem:
+        raise WorkflowError(problem, rule)
     return reason
 
 

@@ -20,7 +20,7 @@ from .base import (
     utc,
 )
 from .errors import WorkflowError
-from .fields import TERMINATION_REASON_MAX
+from .fields import TERMINATION_REASON_MAX, control_problem
 from .guards import signers_side
 from .review import commit_or_discard
 from .table import advance, advance_also, check, recheck
@@ -83,6 +83,8 @@ def agree_termination(party, termination, now=None, remark=None):
     remark = (remark or "").strip() or None
     if remark and len(remark) > TERMINATION_REASON_MAX:
         raise WorkflowError(f"意见不能超过{TERMINATION_REASON_MAX}个字", "R11")
+    if remark and control_problem(remark, "意见", multiline=True):
+        raise WorkflowError(control_problem(remark, "意见", multiline=True), "R11")
     check("termination_agree", party, termination, n)
     agreement = termination.agreement
     lock_student(agreement.student_id)
