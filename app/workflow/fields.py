@@ -11,7 +11,7 @@ from stdnum.cn import uscc
 from imports.validate import is_email, is_mobile
 
 from .. import labels, regions
-from .base import utc
+from .base import control_problem, utc
 from .errors import WorkflowError
 
 TERMINATION_REASON_MAX = 200  # 解除原因 (R11)
@@ -49,27 +49,6 @@ def as_date(value):
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value).strip())
-
-
-# Control characters (C0/C1, DEL), line and paragraph separators and the bidi overrides that
-# reorder what a reader sees: never meant in a name or an address, and a CR/LF in a name ends up
-# in a mail subject, where it breaks the header (the outbox then fails for good).
-_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def control_problem(value, label, multiline=False):
-    """The refusal for a text that carries control characters, or None. A multi-line field
-    (a reason in a textarea) may keep line breaks (\n, and \r of \r\n), nothing else."""
-    import unicodedata
-
-    for ch in value:
-        if multiline and ch in "\r\n":
-            continue
-        if ch in _BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
-            if multiline:
-                return f"{label}中含有不可见的控制字符，请删除后重试"
-            return f"{label}须为一行文字，不能含有换行或其他控制字符"
-    return None
 
 
 def _text_field(values, errors, clean, name, label, max_len, required=True):

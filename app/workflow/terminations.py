@@ -9,6 +9,7 @@ from ..models import Agreement, Student, Termination
 from ..notify import notify, users_of
 from .base import (
     commit,
+    control_problem,
     event,
     lock_student,
     locked,
@@ -20,7 +21,7 @@ from .base import (
     utc,
 )
 from .errors import WorkflowError
-from .fields import TERMINATION_REASON_MAX, control_problem
+from .fields import TERMINATION_REASON_MAX
 from .guards import signers_side
 from .review import commit_or_discard
 from .table import advance, advance_also, check, recheck
