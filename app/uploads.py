@@ -139,11 +139,30 @@ def path_of(key):
     return path
 
 
+def private_dir(path):
+    """`path` and the folders up to UPLOAD_DIR (itself included), made 0700: proofs, imports and
+    exports hold personal data, readable by the app's own user only."""
+    root = _root()
+    path = os.path.realpath(path)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    while True:
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o700)
+        if path == root or not path.startswith(root + os.sep):
+            return
+        path = os.path.dirname(path)
+
+
+def create_private(path):
+    """A new file, 0600 from its creation (never readable by others, not even for a moment)."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+
+
 def save(upload, folder="proofs"):
     key = f"{folder}/{secrets.token_hex(16)}.{upload.ext}"
     path = path_of(key)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "xb") as fh:
+    private_dir(os.path.dirname(path))
+    with create_private(path) as fh:
         fh.write(upload.data)
     return key
 
