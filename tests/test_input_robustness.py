@@ -59,6 +59,12 @@ def test_valid_numbers_still_work(client, login):
                    f"&_flt_0_graduation_year={w.student.graduation_year}")
     assert r.status_code == 200 and w.student.name in r.get_data(as_text=True)
     assert client.get(f"/school/students/show/{w.student.id}").status_code == 200
+    from tests.support.web import switch
+
+    switch(client, make_user("province"))
+    r = client.get(f"/console/students/details/?id={w.student.id}")
+    assert r.status_code == 200 and w.student.id_number in r.get_data(as_text=True)
+    assert client.get("/console/students/?page=0&flt0_0=2026").status_code == 200
 
 
 def test_error_page_renders_after_a_failed_statement(app, client, login, monkeypatch):

@@ -102,7 +102,7 @@ class ReadOnlyModelView(_Guard, ModelView):
         pk = labels.parse_id(id)
         if pk is None:
             abort(404)
-        return super().get_one(pk)
+        return super().get_one(str(pk))
 
     def _get_list_extra_args(self):
         if any(labels.parse_id(request.args[k]) is None for k in ("page", "sort", "desc") if request.args.get(k)):
