@@ -139,7 +139,10 @@ def _register_error_pages(app):
         from flask_login import current_user
 
         if error.code >= 500:  # a failed statement leaves PostgreSQL's transaction unusable
-            db.session.rollback()
+            try:
+                db.session.rollback()
+            except Exception:  # noqa: BLE001 — database gone: the fallback page below still answers
+                app.logger.exception("rollback before the error page failed")
 
         if not hasattr(g, "user"):  # refused before FAB's before_request ran (e.g. CSRF)
             g.user = current_user
