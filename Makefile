@@ -29,6 +29,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 
 export FLASK_APP := app:create_app
+# The developer's targets run as development (config.py APP_ENV): a per-instance SECRET_KEY is
+# accepted there; `make worker`, `make cron` and gunicorn in production need SECRET_KEY set.
+run seed migrate migration: export APP_ENV ?= development
 export PYTHONPATH := $(CURDIR)
 
 DEB_PACKAGES := wkhtmltopdf fonts-noto-cjk poppler-utils chromium

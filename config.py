@@ -35,7 +35,7 @@ def _secret_key():
     except FileNotFoundError:
         import secrets
 
-        os.makedirs(INSTANCE_DIR, exist_ok=True)
+        os.makedirs(INSTANCE_DIR, mode=0o700, exist_ok=True)
         key = secrets.token_urlsafe(48)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -47,6 +47,12 @@ def _secret_key():
 
 
 SECRET_KEY = _secret_key()
+
+# Where the app runs: "development" (`make run`, `make migrate`, `make seed` set it; FLASK_DEBUG=1
+# and TESTING count too) or anything else, taken as production. In production create_app refuses to
+# start without SECRET_KEY in the environment: the per-instance key above differs on every host,
+# so sessions signed by one host fail on the next (app/__init__.py _check_startup).
+APP_ENV = os.environ.get("APP_ENV", "production")
 
 # Business settings (R4, R5, R12).
 TIMEZONE = "Asia/Shanghai"
@@ -66,6 +72,9 @@ PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
 # Uploaded proofs (纸质签约 scans, 解约 release letters, 其他去向 proofs): PDF/JPEG/PNG by content.
 UPLOAD_DIR = os.environ.get("UPLOAD_DIR", os.path.join(INSTANCE_DIR, "uploads"))
 UPLOAD_MAX_BYTES = _int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+# Export files and import files (uploads/exports, uploads/imports) hold personal data: the daily
+# purge_old_files job (app/jobs/files.py) deletes them after this many days. Proofs stay.
+EXPORT_RETENTION_DAYS = _int("EXPORT_RETENTION_DAYS", 7)
 
 # Spreadsheet imports (imports/): caps checked before and while parsing.
 IMPORT_MAX_BYTES = _int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)

@@ -22,9 +22,9 @@ def create_app(overrides=None):
     app.config.from_object("config")
     if overrides:
         app.config.update(overrides)
+    _check_startup(app, overrides or {})
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
-        os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]) or ".",
-                    exist_ok=True)
+        _private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):])
         # SQLite: wait for the writer instead of failing with "database is locked".
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
 
@@ -61,14 +61,55 @@ def create_app(overrides=None):
     return app
 
 
+def is_development(app):
+    """`make run` (APP_ENV=development), FLASK_DEBUG=1 or the tests (TESTING)."""
+    return app.config.get("APP_ENV") == "development" or app.debug or app.testing
+
+
+def _check_startup(app, overrides):
+    """Production (not is_development) needs SECRET_KEY from the environment (or the caller):
+    config.py's fallback key is made per instance folder, so every host would sign with its own.
+    A memory:// rate-limit store counts per process: with several gunicorn workers a limit is
+    multiplied by their number, so that is logged."""
+    development = is_development(app)
+    if not development and not (os.environ.get("SECRET_KEY") or overrides.get("SECRET_KEY")):
+        raise RuntimeError(
+            "SECRET_KEY 未设置：生产环境须在环境变量中设置 SECRET_KEY（所有主机和 worker 使用同一值）；"
+            "开发时请设置 APP_ENV=development（make run 已设置）。")
+    workers = int(os.environ.get("WEB_CONCURRENCY") or 1)
+    if (app.config.get("RATELIMIT_ENABLED") and str(app.config.get("RATELIMIT_STORAGE_URI")).startswith("memory://")
+            and (workers > 1 or not development)):
+        app.logger.warning("RATELIMIT_STORAGE_URI is memory://: every process counts its own limits (login, "
+                           "search, SMS); with several gunicorn workers or hosts set it to Redis (REDIS_URL)")
+
+
+def _private_sqlite_file(path):
+    """The SQLite file holds every student's personal data: 0600, in a 0700 folder when we make it."""
+    if not path or path.startswith(":memory:") or path.startswith("file:"):
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)  # SQLite accepts an empty file as a new database
+        os.close(fd)
+        os.chmod(path, 0o600)  # also a file made before this check (0644)
+    except PermissionError:  # not ours to change: say so, start anyway
+        import logging
+
+        logging.getLogger(__name__).warning("cannot make %s private (0600)", path)
+
+
 def _register_request_hooks(app):
     """Every before/after-request hook and error handler of the app, registered here and nowhere
     else (no module registers one as a side effect of being imported or of adding its views).
     Order matters: the extensions' hooks come first (CSRF at csrf.init_app; FAB's rate limiter and
     g.user at AppBuilder()), then ours: the NUL-byte refusal before the first-login guard."""
     from .views.account import first_login_guard, refuse_nul_bytes
+    from .views.common import refuse_malformed_list_args
 
     app.before_request(refuse_nul_bytes)
+    app.before_request(refuse_malformed_list_args)
     app.before_request(first_login_guard)
     _register_error_pages(app)
 
@@ -99,6 +140,12 @@ def _register_error_pages(app):
             return {"error": message}, error.code
         from flask import g
         from flask_login import current_user
+
+        if error.code >= 500:  # a failed statement leaves PostgreSQL's transaction unusable
+            try:
+                db.session.rollback()
+            except Exception:  # noqa: BLE001 — database gone: the fallback page below still answers
+                app.logger.exception("rollback before the error page failed")
 
         if not hasattr(g, "user"):  # refused before FAB's before_request ran (e.g. CSRF)
             g.user = current_user

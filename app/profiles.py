@@ -11,7 +11,7 @@ from .passwords import password_problem
 from .roles import ROLE_EMPLOYER
 from .workflow import MOVES, WorkflowError
 from .workflow.base import commit, transition, utc
-from .workflow.fields import USERNAME, archive_hukou, profile_fields
+from .workflow.fields import USERNAME, archive_hukou, control_problem, profile_fields
 
 
 def email_taken(email, except_user_id=None):
@@ -38,6 +38,8 @@ def register_employer(values, password, school_ids, now=None):
     name = str(values.get("name") or "").strip()
     if not name or len(name) > 200:
         errors["name"] = "请输入单位名称（200字以内）"
+    elif control_problem(name, "单位名称"):
+        errors["name"] = control_problem(name, "单位名称")
     code = str(values.get("credit_code") or "").strip().upper()
     if not uscc.is_valid(code):
         errors["credit_code"] = "统一社会信用代码不正确（18位，含校验位）"

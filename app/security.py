@@ -121,6 +121,10 @@ class UserDBModelView(FabUserDBModelView):
         "roles": lambda roles: "、".join(ROLE_LABELS.get(r.name, r.name) for r in roles or []),
     }
 
+    @expose("/download/<string:filename>")
+    def download(self, filename):
+        abort(404)  # FAB's file-column download reads UPLOAD_FOLDER (unset → 500); users have no files
+
 
 class RoleModelView(FabRoleModelView):
     """角色列表: names only (the permission list is thousands of English pairs wide)."""

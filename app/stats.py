@@ -136,10 +136,8 @@ class Filters:
 
 
 def _int(value):
-    try:
-        return int(str(value).strip()) if value not in (None, "") else None
-    except ValueError:
-        return None
+    """A number typed into a filter, or None (also beyond the database's integer: no 500)."""
+    return labels.parse_id(value)
 
 
 def _date(value):

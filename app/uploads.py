@@ -1,7 +1,9 @@
 """Uploaded proofs (纸质协议书扫描件, 解约证明, 其他去向证明材料): checked by content, stored by key.
 
-A view turns the request's file into an `Upload` with `from_request` (empty, too large or not a
-PDF/JPEG/PNG by its first bytes → `UploadError` with a Chinese message). The workflow stores it
+A view turns the request's file into an `Upload` with `from_request` (empty, too large, not a
+PDF/JPEG/PNG by its first bytes, a PDF that does not parse or carries scripts, launch actions or
+embedded files, an image that does not decode → `UploadError` with a Chinese message; images are
+re-encoded without their metadata). The workflow stores it
 with `save` only after every rule has passed, and `discard`s it if the transaction fails, so a
 refused request leaves no file behind. Keys are random; files are served only through views that
 have checked the row the key belongs to.
@@ -45,8 +47,75 @@ def from_bytes(data, filename="", label="证明材料"):
         raise UploadError(f"{label}不能超过 {limit // (1024 * 1024)} MB")
     for magic, ext, mimetype in _SIGNATURES:
         if data.startswith(magic):
+            data = _checked_pdf(data, label) if ext == "pdf" else _reencoded_image(data, ext, label)
             return Upload(data, ext, mimetype, os.path.basename(filename or "")[:100])
     raise UploadError(f"{label}须为 {ALLOWED_TEXT} 文件（按文件内容识别）")
+
+
+# Active content a proof never needs: scripts (also XFA forms, which carry them), actions that
+# start programs, embedded files. Checked on every object, object streams included.
+_PDF_SCRIPT_KEYS = {"/JS", "/JavaScript", "/XFA"}
+_PDF_EMBED_KEYS = {"/EmbeddedFiles", "/EmbeddedFile", "/EF", "/RichMedia"}
+
+
+def _checked_pdf(data, label):
+    """The bytes as uploaded (a signed PDF stays signed) once qpdf has parsed the whole file and
+    no object carries a script, a launch action or an embedded file."""
+    import io
+
+    import pikepdf
+
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            for obj in pdf.objects:
+                if not isinstance(obj, pikepdf.Dictionary):
+                    continue
+                keys = set(obj.keys())
+                action = obj.get("/S")
+                if keys & _PDF_SCRIPT_KEYS or action == pikepdf.Name.JavaScript:
+                    raise UploadError(f"{label}：PDF中含有脚本，不能上传")
+                if action in (pikepdf.Name.Launch, pikepdf.Name.ImportData):
+                    raise UploadError(f"{label}：PDF中含有启动程序或导入数据的动作，不能上传")
+                if keys & _PDF_EMBED_KEYS:
+                    raise UploadError(f"{label}：PDF中含有嵌入文件，不能上传")
+            if len(pdf.pages) == 0:
+                raise UploadError(f"{label}：文件不是有效的PDF（没有页面），请重新导出后上传")
+    except pikepdf.PasswordError:
+        raise UploadError(f"{label}：PDF已加密，请去除密码后上传") from None
+    except pikepdf.PdfError:
+        raise UploadError(f"{label}：文件不是有效的PDF，请重新导出后上传") from None
+    return data
+
+
+def _reencoded_image(data, ext, label):
+    """JPEG/PNG decoded in full and written again by Pillow: what does not decode is refused, and
+    metadata (EXIF with GPS, comments, text chunks) and anything hidden after the image is dropped.
+    The EXIF orientation is applied first so the scan still stands upright."""
+    import io
+    import warnings
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    fmt = {"jpg": "JPEG", "png": "PNG"}[ext]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=[fmt]) as img:
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                # Pillow writes some of `info` back (a JPEG's comment): keep only PNG transparency.
+                img.info = {k: v for k, v in img.info.items() if k == "transparency"}
+                out = io.BytesIO()
+                if fmt == "JPEG":
+                    if img.mode not in ("RGB", "L", "CMYK"):
+                        img = img.convert("RGB")
+                    img.save(out, "JPEG", quality=90)
+                else:
+                    img.save(out, "PNG", optimize=False)
+    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError, OSError,
+            ValueError, SyntaxError):
+        raise UploadError(f"{label}：图片文件已损坏或无法识别，请重新拍照或扫描后上传") from None
+    return out.getvalue()
 
 
 def from_request(file_storage, label="证明材料", required=True):
@@ -70,11 +139,30 @@ def path_of(key):
     return path
 
 
+def private_dir(path):
+    """`path` and the folders up to UPLOAD_DIR (itself included), made 0700: proofs, imports and
+    exports hold personal data, readable by the app's own user only."""
+    root = _root()
+    path = os.path.realpath(path)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    while True:
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o700)
+        if path == root or not path.startswith(root + os.sep):
+            return
+        path = os.path.dirname(path)
+
+
+def create_private(path):
+    """A new file, 0600 from its creation (never readable by others, not even for a moment)."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+
+
 def save(upload, folder="proofs"):
     key = f"{folder}/{secrets.token_hex(16)}.{upload.ext}"
     path = path_of(key)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "xb") as fh:
+    private_dir(os.path.dirname(path))
+    with create_private(path) as fh:
         fh.write(upload.data)
     return key
 

@@ -210,8 +210,9 @@ def main(argv=None):
     from app.extensions import db
 
     # STATS_CACHE_SECONDS 0: the province pages' own SQL is what is explained, not a cache hit.
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url, "WTF_CSRF_ENABLED": False,
-                      "RATELIMIT_ENABLED": False, "SERVER_NAME": None, "STATS_CACHE_SECONDS": 0})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url, "APP_ENV": "development",
+                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "SERVER_NAME": None,
+                      "STATS_CACHE_SECONDS": 0})
     with app.app_context():
         with db.engine.connect() as conn:
             users = pick_users(conn)

@@ -77,7 +77,8 @@ def rss_mb():
 def app():
     from app import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"], "UPLOAD_DIR": "/tmp/bench-stats"})
+    return create_app({"SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"], "APP_ENV": "development",
+                       "UPLOAD_DIR": "/tmp/bench-stats"})
 
 
 def report(**figures):

@@ -814,7 +814,7 @@ def orm_baseline(url, province, n=3000):
     from app.extensions import db
     from app.models import Agreement
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "APP_ENV": "development"})
     cols = province.t["agreement"].columns
     rows = []
     for line in province.t["agreement"].sample[:n]:

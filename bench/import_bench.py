@@ -70,7 +70,7 @@ def main():
     from app.models import Employer, InviteListEntry, School, Student
     from app.security import sync_roles
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "APP_ENV": "development", "RATELIMIT_ENABLED": False})
     rng = random.Random(5)
     with app.app_context():
         Model.metadata.drop_all(db.engine)

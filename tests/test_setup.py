@@ -45,7 +45,7 @@ def database_url(tmp_path):
 
 
 def flask(database_url, *args, check=True):
-    env = dict(os.environ, DATABASE_URL=database_url, FLASK_APP="app:create_app",
+    env = dict(os.environ, DATABASE_URL=database_url, FLASK_APP="app:create_app", APP_ENV="development",
                PYTHONPATH=str(ROOT), PYTHONIOENCODING="utf-8")
     result = subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=600)

@@ -9,6 +9,7 @@ import os
 from rq import cron
 
 from app.jobs import expire_due_offers, send_outbox, send_reminders, sweep_runs
+from app.jobs.files import purge_old_files
 
 QUEUE = os.environ.get("RQ_QUEUE") or "default"
 
@@ -21,3 +22,5 @@ cron.register(send_reminders, QUEUE, cron="*/5 * * * *", job_timeout=600)
 cron.register(send_outbox, QUEUE, kwargs={"retry": False}, cron="* * * * *", job_timeout=600)
 # Job runs whose worker vanished → failed with a reason, so no page polls forever.
 cron.register(sweep_runs, QUEUE, cron="*/10 * * * *", job_timeout=300)
+# Export and import files older than EXPORT_RETENTION_DAYS (personal data), once a day at night.
+cron.register(purge_old_files, QUEUE, cron="17 3 * * *", job_timeout=600)

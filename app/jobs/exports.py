@@ -17,7 +17,7 @@ import psycopg
 from flask import current_app
 from sqlalchemy import Column, MetaData, String, Table, Text, and_, case, cast, func, insert, literal, select
 
-from .. import labels, regions
+from .. import labels, regions, uploads
 from ..extensions import db
 from ..models import (
     LIVE_AGREEMENT_STATUSES,
@@ -39,7 +39,7 @@ FORMATS = ("xlsx", "csv")
 
 def export_dir(user_id):
     path = os.path.join(current_app.config["UPLOAD_DIR"], EXPORT_SUBDIR, str(int(user_id)))
-    os.makedirs(path, exist_ok=True)
+    uploads.private_dir(path)
     return path
 
 
@@ -112,6 +112,7 @@ def _write(run, params, what, headers, widths, total, rows, progress, sheet_titl
     fmt = _format(params)
     key = f"{what}-{uuid.uuid4().hex}.{fmt}"
     path = os.path.join(export_dir(run.user_id), key)
+    uploads.create_private(path).close()  # 0600 before a row is written; the writers below keep the mode
     progress(0, total)
     n = 0
     if fmt == "csv" and raw_csv:

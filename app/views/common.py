@@ -1,6 +1,7 @@
 """Pieces every portal shares: the base view, pagination, the scoped ModelView, error flashing."""
 import json
 import math
+import re
 
 from flask import abort, current_app, flash, redirect, request
 from flask_appbuilder import BaseView, ModelView, expose
@@ -98,6 +99,36 @@ def ids_from_form(name="ids"):
     return out
 
 
+_FAB_NUMBER_ARG = re.compile(r"(page|psize)_.+")
+_FAB_FILTER_ARG = re.compile(r"_flt_\d_(.+)")
+
+
+def refuse_malformed_list_args():
+    """FAB's list and show pages turn `page_<View>`, `psize_<View>` and `<pk>` into integers
+    without a check (`int("x")` → 500) and pass `_flt_…` values on integer columns to the
+    database as they are (a 20-digit number → 500; on PostgreSQL the failed transaction then broke
+    the error page too). Here, before any FAB view runs: a page or page size that is not a small
+    number → 400; a pk that is not an id → 404; an integer filter that is not one → 400.
+    Every FAB model view (ours and FAB's users/roles) has an integer primary key."""
+    from ..labels import parse_id
+
+    for key, value in request.args.items(multi=True):
+        if _FAB_NUMBER_ARG.fullmatch(key) and parse_id(value) is None:
+            abort(400)
+    view = getattr(current_app.view_functions.get(request.endpoint), "__self__", None)
+    datamodel = getattr(view, "datamodel", None)
+    if not isinstance(view, BaseView) or datamodel is None:
+        return None
+    pk = (request.view_args or {}).get("pk")
+    if pk is not None and parse_id(pk) is None:
+        abort(404)
+    for key, value in request.args.items(multi=True):
+        match = _FAB_FILTER_ARG.fullmatch(key)
+        if match and datamodel.is_integer(match.group(1)) and value.strip() and parse_id(value) is None:
+            abort(400)
+    return None
+
+
 class ScopedModelView(ModelView):
     """FAB's `action` and `action_post` fetch rows by pk without `base_filters` (STACK-NOTES):
     one party could act on another's rows. Here both fetch through the base filters; a pk outside
@@ -112,6 +143,10 @@ class ScopedModelView(ModelView):
     @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
     def action(self, name, pk):
         abort(404)  # single-row actions go through action_post (POST, CSRF-protected) only
+
+    @expose("/download/<string:filename>")
+    def download(self, filename):
+        abort(404)  # FAB's file-column download (UPLOAD_FOLDER): no model here has file columns
 
     @expose("/action_post", methods=["POST"])
     def action_post(self):

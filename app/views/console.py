@@ -97,6 +97,25 @@ class ReadOnlyModelView(_Guard, ModelView):
     def get_actions_list(self):
         return [], {}  # no bulk actions at all
 
+    # Ids, pages and integer filters from the query string: Flask-Admin passes them to the database
+    # as typed (a 20-digit id → 500; on PostgreSQL also "x"). Not an id → 404, not a number → 400.
+    def get_one(self, id):
+        pk = labels.parse_id(id)
+        if pk is None:
+            abort(404)
+        return super().get_one(str(pk))
+
+    def _get_list_extra_args(self):
+        if any(labels.parse_id(request.args[k]) is None for k in ("page", "sort", "desc") if request.args.get(k)):
+            abort(400)
+        args = super()._get_list_extra_args()
+        for idx, _name, value in args.filters or []:
+            cleaned = self._filters[idx].clean(value)
+            for number in cleaned if isinstance(cleaned, list) else [cleaned]:
+                if isinstance(number, int) and not -2**31 <= number < 2**31:
+                    abort(400)
+        return args
+
     def trace_for(self, model):
         return []
 

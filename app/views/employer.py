@@ -132,10 +132,10 @@ class EmployerPortal(PortalView):
     def _find(q):
         """R2 (exact school, year, name and ID number or phone; R7 students hidden): the same
         matcher as the candidate import."""
-        try:
-            key = (int(q["school_id"]), int(q["year"]), q["name"], q["key"])
-        except ValueError:
+        school_id, year = labels.parse_id(q["school_id"]), labels.parse_id(q["year"])
+        if school_id is None or year is None:  # not a number, or beyond the database's integer
             return []
+        key = (school_id, year, q["name"], q["key"])
         ids = importing.match_students([key]).get(key, [])
         if not ids:
             return []

@@ -129,6 +129,27 @@ def party_name(party):
     return "学生本人" if isinstance(party, Student) else party.name
 
 
+# Control characters (C0/C1, DEL), line and paragraph separators and the bidi overrides that
+# reorder what a reader sees: never meant in a name or an address, and a CR/LF in a name ends up
+# in a mail subject, where it breaks the header (the outbox then fails for good).
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def control_problem(value, label, multiline=False):
+    """The refusal for a text that carries control characters, or None. A multi-line field
+    (a reason in a textarea) may keep line breaks (\n, and \r of \r\n), nothing else."""
+    import unicodedata
+
+    for ch in value:
+        if multiline and ch in "\r\n":
+            continue
+        if ch in _BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+            if multiline:
+                return f"{label}中含有不可见的控制字符，请删除后重试"
+            return f"{label}须为一行文字，不能含有换行或其他控制字符"
+    return None
+
+
 def reason_text(reason, empty_message, rule, max_len=500):
     """A required reason (decline, withdraw, refuse …): trimmed, present, not too long."""
     reason = (reason or "").strip()
@@ -136,6 +157,9 @@ def reason_text(reason, empty_message, rule, max_len=500):
         raise WorkflowError(empty_message, rule)
     if len(reason) > max_len:
         raise WorkflowError(f"原因不能超过{max_len}个字", rule)
+    problem = control_problem(reason, "原因", multiline=True)
+    if problem:
+        raise WorkflowError(problem, rule)
     return reason
 
 

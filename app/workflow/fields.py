@@ -11,7 +11,7 @@ from stdnum.cn import uscc
 from imports.validate import is_email, is_mobile
 
 from .. import labels, regions
-from .base import utc
+from .base import control_problem, utc
 from .errors import WorkflowError
 
 TERMINATION_REASON_MAX = 200  # 解除原因 (R11)
@@ -52,12 +52,15 @@ def as_date(value):
 
 
 def _text_field(values, errors, clean, name, label, max_len, required=True):
-    """A trimmed text field (R15): 请输入… / …不能超过N个字 into `errors`, the value or None into `clean`."""
+    """A trimmed single-line text field (R15): 请输入… / …不能超过N个字 / no control characters
+    into `errors`, the value or None into `clean`."""
     value = str(values.get(name) or "").strip()
     if required and not value:
         errors[name] = f"请输入{label}"
     elif len(value) > max_len:
         errors[name] = f"{label}不能超过{max_len}个字"
+    elif control_problem(value, label):
+        errors[name] = control_problem(value, label)
     clean[name] = value or None
 
 
@@ -202,6 +205,8 @@ def validate_paper_terms(terms, now=None):
         errors["employer_name"] = "请输入单位名称"
     elif len(name) > 200:
         errors["employer_name"] = "单位名称不能超过200个字"
+    elif control_problem(name, "单位名称"):
+        errors["employer_name"] = control_problem(name, "单位名称")
     code = str(terms.get("employer_credit_code") or "").strip().upper()
     if not uscc.is_valid(code):
         errors["employer_credit_code"] = "统一社会信用代码不正确（18位，含校验位）"
@@ -250,6 +255,8 @@ def validate_destination(kind, details):
             continue
         if kind_of == "text" and len(value) > 100:
             errors[name] = f"{label}不能超过100个字"
+        elif kind_of == "text" and control_problem(value, label):
+            errors[name] = control_problem(value, label)
         elif kind_of == "uscc":
             value = value.upper()
             if not uscc.is_valid(value):
@@ -288,6 +295,8 @@ def profile_fields(values, errors, clean):
     contact = str(values.get("contact_name") or "").strip()
     if not contact or len(contact) > 50:
         errors["contact_name"] = "请输入联系人（50字以内）"
+    elif control_problem(contact, "联系人"):
+        errors["contact_name"] = control_problem(contact, "联系人")
     clean["contact_name"] = contact
     phone = str(values.get("contact_phone") or "").strip()
     if not valid_phone(phone):
@@ -300,5 +309,7 @@ def profile_fields(values, errors, clean):
     address = str(values.get("address") or "").strip()
     if len(address) > 200:
         errors["address"] = "通讯地址不能超过200个字"
+    elif control_problem(address, "通讯地址"):
+        errors["address"] = control_problem(address, "通讯地址")
     clean["address"] = address or None
 

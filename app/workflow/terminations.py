@@ -9,6 +9,7 @@ from ..models import Agreement, Student, Termination
 from ..notify import notify, users_of
 from .base import (
     commit,
+    control_problem,
     event,
     lock_student,
     locked,
@@ -83,6 +84,8 @@ def agree_termination(party, termination, now=None, remark=None):
     remark = (remark or "").strip() or None
     if remark and len(remark) > TERMINATION_REASON_MAX:
         raise WorkflowError(f"意见不能超过{TERMINATION_REASON_MAX}个字", "R11")
+    if remark and control_problem(remark, "意见", multiline=True):
+        raise WorkflowError(control_problem(remark, "意见", multiline=True), "R11")
     check("termination_agree", party, termination, n)
     agreement = termination.agreement
     lock_student(agreement.student_id)

@@ -238,8 +238,17 @@ def logout(client):
 
 # ---------------------------------------------------------------- uploads and the later flows
 
-PDF_BYTES = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
-PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# A real one-page PDF (qpdf must parse an uploaded PDF) and a real 2×2 grey PNG (Pillow decodes it).
+PDF_BYTES = (
+    b"%PDF-1.3\n%\xbf\xf7\xa2\xfe\n1 0 obj\n<< /Pages 2 0 R /Type /Catalog >>\nendobj\n"
+    b"2 0 obj\n<< /Count 1 /Kids [ 3 0 R ] /Type /Pages >>\nendobj\n"
+    b"3 0 obj\n<< /Contents 4 0 R /MediaBox [ 0 0 200 200 ] /Parent 2 0 R /Resources << >> /Type /Page >>\n"
+    b"endobj\n4 0 obj\n<< /Length 0 >>\nstream\n\nendstream\nendobj\nxref\n0 5\n0000000000 65535 f \n"
+    b"0000000015 00000 n \n0000000064 00000 n \n0000000123 00000 n \n0000000229 00000 n \n"
+    b"trailer << /Root 1 0 R /Size 5 >>\nstartxref\n278\n%%EOF\n"
+)
+PNG_BYTES = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x02\x00\x00\x00\x02\x08\x00\x00\x00\x00W\xddR\xf8"
+             b"\x00\x00\x00\x0eIDATx\x9cc\xfc\xcf\xc0\xc4\xc0\x00\x00\x05\r\x01\x03\xb8J\\o\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
 def proof(data=PDF_BYTES, filename="证明.pdf"):
