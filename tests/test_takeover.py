@@ -32,7 +32,8 @@ def student_login(client, school, account, password):
 def student_form(student, **overrides):
     values = {k: getattr(student, k) or "" for k in ("student_no", "name", "id_number", "gender", "phone", "email",
                                                        "department", "major", "education")}
-    values.update(graduation_year=str(student.graduation_year), training_mode=student.training_mode, name="张同学")
+    values.update(graduation_year=str(student.graduation_year), training_mode=student.training_mode, name="张同学",
+                  gender="男" if int(student.id_number[16]) % 2 else "女")  # the factory's gender is fixed
     values.update(overrides)
     return values
 
@@ -82,7 +83,7 @@ def test_school_cannot_take_over_a_student_by_phone_change_and_reset(client, sch
     old_phone = student.phone
     login(client, reviewer.username)
     response = client.post(f"/school/students/{student.id}/edit", data=student_form(student, phone="13600002222"))
-    assert redirect_of(response)[0] == 302
+    assert redirect_of(response)[0] == 302, re.findall(r'alert-danger[^>]*>([^<]*)', response.get_data(as_text=True))
     client.post(f"/school/students/{student.id}/reset-password")
     logout(client)
     # the documented password does not open the account
@@ -174,7 +175,26 @@ def test_admin_resets_a_password_and_adds_a_user_without_a_500(client, schools):
                      data={"password": NEW_PASSWORD, "conf_password": NEW_PASSWORD})
     assert ok.status_code == 302
     assert accounts.check_password(db.session.get(AppUser, target.id), NEW_PASSWORD)
+    event = db.session.scalar(select(AccountEvent).where(AccountEvent.user_id == target.id))
+    assert (event.kind, event.actor_id) == ("password_reset", admin.id)  # recorded (R18)
+    assert db.session.get(AppUser, target.id).must_change_password is True
+    assert count(Notification, Notification.user_id == target.id) == 1
     assert client.get("/users/add").status_code == 200
+
+
+def test_admin_adds_a_user_with_the_password_rule(client, schools):
+    from flask import current_app
+
+    admin = make_user("admin")
+    login(client, admin.username)
+    role = current_app.appbuilder.sm.find_role("province")
+    form = {"first_name": "明", "last_name": "王", "username": "prov-new", "active": "y",
+            "email": "prov-new@example.org", "roles": [str(role.id)]}
+    weak = client.post("/users/add", data=dict(form, password="weak", conf_password="weak"))
+    assert weak.status_code == 200 and "大写字母" in weak.get_data(as_text=True)
+    assert count(AppUser, AppUser.username == "prov-new") == 0
+    ok = client.post("/users/add", data=dict(form, password=NEW_PASSWORD, conf_password=NEW_PASSWORD))
+    assert ok.status_code == 302 and count(AppUser, AppUser.username == "prov-new") == 1
 
 
 @pytest.mark.parametrize("role", ["student", "employer", "school", "province", "admin"])
