@@ -183,7 +183,9 @@ class AppSecurityManager(SecurityManager):
         from . import accounts
         from .notify import notify
 
-        user = self.get_user_by_id(userid)
+        user = self.get_user_by_id(labels.parse_id(userid))  # FAB passes ?pk= as text
+        if user is None:
+            abort(404)
         actor = current_user if current_user and current_user.is_authenticated else None
         accounts.set_password(user, password, kind="password_reset", actor=actor)
         user.must_change_password = True
