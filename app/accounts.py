@@ -273,12 +273,15 @@ def mask_email(email):
     return f"{user[:1]}***@{host}"
 
 
-def record_event(user, kind, actor=None, old=None, new=None, now=None):
+def record_event(user, kind, actor=None, old=None, new=None, now=None, by=None):
     """One 账号安全记录 row (R18). `actor`: the login that acted (None: the owner, by a code or
-    link); `old`/`new`: already masked values."""
+    link); `by`: (name, party) when no login acts (the roster import); `old`/`new`: already
+    masked values. `user` may be a row or any object with id and student_id."""
     from .models import AccountEvent
 
-    if actor is not None:
+    if by is not None:
+        (name, party), actor_id = by, None
+    elif actor is not None:
         name = actor.get_full_name() if hasattr(actor, "get_full_name") else str(actor)
         party = (actor.school.name if getattr(actor, "school", None) is not None
                  else actor.employer.name if getattr(actor, "employer", None) is not None else None)

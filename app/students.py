@@ -131,37 +131,65 @@ def save_student(reviewer, values, student=None, now=None):
 def _contact_changes(reviewer, student, user, old_phone, old_email, old_login_email, now):
     """R18: the school changed a verified student's phone or e-mail → record it (masked), tell the
     previous contact, and the student verifies again."""
-    from . import accounts
-
     if student.verified_at is None:
         return
+    if record_contact_changes(user, old_phone, student.phone, old_email, student.email, old_login_email,
+                              _acted_by(reviewer), now, actor=reviewer):
+        student.verified_at = None
+
+
+def _acted_by(reviewer):
+    school = reviewer.school.name if getattr(reviewer, "school", None) is not None else "学校"
+    return reviewer.get_full_name(), school
+
+
+def record_contact_changes(user, old_phone, new_phone, old_email, new_email, old_login_email, by, now,
+                           actor=None):
+    """The events and notices of one verified student's contact change (R18); True if anything
+    changed (the caller then sets verified_at back to empty). `by`: (name, party) of who acted."""
+    from . import accounts
+
     changes = []
-    if (old_phone or "") != (student.phone or ""):
-        changes.append(("phone_changed", labels.mask_phone(old_phone), labels.mask_phone(student.phone)))
-    if (old_email or "") != (student.email or ""):
-        changes.append(("email_changed", accounts.mask_email(old_email), accounts.mask_email(student.email)))
-    if not changes:
-        return
+    if (old_phone or "") != (new_phone or ""):
+        changes.append(("phone_changed", labels.mask_phone(old_phone), labels.mask_phone(new_phone)))
+    if (old_email or "") != (new_email or ""):
+        changes.append(("email_changed", accounts.mask_email(old_email), accounts.mask_email(new_email)))
     for kind, old, new in changes:
-        accounts.record_event(user, kind, actor=reviewer, old=old, new=new, now=now)
-    student.verified_at = None
-    what = "、".join(f"{accounts.EVENT_KINDS[k]}（{o} → {n}）" for k, o, n in changes)
-    _tell_previous_contact(reviewer, student, user, old_phone, old_login_email,
-                           f"学校就业部门修改了你的账号联系方式：{what}。", now)
+        accounts.record_event(user, kind, actor=actor, old=old, new=new, now=now, by=None if actor else by)
+    if changes:
+        what = "、".join(f"{accounts.EVENT_KINDS[k]}（{o} → {n}）" for k, o, n in changes)
+        _tell_previous_contact(by, user, old_phone, old_login_email,
+                               f"学校就业部门修改了你的账号联系方式：{what}。", now)
+    return bool(changes)
 
 
-def _tell_previous_contact(reviewer, student, user, old_phone, old_email, text, now):
+def _tell_previous_contact(by, user, old_phone, old_email, text, now):
     """The notice goes where the student could read it BEFORE the change: the in-app box and the
     previous e-mail address (the login's, before update_login), and an SMS to the previous phone."""
     from . import sms
 
     n = utc(now)
-    school = reviewer.school.name if getattr(reviewer, "school", None) is not None else "学校"
-    body = (f"{text}操作人：{school} {reviewer.get_full_name()}。如非你本人申请，请立即联系学校就业部门"
+    name, party = by
+    body = (f"{text}操作人：{party} {name}。如非你本人申请，请立即联系学校就业部门"
             "并在登录页通过“首次登录 / 忘记密码”凭手机验证码重新设置密码。")
     notify([(user.id, old_email)], "账号安全提醒", body, now=n)
     if old_phone:
         sms.send(old_phone, f"{current_app.config['SMS_SIGN']}{text}如非本人申请，请立即联系学校就业部门。", now=n)
+
+
+def record_roster_changes(school, changed, now=None):
+    """The roster import (importing.import_roster) changed verified students' contacts: `changed`
+    is [(student_id, user, old_phone, new_phone, old_email, new_email)] with `user` the login row
+    (id, student_id, email). Records, notifies and clears verified_at; the caller commits."""
+    from sqlalchemy import update
+
+    by = ("导入学生生源", school.name)
+    reverify = [sid for sid, user, op, np, oe, ne in changed
+                if record_contact_changes(user, op, np, oe, ne, user.email, by, now)]
+    if reverify:
+        db.session.execute(update(Student).where(Student.id.in_(reverify)).values(verified_at=None)
+                           .execution_options(synchronize_session=False))
+    return len(reverify)
 
 
 @transition
@@ -177,7 +205,7 @@ def reset_student_password(reviewer, student, now=None):
         user = accounts.create_login(student, commit=False)
     accounts.clear_password(user, reviewer, now=utc(now))
     student.verified_at = None
-    _tell_previous_contact(reviewer, student, user, student.phone, user.email,
+    _tell_previous_contact(_acted_by(reviewer), user, student.phone, user.email,
                            "学校就业部门重置了你的网签系统账号密码，原密码已失效。", now)
     commit()
     return user

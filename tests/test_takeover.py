@@ -228,3 +228,32 @@ def test_every_role_has_its_own_profile_page(client, schools, role):
                                          ("王伟", ("王", "伟")), ("司马相如", ("司马", "相如"))])
 def test_compound_surnames_split_right(name, split):
     assert accounts.split_name(name) == split
+
+
+# ---------------------------------------------------------------- the roster import is a school's change too
+
+def test_roster_import_changing_a_verified_students_contact_is_recorded(schools):
+    import imports
+    from app import importing
+    from app.models import AccountEvent as Event
+    from tests.support.spreadsheets import roster_row, xlsx
+
+    a = schools[0]
+    run = lambda rows: importing.import_roster(a, imports.read(xlsx(rows), imports.ROSTER))  # noqa: E731
+    run([roster_row(71), roster_row(72)])
+    first, second = db.session.scalars(select(Student).where(Student.school_id == a.id)
+                                       .order_by(Student.student_no)).all()
+    first.verified_at = second.verified_at = datetime(2026, 3, 2)
+    old_phone = first.phone
+    db.session.commit()
+    outcome, _ = run([roster_row(71, phone="13600007171", email="new71@example.org"), roster_row(72, major="法学")])
+    assert outcome.updated == 2
+    user = accounts.login_of(first)
+    kinds = sorted(db.session.scalars(select(Event.kind).where(Event.user_id == user.id)))
+    assert kinds == ["email_changed", "phone_changed"]
+    assert db.session.scalar(select(Event.actor_name).where(Event.user_id == user.id).limit(1)).endswith("导入学生生源")
+    assert db.session.get(Student, first.id).verified_at is None
+    assert db.session.get(Student, second.id).verified_at is not None  # 专业 only: nothing to record
+    assert db.session.scalar(select(SmsMessage).where(SmsMessage.phone == old_phone)) is not None
+    mail = db.session.scalar(select(Notification).where(Notification.user_id == user.id))
+    assert mail.email == "s71@example.edu.cn"  # the previous address
