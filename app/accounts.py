@@ -30,7 +30,7 @@ writes its 账号安全记录 (`record_event`, table account_event) — the one 
 hook to end the login's other sessions.
 """
 import hashlib
-from datetime import datetime
+from datetime import datetime, timezone
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import assoc_user_role
@@ -295,15 +295,10 @@ def record_event(user, kind, actor=None, old=None, new=None, now=None, by=None):
 
 
 def _naive(now):
-    from .models import utcnow
-
+    """The storage form of a time (naive UTC), as workflow.base.utc."""
     if now is None:
-        return utcnow()
-    if now.tzinfo is not None:
-        from datetime import timezone
-
-        return now.astimezone(timezone.utc).replace(tzinfo=None)
-    return now
+        return datetime.now(timezone.utc).replace(tzinfo=None)
+    return now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo is not None else now
 
 
 def set_password(user, password, kind="password_changed", actor=None, now=None):
