@@ -6,6 +6,8 @@ import os
 
 from flask_appbuilder.const import AUTH_DB
 
+from app.passwords import password_validator as _password_validator
+
 BASE_DIR = os.path.abspath(os.path.dirname(__file__))
 INSTANCE_DIR = os.path.join(BASE_DIR, "instance")
 
@@ -121,6 +123,11 @@ SMS_PER_PHONE_MINUTE = _int("SMS_PER_PHONE_MINUTE", 1)
 SMS_PER_PHONE_DAY = _int("SMS_PER_PHONE_DAY", 10)
 SMS_PER_IP_HOUR = _int("SMS_PER_IP_HOUR", 30)
 SMS_MAX_ATTEMPTS = _int("SMS_MAX_ATTEMPTS", 5)
+# 忘记密码 / 账号激活 (app/views/recovery.py): an employer's e-mailed link lives this long and works
+# once; requests are limited per client address and per account.
+RESET_LINK_MINUTES = _int("RESET_LINK_MINUTES", 30)
+RECOVERY_RATE_LIMIT = os.environ.get("RECOVERY_RATE_LIMIT", "5 per minute;30 per hour")
+RECOVERY_PER_ACCOUNT_LIMIT = os.environ.get("RECOVERY_PER_ACCOUNT_LIMIT", "3 per hour")
 SMS_RATE_LIMIT = os.environ.get("SMS_RATE_LIMIT", "5 per minute")
 
 # Agreement PDF and public verification (app.documents).
@@ -144,7 +151,8 @@ FAB_INDEX_VIEW = "app.views.home.HomeIndexView"
 FAB_ADD_SECURITY_API = False
 FAB_API_SWAGGER_UI = False
 FAB_PASSWORD_COMPLEXITY_ENABLED = True
-FAB_PASSWORD_COMPLEXITY_VALIDATOR = "app.passwords.password_validator"
+# FAB calls it: the function itself, not its dotted name (a string → 500 on every FAB password form).
+FAB_PASSWORD_COMPLEXITY_VALIDATOR = _password_validator
 FAB_SAFE_REDIRECT_HOSTS = ["127.0.0.1", "localhost"]
 # Permission checks answered from memory for this long per (view, permission, roles): FAB asks the
 # database on every check. A change in this process clears it at once; other processes within this

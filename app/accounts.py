@@ -3,36 +3,34 @@ Student) follow the rules below, made from the school's roster.
 
 - Username: `<院校代码>-<学号>` (as app/demo.py), e.g. 10486-2022301010001.
 - Role `student`; `ab_user.student_id` links the login to its Student (DESIGN.md §2 "Logins").
-- Initial password: **`initial_password(student)`** — the one rule, shown on the school's import
-  page (`INITIAL_PASSWORD_RULE`): "Jy" + the last six characters of the ID number (an X check digit
-  stays upper case), e.g. Jy01000X. It always passes `app.passwords.password_problem` (upper case J,
-  lower case y, digits, 8 characters). `must_change_password` is set: the first login must replace
-  it (the first-login issue enforces that, and 信息验证 adds the SMS check on the phone on file).
+- No initial password (R18): a login made by the roster or the school's form has NO usable
+  password (`NO_PASSWORD`, not a werkzeug hash, so no check ever accepts it). The student's first
+  access is 账号激活 (app/views/recovery.py): school + 学号/身份证号 → an SMS code to the phone the
+  school has on file → the student chooses the password, which also proves the phone for 信息验证.
+  Nothing a third party knows (ID number, 学号) opens an account; the school's 重置密码 makes the
+  password unusable again (students.reset_student_password) and the student re-activates by SMS.
 - E-mail: the roster's 邮箱 when given; otherwise a per-login placeholder on the reserved `.invalid`
   domain (RFC 2606; ab_user.email is unique and required) that never receives mail
   (`is_placeholder_email`), replaced when the student enters an address at 信息验证.
 
 **`new_login` makes every single login, of any party**: a student's (`create_login`: the roster
-form, 重置密码), an employer's (单位注册), the demo's. It checks the password against
-`app.passwords` (ValueError), hashes it with the configured FAB_PASSWORD_HASH_METHOD, finds the
-role and links the login to its party. FAB's own entry points keep the same password rule:
-`flask fab create-admin` through `AppSecurityManager.add_user`, the admin's 用户列表 form through
-FAB_PASSWORD_COMPLEXITY_VALIDATOR (`app.passwords.password_validator`).
+form), an employer's (单位注册), the demo's. It checks the password against `app.passwords`
+(ValueError), hashes it with the configured FAB_PASSWORD_HASH_METHOD (or stores NO_PASSWORD for
+password=None), finds the role and links the login to its party. FAB's own entry points keep the
+same password rule: `flask fab create-admin` through `AppSecurityManager.add_user`, the admin's
+用户列表 forms through FAB_PASSWORD_COMPLEXITY_VALIDATOR (`app.passwords.password_validator`).
 
 Roster imports of thousands of rows use `create_logins` instead — the set-based performance path
-(no per-row flush, hash or commit). It applies the same rules as `new_login`: the same username
-and e-mail rule (`username_for`, `placeholder_email`), the same name split, role `student`, the
-party link, `must_change_password`, and the initial password's complexity check; it stores
-`INITIAL_PASSWORD_MARKER` instead of a hash: the initial password is
-derived from the ID number stored in the same database, so any hash of it would protect nothing a
-database thief does not already have, while hashing costs most of a 20,000-student roster's import
-time. `check_password(user, password)` (used by the login and 修改密码) compares a marked login's
-password with the rule in constant time; the marker is not a werkzeug hash, so nothing else can
-ever accept it. The password the student chooses at first login is hashed by FAB with the
-configured (strong) method, which replaces the marker.
+(no per-row flush, hash or commit), with the same rules as `new_login`: the same username and
+e-mail rule (`username_for`, `placeholder_email`), the same name split, role `student`, the party
+link, and NO_PASSWORD (nothing to hash: the roster's 20,000 logins cost no hashing time).
+
+Every later password change of a login goes through `set_password` (or `clear_password`), which
+writes its 账号安全记录 (`record_event`, table account_event) — the one place a session store can
+hook to end the login's other sessions.
 """
-import hmac
-from datetime import datetime
+import hashlib
+from datetime import datetime, timezone
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import assoc_user_role
@@ -43,37 +41,30 @@ from .models import AppUser, Employer, School, Student
 from .passwords import password_hash, password_problem
 from .roles import ROLE_STUDENT
 
-INITIAL_PASSWORD_RULE = "初始密码为“Jy”加身份证号后6位（末位为X时填大写X），如 Jy01000X；学生首次登录须修改密码"
-# Stored in ab_user.password for a login still on its initial password (see the module docstring).
-INITIAL_PASSWORD_MARKER = "initial-password-rule:v1"
+INITIAL_PASSWORD_RULE = ("学生账号没有初始密码：学生在登录页“毕业生登录”点击“首次登录 / 忘记密码”，"
+                         "凭学校登记的手机号接收短信验证码后自行设置密码；学校不掌握、也不能设置学生密码")
+# ab_user.password of a login without a usable password (not a werkzeug hash: nothing accepts it).
+NO_PASSWORD = "!no-password:activate-by-sms"
 PLACEHOLDER_DOMAIN = "noemail.invalid"
+EVENT_KINDS = {"phone_changed": "手机号变更", "email_changed": "邮箱变更", "password_reset": "密码重置",
+               "activated": "账号激活（短信验证）", "password_changed": "密码修改"}
 
 
 def check_password(user, password):
-    """The login's password: the documented initial rule for a marked login, else FAB's hash."""
+    """The login's password against its hash; a login without one (NO_PASSWORD) accepts nothing."""
     from werkzeug.security import check_password_hash
 
-    if not password:
+    if not password or not has_password(user):
         return False
-    if user.password == INITIAL_PASSWORD_MARKER:
-        if not user.student_id:
-            return False
-        student = db.session.get(Student, user.student_id)
-        return student is not None and hmac.compare_digest(password.encode(), initial_password(student).encode())
-    return check_password_hash(user.password or "", password)
+    return check_password_hash(user.password, password)
+
+
+def has_password(user):
+    return bool(user.password) and not user.password.startswith("!")
 
 
 def username_for(school_code, student_no):
     return f"{school_code}-{student_no}"
-
-
-def initial_password(student):
-    """The documented initial-password rule (see the module docstring); `student` needs `id_number`."""
-    password = "Jy" + student.id_number[-6:].upper()
-    problem = password_problem(password)
-    if problem:  # cannot happen for a valid 18-digit ID number; never create a weak login
-        raise ValueError(problem)
-    return password
 
 
 def placeholder_email(username):
@@ -84,8 +75,18 @@ def is_placeholder_email(email):
     return bool(email) and email.endswith("@" + PLACEHOLDER_DOMAIN)
 
 
+# 复姓: a name starting with one of these splits after two characters (欧阳晓东 → 欧阳 + 晓东).
+COMPOUND_SURNAMES = frozenset("""
+欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 令狐 夏侯 轩辕 端木 独孤 南宫 西门 万俟 闻人
+澹台 公冶 宗政 濮阳 太叔 申屠 钟离 呼延 司空 淳于 单于 赫连 百里 东郭 南门 羊舌 微生 公羊 梁丘 左丘
+东门 第五 拓跋 夹谷 宰父 谷梁 段干 巫马 公良 乐正 漆雕 壤驷 鲜于 闾丘 亓官 仉督 子车 颛孙 司寇 公西
+""".split())
+
+
 def split_name(name):
     """Chinese order (AppUser.get_full_name joins last_name + first_name): family name first."""
+    if len(name) > 2 and name[:2] in COMPOUND_SURNAMES:
+        return name[:2], name[2:]
     return name[:1], name[1:]
 
 
@@ -114,14 +115,14 @@ def new_login(party, username, name, email, password, role, must_change=False, c
     - `name`: the full name in Chinese order, split by `split_name`; or a (last_name, first_name)
       pair for a name that does not split after its first character (就业指导中心 + 王老师).
     - `password`: the plain password; refused (ValueError, the rule's text) unless it passes
-      `password_problem`. Stored hashed with the configured method, or as `hashed` when the caller
+      `password_problem`. None: no usable password (NO_PASSWORD; a student activates by SMS). Stored hashed with the configured method, or as `hashed` when the caller
       already holds a hash of this very password (the demo hashes its one password once).
     - `role`: a role name of app.roles. `must_change`: the first login must replace the password.
     - `now`: created_on/changed_on (default: FAB's column default).
     - `commit`: commit here; otherwise the caller's transaction commits (or rolls back) it with the
       rest. A username or e-mail already taken raises IntegrityError at the flush.
     """
-    problem = password_problem(password)
+    problem = password_problem(password) if password is not None else None
     if problem:
         raise ValueError(problem)
     last, first = name if isinstance(name, tuple) else split_name(name)
@@ -129,7 +130,8 @@ def new_login(party, username, name, email, password, role, must_change=False, c
     if now is not None:
         values.update(created_on=now, changed_on=now)
     user = AppUser(username=username, first_name=first, last_name=last, email=email, active=True,
-                   password=hashed or password_hash(password), must_change_password=must_change, **values)
+                   password=hashed or (password_hash(password) if password is not None else NO_PASSWORD),
+                   must_change_password=must_change, **values)
     db.session.add(user)
     user.roles = [role_named(role)]
     db.session.flush()
@@ -139,10 +141,10 @@ def new_login(party, username, name, email, password, role, must_change=False, c
 
 
 def create_login(student, commit=True):
-    """One login for one Student: username, e-mail and initial password by the rules above."""
+    """One login for one Student: username and e-mail by the rules above, no usable password."""
     username = username_for(student.school.code, student.student_no)
     return new_login(student, username, student.name, student.email or placeholder_email(username),
-                     initial_password(student), ROLE_STUDENT, must_change=True, commit=commit)
+                     None, ROLE_STUDENT, commit=commit)
 
 
 def update_login(user, student):
@@ -162,14 +164,13 @@ def create_logins(students, school_code, now=None):
     now = now or datetime.now()
     rows = []
     for s in students:
-        initial_password(s)  # the rule's complexity check: never create a weak login
         username = username_for(school_code, s.student_no)
         last, first = split_name(s.name)
         rows.append({
             "username": username, "first_name": first, "last_name": last,
             "email": s.email or placeholder_email(username), "active": True,
-            "password": INITIAL_PASSWORD_MARKER,
-            "student_id": s.id, "must_change_password": True,
+            "password": NO_PASSWORD,
+            "student_id": s.id, "must_change_password": False,
             "login_count": 0, "fail_login_count": 0, "created_on": now, "changed_on": now,
         })
     created = bulk_insert(AppUser.__table__, rows, returning=("id", "student_id"), sequence="ab_user_id_seq")
@@ -260,3 +261,104 @@ def bulk_update(table, rows):
         **{c: bindparam(f"b_{c}") for c in columns})
     db.session.execute(stmt, [{"b_id": row["id"], **{f"b_{c}": row[c] for c in columns}} for row in rows])
     return len(rows)
+
+
+# ---------------------------------------------------------------- 账号安全记录 and password changes
+
+def mask_email(email):
+    """a***@x.com: the first character and the domain (R18's old → new of an e-mail)."""
+    if not email or "@" not in email or is_placeholder_email(email):
+        return "-"
+    user, host = email.split("@", 1)
+    return f"{user[:1]}***@{host}"
+
+
+def record_event(user, kind, actor=None, old=None, new=None, now=None, by=None):
+    """One 账号安全记录 row (R18). `actor`: the login that acted (None: the owner, by a code or
+    link); `by`: (name, party) when no login acts (the roster import); `old`/`new`: already
+    masked values. `user` may be a row or any object with id and student_id."""
+    from .models import AccountEvent
+
+    if by is not None:
+        (name, party), actor_id = by, None
+    elif actor is not None:
+        name = actor.get_full_name() if hasattr(actor, "get_full_name") else str(actor)
+        party = (actor.school.name if getattr(actor, "school", None) is not None
+                 else actor.employer.name if getattr(actor, "employer", None) is not None else None)
+        actor_id = actor.id
+    else:
+        name, party, actor_id = "本人", None, None
+    event = AccountEvent(user_id=user.id, student_id=user.student_id, actor_id=actor_id, actor_name=name or "-",
+                         actor_party=party, kind=kind, old_value=old, new_value=new, created_at=_naive(now))
+    db.session.add(event)
+    return event
+
+
+def _naive(now):
+    """The storage form of a time (naive UTC), as workflow.base.utc."""
+    if now is None:
+        return datetime.now(timezone.utc).replace(tzinfo=None)
+    return now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo is not None else now
+
+
+def set_password(user, password, kind="password_changed", actor=None, now=None):
+    """Give `user` a new password (checked against the rule: ValueError) and record it. The one
+    place a password changes after the login exists (TODO sessions: end the login's other
+    sessions here, e.g. `security.end_sessions(user)`, once server-side sessions exist)."""
+    problem = password_problem(password)
+    if problem:
+        raise ValueError(problem)
+    user.password = password_hash(password)
+    user.must_change_password = False
+    user.fail_login_count = 0
+    record_event(user, kind, actor=actor, now=now)
+    return user
+
+
+def clear_password(user, actor, now=None):
+    """重置密码: no usable password any more; the owner sets a new one by SMS or e-mail link."""
+    user.password = NO_PASSWORD
+    user.must_change_password = False
+    user.fail_login_count = 0
+    record_event(user, "password_reset", actor=actor, now=now)
+    return user
+
+
+def recent_events(user_id, limit=5):
+    from .models import AccountEvent
+
+    return db.session.scalars(select(AccountEvent).where(AccountEvent.user_id == user_id)
+                              .order_by(AccountEvent.created_at.desc(), AccountEvent.id.desc()).limit(limit)).all()
+
+
+# ---------------------------------------------------------------- e-mailed reset links (忘记密码)
+
+_RESET_SALT = "password-reset-link"
+
+
+def _password_fingerprint(user):
+    # In the token: a link dies once the password it was issued against changes (single use).
+    return hashlib.sha256((user.password or "").encode()).hexdigest()[:16]
+
+
+def reset_token(user):
+    """A signed link token for `user`, valid RESET_LINK_MINUTES and until the password changes."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_RESET_SALT)
+    return serializer.dumps({"u": user.id, "p": _password_fingerprint(user)})
+
+
+def user_of_reset_token(token, now=None):
+    """The login a live, unused token was issued for, else None."""
+    from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_RESET_SALT)
+    try:
+        data = serializer.loads(token or "", max_age=current_app.config["RESET_LINK_MINUTES"] * 60)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    user = db.session.get(AppUser, data.get("u")) if isinstance(data, dict) and isinstance(data.get("u"), int) else None
+    if user is None or not user.active or data.get("p") != _password_fingerprint(user):
+        return None
+    return user

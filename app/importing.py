@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
-from . import accounts, workflow
+from . import accounts, students, workflow
 from .extensions import db
 from .models import AppUser, InviteListEntry, School, Student
 
@@ -93,7 +93,7 @@ def import_roster(school, table, valid_only=False, progress=None):
 
     # Existing students of this school, by 学号 (one lookup per CHUNK rows).
     existing = {}
-    cols = (Student.id, Student.student_no, *(getattr(Student, f) for f in ROSTER_FIELDS))
+    cols = (Student.id, Student.student_no, Student.verified_at, *(getattr(Student, f) for f in ROSTER_FIELDS))
     for chunk in _chunks({v["student_no"] for v in good.values()}):
         for s in db.session.execute(select(*cols).where(Student.school_id == school.id,
                                                         _one_of(Student.student_no, chunk))):
@@ -192,6 +192,11 @@ def import_roster(school, table, valid_only=False, progress=None):
             email = v.get("email") or login.email
             if (first, last, email) != (login.first_name, login.last_name, login.email):
                 login_changes.append({"user_id": login.id, "first_name": first, "last_name": last, "email": email})
+    # R18: a verified student's phone or e-mail changed by the file is recorded and told, as by the form.
+    contact = [(s.id, login_by_student[s.id], s.phone, diff.get("phone", s.phone), s.email,
+                diff.get("email", s.email)) for s, diff in updates
+               if s.verified_at is not None and s.id in login_by_student and ({"phone", "email"} & set(diff))]
+    students.record_roster_changes(school, contact)
     accounts.create_logins(need_login, school.code)
     accounts.update_logins(login_changes)
     _commit()

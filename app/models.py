@@ -464,3 +464,24 @@ class AppUser(User):
     def get_full_name(self):
         # Chinese order: family name (last_name) first, no space — 王伟, not "伟 王".
         return f"{self.last_name or ''}{self.first_name or ''}"
+
+
+class AccountEvent(Model):
+    """账号安全记录 (R18): a change of a login's contact or password, by whom, old → new masked.
+    Appended, never edited; the student reads the latest on 学生首页."""
+
+    __tablename__ = "account_event"
+    __table_args__ = (Index("ix_account_event_user", "user_id", "created_at"),)
+    id = Column(Integer, primary_key=True)
+    # the login concerned (its student, when a student's)
+    user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
+    student_id = Column(Integer, ForeignKey("student.id"), index=True)
+    # who acted: a login (None: the account's owner proving a code, or the system), its name, its party
+    actor_id = Column(Integer, ForeignKey("ab_user.id"))
+    actor_name = Column(String(200), nullable=False)
+    actor_party = Column(String(200))
+    # phone_changed | email_changed | password_reset | activated | password_changed
+    kind = Column(String(20), nullable=False)
+    old_value = Column(String(120))
+    new_value = Column(String(120))
+    created_at = Column(DateTime, nullable=False, default=utcnow)

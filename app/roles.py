@@ -12,13 +12,10 @@ ROLE_LABELS = {
     ROLE_PROVINCE: "省就业中心", ROLE_ADMIN: "系统管理员",
 }
 
-# Least privilege: each role gets its own portal's permissions and nothing else
-# (FAB's own profile/password screens are shared). Admin gets everything.
-SELF_SERVICE = [
-    ("can_this_form_get", "ResetMyPasswordView"), ("can_this_form_post", "ResetMyPasswordView"),
-    ("can_userinfo", "UserDBModelView"), ("resetmypassword", "UserDBModelView"),
-    ("can_password", "AccountView"),
-]
+# Least privilege: each role gets its own portal's permissions and nothing else, plus the
+# product's own 个人信息 and 修改密码 (FAB's 用户信息 / 重设密码 change a password without the old
+# one: no role gets them; app.security sends their URLs to ours). Admin gets everything.
+SELF_SERVICE = [("can_password", "AccountView"), ("can_profile", "ProfileView")]
 ROLE_VIEWS = {
     ROLE_EMPLOYER: ["EmployerPortal", "EmployerImportView", "EmployerExportView", "DocumentView", "JobRunView"],
     ROLE_STUDENT: ["StudentPortal", "DocumentView"],

@@ -9,6 +9,7 @@ from flask import abort, flash, g, has_app_context, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
+from flask_appbuilder.security.views import ResetMyPasswordView as FabResetMyPasswordView
 from flask_appbuilder.security.views import RoleModelView as FabRoleModelView
 from flask_appbuilder.security.views import UserDBModelView as FabUserDBModelView
 from flask_appbuilder.widgets import ListWidget
@@ -126,6 +127,24 @@ class UserDBModelView(FabUserDBModelView):
         abort(404)  # FAB's file-column download reads UPLOAD_FOLDER (unset → 500); users have no files
 
 
+    @expose("/userinfo/")
+    def userinfo(self):
+        """FAB's 用户信息 (the navbar's link) → the product's 个人信息 page (app/views/recovery.py)."""
+        return redirect(url_for("ProfileView.profile"))
+
+
+class ResetMyPasswordView(FabResetMyPasswordView):
+    """FAB's 重设密码 changes a password without the old one: ours is 修改密码 (AccountView)."""
+
+    @expose("/form", methods=["GET"])
+    def this_form_get(self):
+        return redirect(url_for("AccountView.password"))
+
+    @expose("/form", methods=["POST"])
+    def this_form_post(self):
+        return redirect(url_for("AccountView.password"))
+
+
 class RoleModelView(FabRoleModelView):
     """角色列表: names only (the permission list is thousands of English pairs wide)."""
 
@@ -146,6 +165,7 @@ class AppSecurityManager(SecurityManager):
     authdbview = AuthDBView
     userdbmodelview = UserDBModelView
     rolemodelview = RoleModelView
+    resetmypasswordview = ResetMyPasswordView
 
     def get_user_by_id(self, pk):
         return db.session.scalars(
@@ -160,16 +180,22 @@ class AppSecurityManager(SecurityManager):
             lambda: super(AppSecurityManager, self).exist_permission_on_roles(view_name, permission_name, role_ids),
             maxsize=4096)
 
-    def auth_user_db(self, username, password):
-        """FAB's check, plus logins still on the documented initial password (accounts.py)."""
+    def reset_password(self, userid, password):
+        """FAB's 重置密码 by an admin (ResetPasswordView; ResetMyPasswordView no longer reaches it):
+        through accounts.set_password, so it is recorded and told to the user (R18); the user
+        chooses a new password at the next login."""
         from . import accounts
+        from .notify import notify
 
-        user = self.find_user(username=username) if username else None
-        if user is not None and user.is_active and user.password == accounts.INITIAL_PASSWORD_MARKER:
-            ok = accounts.check_password(user, password)
-            self.update_user_auth_stat(user, ok)
-            return user if ok else None
-        return super().auth_user_db(username, password)
+        user = self.get_user_by_id(labels.parse_id(userid))  # FAB passes ?pk= as text
+        if user is None:
+            abort(404)
+        actor = current_user if current_user and current_user.is_authenticated else None
+        accounts.set_password(user, password, kind="password_reset", actor=actor)
+        user.must_change_password = True
+        notify([(user.id, user.email)], "账号安全提醒",
+               "系统管理员重置了你的网签系统登录密码，请用管理员告知的临时密码登录并修改密码。如非你本人申请，请立即联系系统管理员。")
+        db.session.commit()
 
     def add_user(self, username, first_name, last_name, email, role, password="", hashed_password="", **kw):
         # FAB checks complexity only in forms (STACK-NOTES); accounts made by code obey it too.

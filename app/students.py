@@ -1,13 +1,18 @@
-"""Students' records and accounts: 信息验证 (first login), 学生管理 (add, edit, 重置密码) and
-限制签约. These change no status; the identity printed on a live agreement is frozen (R19)."""
+"""Students' records and accounts: 账号激活 (SMS), 信息验证 (first login), 学生管理 (add, edit,
+重置密码) and 限制签约. These change no status; the identity printed on a live agreement is frozen
+(R19). R18: a school never sets or learns a student's password; its change of a verified
+student's phone or e-mail and every reset is recorded (accounts.record_event), told to the
+student's previous contact, and sends the student back through 信息验证."""
 import re
 
+from flask import current_app
 from sqlalchemy import select
 
 from . import labels
 from .extensions import db
-from .models import AppUser, School, Student
+from .models import AccountEvent, AppUser, School, Student
 from .notify import notify, users_of
+from .passwords import password_problem
 from .profiles import email_taken
 from .workflow import WorkflowError, identity_frozen, identity_refusal
 from .workflow.base import commit, lock_student, transition, utc
@@ -33,7 +38,8 @@ def verify_student(student, email, address, code, now=None):
         errors["email"] = "请输入正确的邮箱"
     if not address or len(address) > 200:
         errors["address"] = "请输入通讯地址（200字以内）"
-    if not re.fullmatch(r"\d{6}", (code or "").strip()):
+    proven = phone_proven(student)
+    if not proven and not re.fullmatch(r"\d{6}", (code or "").strip()):
         errors["code"] = "请输入6位短信验证码"
     if errors:
         raise WorkflowError("信息验证未通过，请按提示修改", "R7", errors)
@@ -41,10 +47,11 @@ def verify_student(student, email, address, code, now=None):
     if user is not None and email_taken(email, except_user_id=user.id):
         raise WorkflowError("该邮箱已被其他账号使用，请换一个邮箱", "R7", {"email": "该邮箱已被其他账号使用"})
     student = lock_student(student.id)
-    try:
-        sms.consume_code(student.phone, code, now=n)
-    except sms.SmsError as exc:
-        raise WorkflowError(str(exc), "R7", {"code": str(exc)})
+    if not proven:
+        try:
+            sms.consume_code(student.phone, code, now=n)
+        except sms.SmsError as exc:
+            raise WorkflowError(str(exc), "R7", {"code": str(exc)})
     student.email, student.address = email, address
     if user is not None:
         user.email = email  # the placeholder address of a roster login is replaced here
@@ -56,8 +63,9 @@ def verify_student(student, email, address, code, now=None):
 
 @transition
 def save_student(reviewer, values, student=None, now=None):
-    """学生管理: add a student to the reviewer's school (with a login: the documented initial password,
-    changed at first login) or edit one. Validated by the same column spec as the roster import
+    """学生管理: add a student to the reviewer's school (with a login without a password: the
+    student activates it by SMS) or edit one; a verified student's phone or e-mail change is
+    recorded and told to the previous contact, and the student verifies again (R18). Validated by the same column spec as the roster import
     (imports.ROSTER), so a form and a spreadsheet accept exactly the same values."""
     import pandas as pd
 
@@ -105,12 +113,14 @@ def save_student(reviewer, values, student=None, now=None):
         db.session.flush()
         accounts.create_login(student, commit=False)
     else:
-        old_no = student.student_no
+        old_no, old_phone, old_email = student.student_no, student.phone, student.email
         for key, value in clean.items():
             setattr(student, key, value)
         student.plan_submitted = plan
         user = accounts.login_of(student)
         if user is not None:
+            old_login_email = user.email
+            _contact_changes(reviewer, student, user, old_phone, old_email, old_login_email, now)
             accounts.update_login(user, student)
             if old_no != student.student_no:
                 user.username = accounts.username_for(db.session.get(School, school_id).code, student.student_no)
@@ -118,25 +128,156 @@ def save_student(reviewer, values, student=None, now=None):
     return student
 
 
+def _contact_changes(reviewer, student, user, old_phone, old_email, old_login_email, now):
+    """R18: the school changed a verified student's phone or e-mail → record it (masked), tell the
+    previous contact, and the student verifies again."""
+    if student.verified_at is None:
+        return
+    if record_contact_changes(user, old_phone, student.phone, old_email, student.email, old_login_email,
+                              _acted_by(reviewer), now, actor=reviewer):
+        student.verified_at = None
+
+
+def _acted_by(reviewer):
+    school = reviewer.school.name if getattr(reviewer, "school", None) is not None else "学校"
+    return reviewer.get_full_name(), school
+
+
+def record_contact_changes(user, old_phone, new_phone, old_email, new_email, old_login_email, by, now,
+                           actor=None):
+    """The events and notices of one verified student's contact change (R18); True if anything
+    changed (the caller then sets verified_at back to empty). `by`: (name, party) of who acted."""
+    from . import accounts
+
+    changes = []
+    if (old_phone or "") != (new_phone or ""):
+        changes.append(("phone_changed", labels.mask_phone(old_phone), labels.mask_phone(new_phone)))
+    if (old_email or "") != (new_email or ""):
+        changes.append(("email_changed", accounts.mask_email(old_email), accounts.mask_email(new_email)))
+    for kind, old, new in changes:
+        accounts.record_event(user, kind, actor=actor, old=old, new=new, now=now, by=None if actor else by)
+    if changes:
+        what = "、".join(f"{accounts.EVENT_KINDS[k]}（{o} → {n}）" for k, o, n in changes)
+        _tell_previous_contact(by, user, old_phone, old_login_email,
+                               f"学校就业部门修改了你的账号联系方式：{what}。", now)
+    return bool(changes)
+
+
+def _tell_previous_contact(by, user, old_phone, old_email, text, now):
+    """The notice goes where the student could read it BEFORE the change: the in-app box and the
+    previous e-mail address (the login's, before update_login), and an SMS to the previous phone."""
+    from . import sms
+
+    n = utc(now)
+    name, party = by
+    body = (f"{text}操作人：{party} {name}。如非你本人申请，请立即联系学校就业部门"
+            "并在登录页通过“首次登录 / 忘记密码”凭手机验证码重新设置密码。")
+    notify([(user.id, old_email)], "账号安全提醒", body, now=n)
+    if old_phone:
+        sms.send(old_phone, f"{current_app.config['SMS_SIGN']}{text}如非本人申请，请立即联系学校就业部门。", now=n)
+
+
+def record_roster_changes(school, changed, now=None):
+    """The roster import (importing.import_roster) changed verified students' contacts: `changed`
+    is [(student_id, user, old_phone, new_phone, old_email, new_email)] with `user` the login row
+    (id, student_id, email). Records, notifies and clears verified_at; the caller commits."""
+    from sqlalchemy import update
+
+    by = ("导入学生生源", school.name)
+    reverify = [sid for sid, user, op, np, oe, ne in changed
+                if record_contact_changes(user, op, np, oe, ne, user.email, by, now)]
+    if reverify:
+        db.session.execute(update(Student).where(Student.id.in_(reverify)).values(verified_at=None)
+                           .execution_options(synchronize_session=False))
+    return len(reverify)
+
+
 @transition
 def reset_student_password(reviewer, student, now=None):
-    """重置密码 by the school: back to the documented initial password, changed at next login."""
+    """重置密码 by the school (R18): the login's password becomes unusable (the school never sets or
+    learns one); the student sets a new one after an SMS code to the phone on file (账号激活),
+    verifies again, and hears of it at the previous contact."""
     from . import accounts
 
     _own_student(reviewer, student)
     user = accounts.login_of(student)
     if user is None:
         user = accounts.create_login(student, commit=False)
-    else:
-        accounts.initial_password(student)  # the rule's complexity check
-        user.password = accounts.INITIAL_PASSWORD_MARKER
-        user.must_change_password = True
-        user.fail_login_count = 0
-    # The initial password derives from the ID number: whoever logs in next must also pass the
-    # SMS check on the phone on file before using the account.
+    accounts.clear_password(user, reviewer, now=utc(now))
     student.verified_at = None
+    _tell_previous_contact(_acted_by(reviewer), user, student.phone, user.email,
+                           "学校就业部门重置了你的网签系统账号密码，原密码已失效。", now)
     commit()
     return user
+
+
+# ---------------------------------------------------------------- 账号激活 / 忘记密码 (students)
+
+ACTIVATE_PURPOSE = "activate"
+
+
+def student_for_account(school_id, account):
+    """学校 + 学号 or 身份证号 → (Student, login) or (None, None). The caller answers the same
+    either way (no enumeration)."""
+    account = (account or "").strip()
+    school_id = labels.parse_id(school_id)
+    if not account or school_id is None or len(account) > 40:
+        return None, None
+    row = db.session.execute(
+        select(Student, AppUser).join(AppUser, AppUser.student_id == Student.id).where(
+            Student.school_id == school_id,
+            (Student.student_no == account) | (Student.id_number == account.upper()))).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def send_activation_code(school_id, account, ip=None, now=None):
+    """Step 1: a code to the phone the school has on file, if the account exists (SmsError only
+    for a client-address limit; an unknown account or a per-phone limit answers like success)."""
+    from . import sms
+
+    student, user = student_for_account(school_id, account)
+    if student is None or not user.active or not student.phone:
+        return False
+    try:
+        return sms.send_code(student.phone, ip=ip, student_id=student.id, purpose=ACTIVATE_PURPOSE, now=now)
+    except sms.SmsError as exc:
+        if ip and "本网络" in str(exc):
+            raise
+        return False
+
+
+@transition
+def activate_student(school_id, account, code, password, now=None):
+    """Step 2: the code proves the phone on file → the student's own password (账号激活 and
+    忘记密码 alike). Proves the phone for 信息验证 too (`phone_proven`)."""
+    from . import accounts, sms
+
+    n = utc(now)
+    problem = password_problem(password)
+    if problem:
+        raise WorkflowError(problem, "R18", {"password": problem})
+    if not re.fullmatch(r"\d{6}", (code or "").strip()):
+        raise WorkflowError("请输入6位短信验证码", "R18", {"code": "请输入6位短信验证码"})
+    student, user = student_for_account(school_id, account)
+    if student is None or not user.active:
+        raise WorkflowError("验证码不正确", "R18", {"code": "验证码不正确"})  # as for a wrong code
+    try:
+        sms.consume_code(student.phone, code, purpose=ACTIVATE_PURPOSE, now=n)
+    except sms.SmsError as exc:
+        raise WorkflowError(str(exc), "R18", {"code": str(exc)})
+    accounts.set_password(user, password, kind="activated", now=n)
+    commit()
+    return user
+
+
+def phone_proven(student):
+    """Whether the phone on file was proven by an activation code since it last changed (and
+    since the last reset): 信息验证 then needs no second code."""
+    kind = db.session.scalar(
+        select(AccountEvent.kind).where(AccountEvent.student_id == student.id,
+                                        AccountEvent.kind.in_(("activated", "phone_changed", "password_reset")))
+        .order_by(AccountEvent.created_at.desc(), AccountEvent.id.desc()).limit(1))
+    return kind == "activated"
 
 
 @transition

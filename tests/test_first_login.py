@@ -356,22 +356,26 @@ def student_form(**overrides):
     return values
 
 
-def test_school_adds_student_who_logs_in_with_the_initial_password(client, schools):
+def test_school_adds_student_who_activates_the_login_by_sms(client, schools):
     a, _b, reviewer, _ = schools
     login(client, reviewer.username)
     page = client.get("/school/students/new").get_data(as_text=True)
-    assert "初始密码" in page
+    assert "没有初始密码" in page
     bad = client.post("/school/students/new", data=student_form(id_number="420111200301011234"))
     assert "身份证号" in bad.get_data(as_text=True) and count(Student) == 0
     response = client.post("/school/students/new", data=student_form())
     student = db.session.scalar(select(Student))
     assert redirect_of(response) == (302, f"/school/students/show/{student.id}")
     user = accounts.login_of(student)
-    assert user.username == f"{a.code}-2023999001" and user.must_change_password
+    assert user.username == f"{a.code}-2023999001" and user.password == accounts.NO_PASSWORD
     logout(client)
-    student_login(client, a, student.id_number, accounts.initial_password(student))
+    client.post("/recover/activate", data={"school": a.id, "account": student.id_number, "step": "send"})
+    client.post("/recover/activate", data={"school": a.id, "account": student.id_number, "step": "set",
+                                           "code": last_code(student.phone), "password": NEW_PASSWORD,
+                                           "password2": NEW_PASSWORD})
+    student_login(client, a, student.id_number, NEW_PASSWORD)
     response = client.get("/student/")
-    assert response.headers["Location"].endswith("/account/password")
+    assert response.headers["Location"].endswith("/student/verify")
 
 
 def test_school_edits_phone_and_resets_password_of_own_students_only(client, schools):
@@ -386,10 +390,10 @@ def test_school_edits_phone_and_resets_password_of_own_students_only(client, sch
     assert redirect_of(response) == (302, f"/school/students/show/{mine.id}")
     assert db.session.get(Student, mine.id).phone == "13600002222"
     client.post(f"/school/students/{mine.id}/reset-password")
-    assert accounts.login_of(db.session.get(Student, mine.id)).must_change_password is True
+    assert accounts.login_of(db.session.get(Student, mine.id)).password == accounts.NO_PASSWORD
     for url in (f"/school/students/{theirs.id}/edit", f"/school/students/{theirs.id}/reset-password"):
         assert client.post(url, data=form).status_code == 404
-    assert accounts.login_of(db.session.get(Student, theirs.id)).must_change_password is False
+    assert accounts.has_password(accounts.login_of(db.session.get(Student, theirs.id)))
 
 
 def test_school_restricts_own_student_through_the_list_action(client, login, w):

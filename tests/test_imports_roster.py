@@ -23,13 +23,6 @@ def run_roster(school, rows, valid_only=False, fmt="xlsx"):
     return importing.import_roster(school, table_of(rows, fmt), valid_only=valid_only)
 
 
-def test_initial_password_rule_passes_the_complexity_check():
-    for number in ("42011120030101000X", male_id(1), "110101199003070035"):
-        password = accounts.initial_password(type("S", (), {"id_number": number})())
-        assert password == "Jy" + number[-6:]
-        assert password_problem(password) is None
-
-
 def test_roster_import_creates_students_and_their_logins(client):
     school = f.make_school()
     rows = [roster_row(1, email=""), roster_row(2, training_mode="定向", education="硕士生毕业")]
@@ -43,14 +36,13 @@ def test_roster_import_creates_students_and_their_logins(client):
     user = db.session.scalar(select(AppUser).where(AppUser.student_id == s1.id))
     assert user.username == "10486-2022000001"
     assert [r.name for r in user.roles] == ["student"]
-    assert user.must_change_password is True
     assert accounts.is_placeholder_email(user.email)
     assert user.get_full_name() == s1.name
-    assert user.password == accounts.INITIAL_PASSWORD_MARKER and accounts.check_password(user, accounts.initial_password(s1))
+    # R18: no usable password until the student activates the login by SMS (test_recovery.py).
+    assert user.password == accounts.NO_PASSWORD and not accounts.has_password(user)
+    assert not accounts.check_password(user, "Jy" + s1.id_number[-6:])
     u2 = db.session.scalar(select(AppUser).where(AppUser.student_id == s2.id))
     assert u2.email == s2.email
-    # The login works with the documented initial password.
-    f.login(client, "10486-2022000001", accounts.initial_password(s1))
 
 
 def test_reimport_updates_instead_of_duplicating_and_keeps_the_password():
@@ -144,23 +136,18 @@ def test_create_login_goes_through_fab_add_user():
     school = f.make_school()
     student = f.make_student(school, id_number="42011120030101000X", gender="女")
     user = accounts.create_login(student)
-    assert user.username == f"10486-{student.student_no}" and user.must_change_password
-    assert check_password_hash(user.password, "Jy01000X")
+    assert user.username == f"10486-{student.student_no}" and user.password == accounts.NO_PASSWORD
+    assert not check_password_hash(user.password, "Jy01000X")
     assert accounts.login_of(student).id == user.id
 
 
-def test_marked_initial_password_is_checked_by_the_rule_and_by_nothing_else():
+def test_a_login_without_password_accepts_nothing():
     from types import SimpleNamespace
 
-    from app.models import Student
-
-    school = f.make_school()
-    student = f.make_student(school, id_number="11010119900307803X")
-    user = SimpleNamespace(password=accounts.INITIAL_PASSWORD_MARKER, student_id=student.id)
-    assert db.session.get(Student, student.id).id_number.endswith("03X")
-    assert accounts.check_password(user, "Jy07803X")
-    assert not accounts.check_password(user, "Jy07803x") and not accounts.check_password(user, "")
-    assert not check_password_hash(accounts.INITIAL_PASSWORD_MARKER, "Jy07803X")  # not a hash anyone accepts
+    user = SimpleNamespace(password=accounts.NO_PASSWORD, student_id=1)
+    for guess in ("Jy07803X", "", accounts.NO_PASSWORD, "!no-password:activate-by-sms"):
+        assert not accounts.check_password(user, guess)
+    assert not check_password_hash(accounts.NO_PASSWORD, "Jy07803X")  # not a hash anyone accepts
 
 
 def test_a_big_roster_refreshes_the_planner_statistics(monkeypatch):

@@ -33,7 +33,7 @@ def test_school_import_page_and_template_download(client):
     page = client.get("/school/import/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "下载模板" in html and "只导入正确的行" in html and "Jy" in html
+    assert "下载模板" in html and "只导入正确的行" in html and "没有初始密码" in html
     response = client.get("/school/import/template")
     assert response.status_code == 200 and response.mimetype == XLSX
     ws = openpyxl.load_workbook(io.BytesIO(response.data)).active

@@ -2,7 +2,7 @@
 
 
 def register_views(appbuilder):
-    from . import account, console, documents, employer, home, imports, jobs, province, school, stats, student
+    from . import account, console, documents, employer, home, imports, jobs, province, recovery, school, stats, student
 
     home.register(appbuilder)
     account.register(appbuilder)
@@ -15,3 +15,4 @@ def register_views(appbuilder):
     jobs.register(appbuilder)
     stats.register(appbuilder)
     console.register(appbuilder)
+    recovery.register(appbuilder)

@@ -266,7 +266,8 @@ class SchoolPortal(PortalView):
         except workflow.WorkflowError as e:
             flash_error(e)
         else:
-            flash(f"已将{student.name}的密码重置为初始密码（{accounts.INITIAL_PASSWORD_RULE}）", "success")
+            flash(f"已重置{student.name}的密码：原密码已失效，学生须在登录页“首次登录 / 忘记密码”凭学校登记的手机号"
+                  "接收验证码后自行设置新密码并重新完成信息验证；已通知学生原联系方式", "success")
         return redirect(url_for("SchoolStudentView.show", pk=student.id))
 
     # ------------------------------------------------------------ 单位审核 (R1)

@@ -2,6 +2,7 @@
 from flask import current_app, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
+from flask_login import current_user
 from sqlalchemy import select
 
 from .. import accounts, labels, sms, students, uploads, workflow
@@ -28,7 +29,8 @@ class StudentPortal(PortalView):
         return self.render_template("student/home.html", student=student, todo=queries.offers_todo(student),
                            termination_todo=queries.termination_todo(student),
                            job=workflow.employment_status(student.id), messages=recent_messages(),
-                           block_reason=workflow.student_block_reason(student))
+                           block_reason=workflow.student_block_reason(student),
+                           account_events=accounts.recent_events(current_user.id), event_kinds=accounts.EVENT_KINDS)
 
     # ------------------------------------------------------------ 信息验证 (first login)
 
@@ -49,7 +51,8 @@ class StudentPortal(PortalView):
                              "信息验证通过，欢迎使用网签系统")
             if errors is None:
                 return redirect(url_for(".home"))
-        return self.render_template("student/verify.html", student=student, values=values, errors=errors)
+        return self.render_template("student/verify.html", student=student, values=values, errors=errors,
+                                    phone_proven=students.phone_proven(student))
 
     @expose("/verify/send-code", methods=["POST"])
     @has_access

@@ -1,11 +1,10 @@
 """First login in a real browser (manual §2.1, §2.2, FAQ 1): 单位注册 with the cascading region
-picker → login → 签约信息确认; a new graduate logs in by 学号 with the initial password → forced
-修改密码 → 信息验证 with the SMS code (dev backend: read from sms_message) → home."""
+picker → login → 签约信息确认; a new graduate activates the login by an SMS code (no initial password, R18) → 信息验证 → home
+with its 账号安全记录; a school's phone change shows there too."""
 import re
 
 from playwright.sync_api import expect
 
-from app.accounts import initial_password
 from app.demo import credit_code
 from tests.support.browser_server import NEW_STUDENT
 
@@ -77,66 +76,107 @@ def test_employer_registers_logs_in_and_confirms_profile(server, actors):
     assert confirmed
 
 
-class _Id:
-    def __init__(self, number):
-        self.id_number = number
+def _sms_code(server, phone):
+    rows = server.query("SELECT body FROM sms_message WHERE phone = ? ORDER BY id DESC", phone)
+    assert rows, "no SMS recorded by the dev backend"
+    return re.search(r"\d{6}", rows[0][0]).group(0)
 
 
-def test_new_student_changes_password_and_verifies_by_sms(server, actors):
+def test_new_student_activates_by_sms_then_verifies(server, actors):
+    """R18: no initial password. 首次登录 / 忘记密码 → an SMS code to the phone on file → the student
+    sets the password → 信息验证 without a second code → 账号安全记录 on the home page."""
     [(id_number, phone)] = server.query("SELECT id_number, phone FROM student WHERE student_no = ?",
                                         NEW_STUDENT["student_no"])
     stu = actors("new-student")
     page = stu.page
-    # A wrong password: a Chinese message, still on the student tab.
-    stu.student_login("武汉大学", NEW_STUDENT["student_no"], "Wrong2026x")
+    # The ID-derived password of the old rule opens nothing.
+    stu.student_login("武汉大学", NEW_STUDENT["student_no"], "Jy" + id_number[-6:].upper())
     assert "/login" in page.url
     expect(page.locator(".alert")).to_contain_text("学校、学号/身份证号或密码不正确")
     stu.shot("student-login")
 
-    stu.student_login("武汉大学", NEW_STUDENT["student_no"], initial_password(_Id(id_number)))
-    assert page.url.endswith("/account/password") or "password" in page.url, page.url
-    expect(page.locator(".alert-warning")).to_contain_text("首次登录请先修改初始密码")
-    assert unlabelled_fields(page, "form.form-horizontal") == []
-    # Mismatched new passwords: the message sits next to the field.
-    page.fill("#old_password", initial_password(_Id(id_number)))
-    page.fill("#new_password", NEW_PASSWORD)
-    page.fill("#new_password2", NEW_PASSWORD + "y")
-    stu.submit(page.get_by_role("button", name="确认修改"))
-    expect(page.locator(".field-error")).to_have_count(1)
-    stu.shot("student-password")
-    page.fill("#old_password", initial_password(_Id(id_number)))
-    page.fill("#new_password", NEW_PASSWORD)
-    page.fill("#new_password2", NEW_PASSWORD)
-    stu.submit(page.get_by_role("button", name="确认修改"))
+    stu.submit(page.locator("#activate-link"))
+    assert "/recover/activate" in page.url, page.url
+    assert unlabelled_fields(page, "#activate-form") == []
+    option = page.locator("#school option", has_text="武汉大学").first
+    page.select_option("#school", value=option.get_attribute("value"))
+    page.fill("#account", NEW_STUDENT["student_no"])
+    stu.submit(page.locator("#send-code"))
+    expect(page.locator(".alert-success")).to_contain_text("验证码已发送至学校登记的手机号")
+    code = _sms_code(server, phone)
+    # A wrong code first: refused next to the field.
+    page.fill("#code", "000000" if code != "000000" else "111111")
+    page.fill("#password", NEW_PASSWORD)
+    page.fill("#password2", NEW_PASSWORD)
+    stu.submit(page.locator("#activate"))
+    expect(page.locator(".field-error")).to_contain_text("验证码不正确")
+    stu.shot("student-activate")
+    page.fill("#code", code)
+    page.fill("#password", NEW_PASSWORD)
+    page.fill("#password2", NEW_PASSWORD)
+    stu.submit(page.locator("#activate"))
+    expect(page.locator(".alert-success")).to_contain_text("密码已设置")
 
+    stu.student_login("武汉大学", NEW_STUDENT["student_no"], NEW_PASSWORD)
     assert page.url.endswith("/student/verify"), page.url
     expect(page.locator("h3")).to_have_text("信息验证")
+    expect(page.locator("#verify-form")).to_contain_text("手机号已在设置密码时通过短信验证")
+    assert page.locator("#code").count() == 0
     assert unlabelled_fields(page, "#verify-form") == []
     page.fill("#email", "ouyang.xs@example.com")
     page.fill("#address", "湖北省武汉市武昌区八一路299号")
-    stu.submit(page.locator("#send-code"))
-    rows = server.query("SELECT body FROM sms_message WHERE phone = ? ORDER BY id DESC", phone)
-    assert rows, "no SMS recorded by the dev backend"
-    code = re.search(r"\d{6}", rows[0][0]).group(0)
-    # A wrong code first: refused next to the field, not verified.
-    if page.input_value("#email") == "":
-        page.fill("#email", "ouyang.xs@example.com")
-        page.fill("#address", "湖北省武汉市武昌区八一路299号")
-    page.fill("#code", "000000" if code != "000000" else "111111")
-    stu.submit(page.get_by_role("button", name="认证"))
-    expect(page.locator(".field-error")).to_be_visible()
     stu.shot("student-verify")
-    if page.input_value("#email") == "":
-        page.fill("#email", "ouyang.xs@example.com")
-        page.fill("#address", "湖北省武汉市武昌区八一路299号")
-    page.fill("#code", code)
     stu.submit(page.get_by_role("button", name="认证"))
     expect(page.locator(".alert-success")).to_contain_text("信息验证通过")
     expect(page.locator(".stat-card", has_text="邀约待办").locator(".num a")).to_have_text("0")
+    events = page.locator(".account-events")
+    expect(events).to_contain_text("账号安全记录")
+    expect(events).to_contain_text("账号激活（短信验证）")
     [(verified,)] = server.query("SELECT verified_at FROM student WHERE student_no = ?", NEW_STUDENT["student_no"])
     assert verified
 
-    # The new password works from now on; the initial one does not.
+    # 忘记密码 later: the same SMS path, reached from the student tab, by 身份证号 this time.
     stu.goto("/logout/")
-    stu.student_login("武汉大学", id_number, NEW_PASSWORD)  # by 身份证号 this time
+    stu.goto("/login/?mode=student")
+    stu.submit(page.locator("#activate-link"))
+    option = page.locator("#school option", has_text="武汉大学").first
+    page.select_option("#school", value=option.get_attribute("value"))
+    page.fill("#account", id_number)
+    before = len(server.query("SELECT id FROM sms_message WHERE phone = ?", phone))
+    stu.submit(page.locator("#send-code"))
+    # SMS_PER_PHONE_MINUTE: a second code within the minute is not sent, the answer is the same.
+    expect(page.locator(".alert-success")).to_contain_text("验证码已发送至学校登记的手机号")
+    assert len(server.query("SELECT id FROM sms_message WHERE phone = ?", phone)) == before
+    stu.student_login("武汉大学", id_number, NEW_PASSWORD)
     assert "/student" in page.url, page.url
+
+
+def test_school_phone_change_shows_in_the_students_account_events(server, actors):
+    """R18: the school edits a verified student's phone → recorded, masked, on the student's home."""
+    [(student_id, student_no, old_phone)] = server.query(
+        "SELECT id, student_no, phone FROM student WHERE name = '欧阳新生'")
+    school = actors("school-10486")
+    school.login("school-10486")
+    school.goto(f"/school/students/{student_id}/edit")
+    school.page.fill("#phone", "13886009988")
+    school.submit(school.page.get_by_role("button", name="保存"))
+    expect(school.page.locator(".alert-success")).to_contain_text("学生信息已保存")
+    [(body,)] = server.query("SELECT body FROM sms_message WHERE phone = ? ORDER BY id DESC LIMIT 1", old_phone)
+    assert "手机号变更" in body
+
+    stu = actors("student-after-change")
+    stu.student_login("武汉大学", student_no, NEW_PASSWORD)
+    assert stu.page.url.endswith("/student/verify"), stu.page.url  # must verify again, with a code
+    page = stu.page
+    assert page.locator("#code").count() == 1
+    stu.submit(page.locator("#send-code"))
+    page.fill("#email", "ouyang.xs@example.com")
+    page.fill("#address", "湖北省武汉市武昌区八一路299号")
+    page.fill("#code", _sms_code(server, "13886009988"))
+    stu.submit(page.get_by_role("button", name="认证"))
+    expect(page.locator(".alert-success")).to_contain_text("信息验证通过")
+    events = page.locator(".account-events")
+    expect(events).to_contain_text("手机号变更")
+    expect(events).to_contain_text("138****9901 → 138****9988")
+    expect(events).to_contain_text("武汉大学")
+    stu.shot("student-account-events")

@@ -1,9 +1,9 @@
 """The real app for the browser tests, in its own process: `python -m tests.support.browser_server DB UPLOADS PORT`.
 
 A fresh SQLite file: tables from FAB's `Model.metadata`, roles synced, the demo world of
-`flask demo seed` (app/demo.py), plus one graduate who has never logged in (initial password,
-must change it, not verified). Then werkzeug's `make_server` on 127.0.0.1:PORT, threaded. Prints
-`READY` when it accepts connections.
+`flask demo seed` (app/demo.py), plus one graduate who has never logged in (a roster login: no
+password until the student activates it by an SMS code, R18; not verified). Then werkzeug's
+`make_server` on 127.0.0.1:PORT, threaded. Prints `READY` when it accepts connections.
 
 Settings for the tests: cooling-off 0 minutes (R5 is a setting, nothing sleeps), no rate limits,
 uploads in the tmp dir, CSRF on (the browser sends the tokens like a person's would), the dev SMS
