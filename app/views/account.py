@@ -90,7 +90,7 @@ class AccountView(BaseView):
                 user.password = password_hash(new)
                 user.must_change_password = False
                 db.session.commit()
-                flash("密码已修改", "success")
+                flash("密码已修改；此账号在其他设备上的登录已全部退出", "success")
                 return redirect("/")
         return self.render_template("account/password.html", errors=errors,
                                     forced=bool(current_user.must_change_password),

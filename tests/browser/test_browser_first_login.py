@@ -137,6 +137,7 @@ def test_new_student_changes_password_and_verifies_by_sms(server, actors):
     assert verified
 
     # The new password works from now on; the initial one does not.
-    stu.goto("/logout/")
+    stu.goto("/logout/")  # asks first (退出 is a POST)
+    stu.submit(page.get_by_role("button", name="退出登录"))
     stu.student_login("武汉大学", id_number, NEW_PASSWORD)  # by 身份证号 this time
     assert "/student" in page.url, page.url
