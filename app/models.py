@@ -478,6 +478,9 @@ class LoginEvent(Model):
     actor_id = Column(Integer, ForeignKey("ab_user.id"))
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
+    user = relationship("AppUser", foreign_keys=[user_id])
+    actor = relationship("AppUser", foreign_keys=[actor_id])
+
 
 class AppUser(User):
     """FAB's login with the party it belongs to: exactly one of the three, by role."""

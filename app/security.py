@@ -9,7 +9,8 @@ from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import abort, current_app, flash, g, has_app_context, has_request_context, redirect, request, session, url_for
-from flask_appbuilder import expose
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.actions import action as fab_action
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
@@ -172,6 +173,8 @@ def enforce_session():
             db.session.commit()
         session.clear()
         logout_user()
+        if request.endpoint == "AuthDBView.login":
+            return None  # the login form itself: simply not logged in any more
         if kind == "blocked":
             flash(login_block_reason(user), "danger")
         elif kind == "inactive":
@@ -356,6 +359,29 @@ class UserDBModelView(FabUserDBModelView):
         return redirect(self.get_redirect())
 
 
+class LoginEventView(ModelView):
+    """登录记录 (admin): successes, failures, lockouts and unlocks per login, newest first."""
+
+    route_base = "/admin/login-events"
+    datamodel = SQLAInterface(LoginEvent)
+    base_permissions = ["can_list"]
+    base_order = ("id", "desc")
+    list_title = "登录记录"
+    list_columns = ["created_at", "user", "kind", "ip", "actor"]
+    search_columns = ["user", "kind"]
+    label_columns = {"created_at": "时间", "user": "账号", "kind": "结果", "ip": "来源地址", "actor": "操作人"}
+    formatters_columns = {
+        "created_at": labels.fmt_datetime,
+        "kind": lambda v: LOGIN_EVENT_KINDS.get(v, v),
+        "user": lambda u: u.username if u else "-",
+        "actor": lambda u: u.username if u else "-",
+        "ip": lambda v: v or "-",
+    }
+
+
+LOGIN_EVENT_KINDS = {"success": "登录成功", "failure": "密码错误", "lockout": "锁定", "unlock": "解除锁定"}
+
+
 class RoleModelView(FabRoleModelView):
     """角色列表: names only (the permission list is thousands of English pairs wide)."""
 
@@ -390,6 +416,10 @@ class AppSecurityManager(SecurityManager):
             PERMISSION_CACHE, "PERMISSION_CACHE_SECONDS", 60, (view_name, permission_name, tuple(sorted(role_ids))),
             lambda: super(AppSecurityManager, self).exist_permission_on_roles(view_name, permission_name, role_ids),
             maxsize=4096)
+
+    def register_views(self):
+        super().register_views()
+        self.appbuilder.add_view_no_menu(LoginEventView())
 
     def load_user(self, pk):
         """Flask-Login's loader: the login only with a live session record (check_session)."""

@@ -7,6 +7,7 @@ makes 5 failed attempts that a username exists — which 单位注册 already sa
 so usernames are not treated as secret; the password stays unguessable: a locked login is refused
 without its password being checked.
 """
+import os
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from app.extensions import db
 from app.models import AppUser, LoginEvent, UserSession, utcnow
 from tests.support.checks import count, reload
+from tests.support.concurrency import at_once
 from tests.support.factories import PASSWORD, make_user
 
 LOCKED = "账号已被暂时锁定"
@@ -172,4 +174,34 @@ def test_fabs_single_row_action_route_is_closed(app, login, w):
     login(admin, make_user("admin").username)
     fail(app.test_client(), w.employer_user.username, 5)
     assert admin.get(f"/users/action/unlock/{w.employer_user.id}").status_code == 404
+    assert reload(w.employer_user).locked_until is not None
+
+
+def test_the_admin_reads_the_login_events(app, client, login, w):
+    fail(client, w.employer_user.username, 5)
+    admin = app.test_client()
+    login(admin, make_user("admin").username)
+    page = admin.get("/admin/login-events/list/").get_data(as_text=True)
+    assert "登录记录" in page and "密码错误" in page and "锁定" in page and w.employer_user.username in page
+    assert "192.0.2.1" in page
+    login(client, w.reviewer.username)
+    response = client.get("/admin/login-events/list/")
+    assert response.status_code != 200 or w.employer_user.username not in response.get_data(as_text=True)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+                    reason="racing logins need PostgreSQL (SQLite serialises writers)")
+def test_parallel_guesses_do_not_slip_past_the_threshold(app, w):
+    """Twenty guesses at once: each attempt is counted before its password is checked, in one
+    UPDATE that refuses past the threshold, so at most LOGIN_LOCK_THRESHOLD are checked."""
+    username = w.employer_user.username
+
+    def guess():
+        client = app.test_client()
+        response = client.post("/login/", data={"username": username, "password": "Wrong-Passw0rd"})
+        return response.status_code
+
+    assert set(at_once(app, guess, times=20)) == {302}
+    assert count(LoginEvent, LoginEvent.kind == "failure") <= 5
     assert reload(w.employer_user).locked_until is not None

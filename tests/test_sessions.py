@@ -285,3 +285,12 @@ def test_the_session_cookie_is_httponly_and_lax(client, w):
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Expires" not in cookie  # a browser-session cookie: closing the browser ends it
+
+
+def test_after_a_timeout_the_login_form_logs_in_at_once(client, login, clock, w):
+    login(client, w.employer_user.username)
+    clock(minutes=31)
+    response = client.post("/login/", data={"username": w.employer_user.username, "password": PASSWORD})
+    assert response.status_code == 302 and not response.headers["Location"].startswith("/login")
+    assert client.get(PAGE).status_code == 200
+    assert count(UserSession, UserSession.end_reason == "idle") == 1
