@@ -147,10 +147,10 @@ def _problem(user, record):
     return None
 
 
-def check_session(user):
-    """True when the Flask session of this request belongs to a live record of `user`; otherwise
-    `g.session_problem` says why (enforce_session ends the record and sends to the login)."""
-    record = _current_record()
+def check_session(user, record):
+    """True when `record` (the session record of this request's cookie) is a live session of
+    `user`; otherwise `g.session_problem` says why (enforce_session ends the record and sends to
+    the login)."""
     problem = _problem(user, record)
     if problem:
         g.session_problem = (problem, record, user)
@@ -163,9 +163,11 @@ def enforce_session():
     """before_request (registered by create_app): loads the login now, so a session that ended —
     logout elsewhere, a password change, the timeouts, a deactivated or R7-blocked login — is
     logged out here, with a Chinese message, before any view runs."""
+    if (request.endpoint or "").endswith("static"):
+        return None  # stylesheets and scripts: no login needed, no queries spent
     if not current_user.is_authenticated:
         problem = g.pop("session_problem", None)
-        if problem is None or (request.endpoint or "").endswith("static"):
+        if problem is None:
             return None
         kind, record, user = problem
         if record is not None and record.ended_at is None and record.user_id == user.id:
@@ -405,11 +407,13 @@ class AppSecurityManager(SecurityManager):
     rolemodelview = RoleModelView
 
     def get_user_by_id(self, pk):
-        return db.session.scalars(
-            select(AppUser).where(AppUser.id == pk)
-            .options(joinedload(AppUser.roles), joinedload(AppUser.groups), joinedload(AppUser.student),
-                     joinedload(AppUser.employer), joinedload(AppUser.school))
-        ).unique().first()
+        return db.session.scalars(self._user_query(pk)).unique().first()
+
+    @staticmethod
+    def _user_query(pk):
+        return (select(AppUser).where(AppUser.id == pk)
+                .options(joinedload(AppUser.roles), joinedload(AppUser.groups), joinedload(AppUser.student),
+                         joinedload(AppUser.employer), joinedload(AppUser.school)))
 
     def exist_permission_on_roles(self, view_name, permission_name, role_ids):
         return caching.remembered(
@@ -423,10 +427,17 @@ class AppSecurityManager(SecurityManager):
 
     def load_user(self, pk):
         """Flask-Login's loader: the login only with a live session record (check_session)."""
-        user = self.get_user_by_id(int(pk))  # FAB's load_user drops an inactive login silently
-        if user is None or not check_session(user):
+        # One statement for the login, its party and its session record (the per-request cost
+        # stays one query). FAB's load_user would drop an inactive login silently.
+        token = session.get(SESSION_KEY)
+        token_hash = _hash(token) if isinstance(token, str) and token else ""
+        row = db.session.execute(
+            self._user_query(int(pk)).add_columns(UserSession)
+            .outerjoin(UserSession, (UserSession.user_id == AppUser.id) & (UserSession.token_hash == token_hash))
+        ).unique().first()
+        if row is None or not check_session(row[0], row[1]):
             return None
-        return user
+        return row[0]
 
     def auth_user_db(self, username, password):
         """The password check of every login form, with the per-account lockout: the attempt is
