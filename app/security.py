@@ -203,6 +203,32 @@ def end_current_session(reason):
     logout_user()
 
 
+def live_sessions(user_id):
+    """The login's sessions still running, newest first, as (record, is this request's own)."""
+    cfg = current_app.config
+    moment = now()
+    records = db.session.scalars(
+        select(UserSession).where(
+            UserSession.user_id == user_id, UserSession.ended_at.is_(None),
+            UserSession.created_at > moment - timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]),
+            UserSession.last_seen_at > moment - timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]))
+        .order_by(UserSession.created_at.desc(), UserSession.id.desc())).all()
+    token = session.get(SESSION_KEY)
+    own = _hash(token) if isinstance(token, str) and token else None
+    return [(record, record.token_hash == own) for record in records]
+
+
+def end_other_sessions(user_id):
+    """退出其他设备: every session of the login but this request's own ends."""
+    token = session.get(SESSION_KEY)
+    query = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+    if isinstance(token, str) and token:
+        query = query.where(UserSession.token_hash != _hash(token))
+    ended = db.session.execute(query.values(ended_at=now(), end_reason="ended_by_user")).rowcount
+    db.session.commit()
+    return ended
+
+
 @event.listens_for(Session, "before_flush")
 def _note_password_changes(session_, _flush_context, _instances):
     for obj in session_.dirty:

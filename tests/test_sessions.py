@@ -295,3 +295,29 @@ def test_after_a_timeout_the_login_form_logs_in_at_once(client, login, clock, w)
     assert response.status_code == 302 and not response.headers["Location"].startswith("/login")
     assert client.get(PAGE).status_code == 200
     assert count(UserSession, UserSession.end_reason == "idle") == 1
+
+
+# ---------------------------------------------------------------- 登录设备
+
+def test_the_password_page_lists_this_logins_sessions_and_ends_the_others(app, client, w):
+    def log_in(c, addr):
+        response = c.post("/login/", data={"username": w.employer_user.username, "password": PASSWORD},
+                          environ_base={"REMOTE_ADDR": addr})
+        assert response.status_code == 302
+
+    log_in(client, "10.0.0.1")
+    other = second_client(app)
+    log_in(other, "10.0.0.2")
+    stranger = second_client(app)
+    stranger.post("/login/", data={"username": w.reviewer.username, "password": PASSWORD},
+                  environ_base={"REMOTE_ADDR": "10.0.0.3"})
+    page = client.get("/account/password").get_data(as_text=True)
+    assert "登录设备" in page and "10.0.0.1" in page and "10.0.0.2" in page and "10.0.0.3" not in page
+    assert page.count("当前设备") == 1
+
+    response = client.post("/account/sessions/end-others")
+    assert response.status_code == 302
+    assert client.get(PAGE).status_code == 200
+    assert sent_to_login(other.get(PAGE))
+    assert stranger.get("/school/").status_code == 200  # another login's sessions are not touched
+    assert "10.0.0.2" not in client.get("/account/password").get_data(as_text=True)
