@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import AppUser, UserSession, utcnow
 from app.passwords import password_hash
 from tests.support.checks import count, reload
-from tests.support.factories import PASSWORD, make_student, make_user
+from tests.support.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "/employer/offers/"
