@@ -365,7 +365,8 @@ class UserDBModelView(FabUserDBModelView):
 
     list_columns = ["first_name", "last_name", "username", "email", "active", "roles", "fail_login_count",
                     "locked_until"]
-    label_columns = {"fail_login_count": "连续登录失败", "locked_until": "登录锁定"}
+    label_columns = {**FabUserDBModelView.label_columns,
+                     "fail_login_count": "连续登录失败", "locked_until": "登录锁定"}
     formatters_columns = {
         "active": lambda value: "是" if value else "否",
         "roles": lambda roles: "、".join(ROLE_LABELS.get(r.name, r.name) for r in roles or []),
