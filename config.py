@@ -179,4 +179,28 @@ WTF_CSRF_TIME_LIMIT = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_HTTPONLY = True
+
+# Sessions (app/security.py): a user_session row per login, checked on every request. It ends at
+# logout, at a password change (the other sessions), after SESSION_ABSOLUTE_HOURS from the login
+# or SESSION_IDLE_MINUTES without a request (last_seen_at is written at most every
+# SESSION_TOUCH_SECONDS). The cookie itself is a browser-session cookie whose signature Flask
+# refuses after PERMANENT_SESSION_LIFETIME. Flask-Login's remember cookie is never set nor honoured.
+SESSION_ABSOLUTE_HOURS = _int("SESSION_ABSOLUTE_HOURS", 12)
+SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 30)
+SESSION_TOUCH_SECONDS = _int("SESSION_TOUCH_SECONDS", 60)
+from datetime import timedelta as _timedelta  # noqa: E402
+
+PERMANENT_SESSION_LIFETIME = _timedelta(hours=SESSION_ABSOLUTE_HOURS)
+REMEMBER_COOKIE_DURATION = _timedelta(seconds=0)
+if PUBLIC_BASE_URL.startswith("https://"):
+    # __Host-: the browser keeps it only when Secure, Path=/ and without Domain (no subdomain can set it).
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"
+    REMEMBER_COOKIE_SECURE = True
+# Per-account lockout (app/security.py), in the database: LOGIN_LOCK_THRESHOLD failures in a row
+# lock the login for LOGIN_LOCK_BASE_SECONDS, each further lock twice as long, at most
+# LOGIN_LOCK_MAX_SECONDS; a successful login or an administrator's 解除锁定 starts again.
+LOGIN_LOCK_THRESHOLD = _int("LOGIN_LOCK_THRESHOLD", 5)
+LOGIN_LOCK_BASE_SECONDS = _int("LOGIN_LOCK_BASE_SECONDS", 60)
+LOGIN_LOCK_MAX_SECONDS = _int("LOGIN_LOCK_MAX_SECONDS", 3600)
 FAB_BASE_TEMPLATE = "portal/fab_base.html"

@@ -104,12 +104,15 @@ def _register_request_hooks(app):
     """Every before/after-request hook and error handler of the app, registered here and nowhere
     else (no module registers one as a side effect of being imported or of adding its views).
     Order matters: the extensions' hooks come first (CSRF at csrf.init_app; FAB's rate limiter and
-    g.user at AppBuilder()), then ours: the NUL-byte refusal before the first-login guard."""
+    g.user at AppBuilder()), then ours: the NUL-byte refusal, malformed FAB list arguments, the session check
+    (app/security.py), the first-login guard."""
+    from .security import enforce_session
     from .views.account import first_login_guard, refuse_nul_bytes
     from .views.common import refuse_malformed_list_args
 
     app.before_request(refuse_nul_bytes)
     app.before_request(refuse_malformed_list_args)
+    app.before_request(enforce_session)
     app.before_request(first_login_guard)
     _register_error_pages(app)
 

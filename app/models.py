@@ -446,6 +446,42 @@ class SmsMessage(Model):
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
+class UserSession(Model):
+    """One login (app/security.py): the Flask session carries a random token whose SHA-256 is
+    `token_hash`; every request checks this row, so logout, a password change, an administrator or
+    the timeouts end a session for every copy of its cookie."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (Index("ix_user_session_user", "user_id", "ended_at"),)
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    last_seen_at = Column(DateTime, nullable=False, default=utcnow)
+    ended_at = Column(DateTime)
+    # logout, expired, idle, password, inactive, blocked
+    end_reason = Column(String(20))
+    ip = Column(String(45))
+    user_agent = Column(String(200))
+
+
+class LoginEvent(Model):
+    """Login outcomes per account (app/security.py): success, failure, lockout, unlock."""
+
+    __tablename__ = "login_event"
+    __table_args__ = (Index("ix_login_event_user", "user_id", "created_at"),)
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
+    kind = Column(String(10), nullable=False)
+    ip = Column(String(45))
+    # unlock: the administrator who unlocked
+    actor_id = Column(Integer, ForeignKey("ab_user.id"))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    user = relationship("AppUser", foreign_keys=[user_id])
+    actor = relationship("AppUser", foreign_keys=[actor_id])
+
+
 class AppUser(User):
     """FAB's login with the party it belongs to: exactly one of the three, by role."""
 
@@ -456,6 +492,10 @@ class AppUser(User):
     employer_id = Column(Integer, ForeignKey("employer.id"), index=True)
     school_id = Column(Integer, ForeignKey("school.id"), index=True)
     must_change_password = Column(Boolean, default=False)
+    # Login lockout (app/security.py): FAB's fail_login_count counts the failures in a row; at
+    # LOGIN_LOCK_THRESHOLD the login is refused until locked_until; lock_count doubles the next lock.
+    locked_until = Column(DateTime)
+    lock_count = Column(Integer, nullable=False, default=0, server_default=text("0"))
 
     student = relationship(Student, foreign_keys=[student_id])
     employer = relationship(Employer, foreign_keys=[employer_id])

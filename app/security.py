@@ -3,10 +3,16 @@
 Each login belongs to one party (DESIGN.md §1): `current_party()` returns it, and every view
 builds its queries from it, so another party's id simply is not found (404).
 """
+import hashlib
+import secrets
+from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import abort, flash, g, has_app_context, redirect, request, url_for
-from flask_appbuilder import expose
+from flask import abort, current_app, flash, g, has_app_context, has_request_context, redirect, request, session, url_for
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.actions import action as fab_action
+from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
 from flask_appbuilder.security.views import ResetMyPasswordView as FabResetMyPasswordView
@@ -14,13 +20,14 @@ from flask_appbuilder.security.views import RoleModelView as FabRoleModelView
 from flask_appbuilder.security.views import UserDBModelView as FabUserDBModelView
 from flask_appbuilder.widgets import ListWidget
 from flask_appbuilder.security.decorators import no_cache
-from flask_login import current_user, login_user
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, joinedload
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import event, func, or_, select, update
+from sqlalchemy.orm import Session, attributes, joinedload
+from werkzeug.security import check_password_hash
 
 from . import caching, labels
 from .extensions import db
-from .models import AppUser, Employer, School, Student
+from .models import AppUser, Employer, LoginEvent, School, Student, UserSession, utcnow
 from .passwords import PASSWORD_RULE, password_hash, password_problem, password_validator  # noqa: F401
 from .roles import (  # noqa: F401
     ROLE_ADMIN, ROLE_EMPLOYER, ROLE_LABELS, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT, ROLE_VIEWS, ROLES, SELF_SERVICE,
@@ -74,6 +81,230 @@ def safe_next(target):
     return target
 
 
+class NoPasswordSecurityApi(SecurityApi):
+    """FAB registers SecurityApi even with FAB_ADD_SECURITY_API off: /api/v1/security/login gave
+    a JWT for a password, outside the login's lockout and R7 refusals. There is no password login
+    on the API: both routes are gone (404)."""
+
+    login = None
+    refresh = None
+
+
+# ---------------------------------------------------------------- server-side sessions
+
+SESSION_KEY = "_sid"
+EXPIRED_MESSAGE = "登录已过期，请重新登录"
+LOCKED_MESSAGE = "登录失败次数过多，账号已被暂时锁定，请于{until}之后再试，或联系管理员解除锁定"
+
+
+def now():
+    """The clock of sessions and lockouts (naive UTC); tests move it."""
+    return utcnow()
+
+
+def _hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _client():
+    return (request.remote_addr or "")[:45], (request.user_agent.string or "")[:200]
+
+
+def start_session(user):
+    """Log `user` in with a new session record; whatever the cookie held before is dropped (no
+    fixation, a fresh CSRF token)."""
+    token = secrets.token_urlsafe(32)
+    ip, agent = _client()
+    moment = now()
+    db.session.add(UserSession(token_hash=_hash(token), user_id=user.id, created_at=moment, last_seen_at=moment,
+                               ip=ip, user_agent=agent))
+    db.session.commit()
+    session.clear()
+    login_user(user, remember=False)
+    session[SESSION_KEY] = token
+
+
+def _current_record():
+    token = session.get(SESSION_KEY)
+    if not token or not isinstance(token, str):
+        return None
+    return db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
+
+
+def _problem(user, record):
+    """Why this session may not go on (an end_reason), or None."""
+    if record is None or record.user_id != user.id or record.ended_at is not None:
+        return "ended"
+    cfg = current_app.config
+    moment = now()
+    if moment - record.created_at >= timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]):
+        return "expired"
+    if moment - record.last_seen_at >= timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
+        return "idle"
+    if not user.is_active:
+        return "inactive"
+    if login_block_reason(user):
+        return "blocked"
+    return None
+
+
+def check_session(user, record):
+    """True when `record` (the session record of this request's cookie) is a live session of
+    `user`; otherwise `g.session_problem` says why (enforce_session ends the record and sends to
+    the login)."""
+    problem = _problem(user, record)
+    if problem:
+        g.session_problem = (problem, record, user)
+        return False
+    g.user_session = record
+    return True
+
+
+def enforce_session():
+    """before_request (registered by create_app): loads the login now, so a session that ended —
+    logout elsewhere, a password change, the timeouts, a deactivated or R7-blocked login — is
+    logged out here, with a Chinese message, before any view runs."""
+    if (request.endpoint or "").endswith("static"):
+        return None  # stylesheets and scripts: no login needed, no queries spent
+    if not current_user.is_authenticated:
+        problem = g.pop("session_problem", None)
+        if problem is None:
+            return None
+        kind, record, user = problem
+        if record is not None and record.ended_at is None and record.user_id == user.id:
+            record.ended_at, record.end_reason = now(), kind
+            db.session.commit()
+        session.clear()
+        logout_user()
+        if request.endpoint == "AuthDBView.login":
+            return None  # the login form itself: simply not logged in any more
+        if kind == "blocked":
+            flash(login_block_reason(user), "danger")
+        elif kind == "inactive":
+            flash("账号已停用，请联系管理员", "danger")
+        else:
+            flash(EXPIRED_MESSAGE, "warning")
+        target = safe_next(request.full_path) if request.method == "GET" else None
+        return redirect(url_for("AuthDBView.login", next=target))
+    record = g.get("user_session")
+    if record is not None and now() - record.last_seen_at >= timedelta(
+            seconds=current_app.config["SESSION_TOUCH_SECONDS"]):
+        db.session.execute(update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now()))
+        db.session.commit()
+    return None
+
+
+def end_current_session(reason):
+    """Logout: the record ends (every copy of the cookie with it) and the cookie is emptied."""
+    record = _current_record()
+    if record is not None and record.ended_at is None:
+        record.ended_at, record.end_reason = now(), reason
+        db.session.commit()
+    session.clear()
+    logout_user()
+
+
+def live_sessions(user_id):
+    """The login's sessions still running, newest first, as (record, is this request's own)."""
+    cfg = current_app.config
+    moment = now()
+    records = db.session.scalars(
+        select(UserSession).where(
+            UserSession.user_id == user_id, UserSession.ended_at.is_(None),
+            UserSession.created_at > moment - timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]),
+            UserSession.last_seen_at > moment - timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]))
+        .order_by(UserSession.created_at.desc(), UserSession.id.desc())).all()
+    token = session.get(SESSION_KEY)
+    own = _hash(token) if isinstance(token, str) and token else None
+    return [(record, record.token_hash == own) for record in records]
+
+
+def end_other_sessions(user_id):
+    """退出其他设备: every session of the login but this request's own ends."""
+    token = session.get(SESSION_KEY)
+    query = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+    if isinstance(token, str) and token:
+        query = query.where(UserSession.token_hash != _hash(token))
+    ended = db.session.execute(query.values(ended_at=now(), end_reason="ended_by_user")).rowcount
+    db.session.commit()
+    return ended
+
+
+@event.listens_for(Session, "before_flush")
+def _note_password_changes(session_, _flush_context, _instances):
+    for obj in session_.dirty:
+        if isinstance(obj, AppUser) and attributes.get_history(obj, "password").has_changes():
+            session_.info.setdefault("password_changed", set()).add(obj.id)
+
+
+@event.listens_for(Session, "after_flush")
+def _end_sessions_on_password_change(session_, _flush_context):
+    """A new password (修改密码, FAB's reset views, an administrator's reset, any later flow) ends
+    every other session of that login: whoever held a copy of a cookie is out. The request that
+    changed its own password keeps its session."""
+    changed = session_.info.pop("password_changed", None)
+    if not changed:
+        return
+    token = session.get(SESSION_KEY) if has_request_context() else None
+    for user_id in changed:
+        query = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        if token:
+            query = query.where(UserSession.token_hash != _hash(token))
+        session_.execute(query.values(ended_at=now(), end_reason="password"))
+
+
+# ---------------------------------------------------------------- lockout
+
+def record_event(user, kind, actor=None):
+    ip = _client()[0] if has_request_context() else None
+    db.session.add(LoginEvent(user_id=user.id, kind=kind, ip=ip, actor_id=getattr(actor, "id", None),
+                              created_at=now()))
+
+
+def claim_attempt(user):
+    """Count one attempt before its password is checked, in one UPDATE, unless the login is locked
+    or already has LOGIN_LOCK_THRESHOLD failures in flight: parallel guesses cannot slip past."""
+    threshold = current_app.config["LOGIN_LOCK_THRESHOLD"]
+    moment = now()
+    failures = func.coalesce(AppUser.fail_login_count, 0)
+    claimed = db.session.execute(
+        update(AppUser).where(AppUser.id == user.id, or_(AppUser.locked_until.is_(None), AppUser.locked_until <= moment),
+                              failures < threshold)
+        .values(fail_login_count=failures + 1).execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if claimed:
+        return True
+    db.session.refresh(user)
+    if user.locked_until is None or user.locked_until <= moment:
+        _lock(user, moment)  # the threshold reached without a lock (racing requests, FAB's old counts)
+        db.session.commit()
+    return False
+
+
+def failed_attempt(user):
+    """The claimed attempt had a wrong password: at the threshold the login locks."""
+    db.session.refresh(user)
+    record_event(user, "failure")
+    if (user.fail_login_count or 0) >= current_app.config["LOGIN_LOCK_THRESHOLD"]:
+        _lock(user, now())
+        g.login_locked_until = user.locked_until
+    db.session.commit()
+
+
+def _lock(user, moment):
+    cfg = current_app.config
+    seconds = min(cfg["LOGIN_LOCK_BASE_SECONDS"] * 2 ** min(user.lock_count or 0, 30), cfg["LOGIN_LOCK_MAX_SECONDS"])
+    user.locked_until = moment + timedelta(seconds=seconds)
+    user.lock_count = (user.lock_count or 0) + 1
+    user.fail_login_count = 0
+    record_event(user, "lockout")
+
+
+def unlock_user(user, actor=None):
+    user.locked_until, user.lock_count, user.fail_login_count = None, 0, 0
+    record_event(user, "unlock", actor=actor)
+
+
 class AuthDBView(FabAuthDBView):
     """(Same class name as FAB's, so the endpoints stay AuthDBView.login/logout.) FAB's login plus 学生登录 (school + 学号 or ID number) and the FAQ 1 refusals."""
 
@@ -98,28 +329,50 @@ class AuthDBView(FabAuthDBView):
                 username = student_username(request.form.get("school"), username) or "#no-such-user#"
             user = self.appbuilder.sm.auth_user_db(username, password)
             if not user:
-                flash("账号或密码不正确" if mode != "student" else "学校、学号/身份证号或密码不正确", "warning")
+                locked_until = g.pop("login_locked_until", None)
+                if locked_until is not None:
+                    flash(LOCKED_MESSAGE.format(until=labels.local(locked_until).strftime("%H:%M")), "danger")
+                else:
+                    flash("账号或密码不正确" if mode != "student" else "学校、学号/身份证号或密码不正确", "warning")
                 school = labels.parse_id(request.form.get("school")) if mode == "student" else None
                 return redirect(url_for("AuthDBView.login", next=next_url or None, mode=mode, school=school))
             reason = login_block_reason(user)
             if reason:
                 flash(reason, "danger")
                 return redirect(self.appbuilder.get_url_for_login)
-            login_user(user, remember=False)
+            start_session(user)
             return redirect(next_url)
         schools = db.session.scalars(select(School).order_by(School.code)).all()
         return self.render_template(self.login_template, title="用户登录", appbuilder=self.appbuilder,
                                     schools=schools, mode=mode)
+
+    @expose("/logout/", methods=["GET", "POST"])
+    @no_cache
+    def logout(self):
+        """退出: POST only (CSRF-protected), ending the session's record; a GET (an old link, an
+        <img> on another site) only asks."""
+        if request.method == "GET":
+            if not current_user.is_authenticated:
+                return redirect(self.appbuilder.get_url_for_login)
+            return self.render_template("portal/logout.html", title="退出登录", appbuilder=self.appbuilder)
+        end_current_session("logout")
+        flash("您已退出登录", "info")
+        return redirect(self.appbuilder.get_url_for_login)
 
 
 class UserDBModelView(FabUserDBModelView):
     """用户列表 for admins: Chinese values instead of True / [admin] / an empty Groups column.
     (FAB's class name kept: endpoints and permission names stay UserDBModelView.*.)"""
 
-    list_columns = ["first_name", "last_name", "username", "email", "active", "roles"]
+    list_columns = ["first_name", "last_name", "username", "email", "active", "roles", "fail_login_count",
+                    "locked_until"]
+    label_columns = {**FabUserDBModelView.label_columns,
+                     "fail_login_count": "连续登录失败", "locked_until": "登录锁定"}
     formatters_columns = {
         "active": lambda value: "是" if value else "否",
         "roles": lambda roles: "、".join(ROLE_LABELS.get(r.name, r.name) for r in roles or []),
+        "fail_login_count": lambda value: f"{value}次" if value else "-",
+        "locked_until": lambda value: f"锁定至{labels.fmt_datetime(value)}" if value and value > now() else "-",
     }
 
     @expose("/download/<string:filename>")
@@ -132,6 +385,19 @@ class UserDBModelView(FabUserDBModelView):
         """FAB's 用户信息 (the navbar's link) → the product's 个人信息 page (app/views/recovery.py)."""
         return redirect(url_for("ProfileView.profile"))
 
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name, pk):
+        abort(404)  # FAB runs it on a GET (no CSRF): actions go through action_post only
+
+    @fab_action("unlock", "解除锁定", "确定解除所选账号的登录锁定？", "fa-unlock")
+    def unlock(self, items):
+        users = items if isinstance(items, list) else [items]
+        for user in users:
+            unlock_user(user, actor=current_user)
+        db.session.commit()
+        flash(f"已解除{len(users)}个账号的登录锁定", "success")
+        return redirect(self.get_redirect())
+
 
 class ResetMyPasswordView(FabResetMyPasswordView):
     """FAB's 重设密码 changes a password without the old one: ours is 修改密码 (AccountView)."""
@@ -143,6 +409,29 @@ class ResetMyPasswordView(FabResetMyPasswordView):
     @expose("/form", methods=["POST"])
     def this_form_post(self):
         return redirect(url_for("AccountView.password"))
+
+
+class LoginEventView(ModelView):
+    """登录记录 (admin): successes, failures, lockouts and unlocks per login, newest first."""
+
+    route_base = "/admin/login-events"
+    datamodel = SQLAInterface(LoginEvent)
+    base_permissions = ["can_list"]
+    base_order = ("id", "desc")
+    list_title = "登录记录"
+    list_columns = ["created_at", "user", "kind", "ip", "actor"]
+    search_columns = ["user", "kind"]
+    label_columns = {"created_at": "时间", "user": "账号", "kind": "结果", "ip": "来源地址", "actor": "操作人"}
+    formatters_columns = {
+        "created_at": labels.fmt_datetime,
+        "kind": lambda v: LOGIN_EVENT_KINDS.get(v, v),
+        "user": lambda u: u.username if u else "-",
+        "actor": lambda u: u.username if u else "-",
+        "ip": lambda v: v or "-",
+    }
+
+
+LOGIN_EVENT_KINDS = {"success": "登录成功", "failure": "密码错误", "lockout": "锁定", "unlock": "解除锁定"}
 
 
 class RoleModelView(FabRoleModelView):
@@ -163,16 +452,19 @@ class AppSecurityManager(SecurityManager):
 
     user_model = AppUser
     authdbview = AuthDBView
+    security_api = NoPasswordSecurityApi
     userdbmodelview = UserDBModelView
     rolemodelview = RoleModelView
     resetmypasswordview = ResetMyPasswordView
 
     def get_user_by_id(self, pk):
-        return db.session.scalars(
-            select(AppUser).where(AppUser.id == pk)
-            .options(joinedload(AppUser.roles), joinedload(AppUser.groups), joinedload(AppUser.student),
-                     joinedload(AppUser.employer), joinedload(AppUser.school))
-        ).unique().first()
+        return db.session.scalars(self._user_query(pk)).unique().first()
+
+    @staticmethod
+    def _user_query(pk):
+        return (select(AppUser).where(AppUser.id == pk)
+                .options(joinedload(AppUser.roles), joinedload(AppUser.groups), joinedload(AppUser.student),
+                         joinedload(AppUser.employer), joinedload(AppUser.school)))
 
     def exist_permission_on_roles(self, view_name, permission_name, role_ids):
         return caching.remembered(
@@ -196,6 +488,49 @@ class AppSecurityManager(SecurityManager):
         notify([(user.id, user.email)], "账号安全提醒",
                "系统管理员重置了你的网签系统登录密码，请用管理员告知的临时密码登录并修改密码。如非你本人申请，请立即联系系统管理员。")
         db.session.commit()
+
+    def register_views(self):
+        super().register_views()
+        self.appbuilder.add_view_no_menu(LoginEventView())
+
+    def load_user(self, pk):
+        """Flask-Login's loader: the login only with a live session record (check_session)."""
+        # One statement for the login, its party and its session record (the per-request cost
+        # stays one query). FAB's load_user would drop an inactive login silently.
+        token = session.get(SESSION_KEY)
+        token_hash = _hash(token) if isinstance(token, str) and token else ""
+        row = db.session.execute(
+            self._user_query(int(pk)).add_columns(UserSession)
+            .outerjoin(UserSession, (UserSession.user_id == AppUser.id) & (UserSession.token_hash == token_hash))
+        ).unique().first()
+        if row is None or not check_session(row[0], row[1]):
+            return None
+        return row[0]
+
+    def auth_user_db(self, username, password):
+        """The password check of every login form, with the per-account lockout: the attempt is
+        counted (atomically, before the password is checked) unless the login is locked; a locked
+        login is refused whatever the password, and `g.login_locked_until` tells the view until when.
+        A login without a usable password (accounts.NO_PASSWORD: activate by SMS) accepts nothing."""
+        from . import accounts
+
+        user = None
+        if username:
+            user = self.find_user(username=username) or self.find_user(email=username)
+        if user is None or not user.is_active:
+            return super().auth_user_db(username, password)  # FAB's balanced refusal
+        if not claim_attempt(user):
+            check_password_hash(current_app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"], "password")
+            g.login_locked_until = user.locked_until
+            return None
+        if accounts.check_password(user, password):
+            self.update_user_auth_stat(user, True)  # FAB: fail_login_count = 0, login_count, last_login
+            user.locked_until, user.lock_count = None, 0
+            record_event(user, "success")
+            db.session.commit()
+            return user
+        failed_attempt(user)
+        return None
 
     def add_user(self, username, first_name, last_name, email, role, password="", hashed_password="", **kw):
         # FAB checks complexity only in forms (STACK-NOTES); accounts made by code obey it too.

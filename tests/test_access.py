@@ -174,4 +174,4 @@ def test_each_role_lands_on_its_home_page(client, login, w):
         response = client.get("/", follow_redirects=True)
         assert response.request.path == home, user.username
         assert marker in response.get_data(as_text=True), user.username
-        client.get("/logout/")
+        client.post("/logout/")

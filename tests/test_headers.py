@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.factories import make_user
+from tests.support.factories import logout, make_user
 from tests.support.web import IsolatedClient
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "app" / "templates"
@@ -110,7 +110,7 @@ def test_xlsx_exports_are_not_stored(client, login, signed):
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     assert "no-store" in response.headers["Cache-Control"]
 
-    client.get("/logout/")
+    logout(client)
     login(client, signed.employer_user.username)
     response = client.get("/employer/terminations/export")
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet"), response.status_code

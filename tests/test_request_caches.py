@@ -84,7 +84,7 @@ def test_filter_choices_are_per_school(client, login):
     make_reviewer(b, username="rev-b")
     login(client, "rev-a")
     page_a = client.get("/school/review/").get_data(as_text=True)
-    client.get("/logout/")
+    client.post("/logout/")
     login(client, "rev-b")
     page_b = client.get("/school/review/").get_data(as_text=True)
     assert "桥梁工程" in page_a and "法学院" not in page_a

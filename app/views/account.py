@@ -3,7 +3,7 @@ guard (forced password change, 签约信息确认, 信息验证) and the SMS out
 from flask import flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, ModelView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -11,7 +11,7 @@ from .. import accounts, labels, profiles, regions, workflow
 from ..extensions import db
 from ..models import AppUser, School, SmsMessage
 from ..passwords import PASSWORD_RULE, password_hash, password_problem
-from ..security import current_employer, current_student
+from ..security import current_employer, current_student, end_other_sessions, live_sessions
 from .common import flash_error, rate_allowed
 
 REGISTER_FIELDS = ("name", "credit_code", "nature", "region", "contact_name", "contact_phone", "email", "address",
@@ -94,11 +94,20 @@ class AccountView(BaseView):
                 user.password = password_hash(new)
                 user.must_change_password = False
                 db.session.commit()
-                flash("密码已修改", "success")
+                flash("密码已修改；此账号在其他设备上的登录已全部退出", "success")
                 return redirect("/")
         return self.render_template("account/password.html", errors=errors,
                                     forced=bool(current_user.must_change_password),
-                                    rule=PASSWORD_RULE)
+                                    rule=PASSWORD_RULE, sessions=live_sessions(current_user.id))
+
+    @expose("/sessions/end-others", methods=["POST"])
+    @has_access
+    @permission_name("password")
+    def end_other_sessions(self):
+        """登录设备 → 退出其他设备上的登录 (this one stays)."""
+        ended = end_other_sessions(current_user.id)
+        flash(f"已退出其他设备上的登录（{ended}个）" if ended else "没有其他设备上的登录", "success")
+        return redirect(url_for("AccountView.password"))
 
 
 class SmsOutboxView(ModelView):

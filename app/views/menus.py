@@ -35,7 +35,8 @@ MENUS = {
         ("数据统计", [("各校签约概况", "ProvincePortal.home"), ("统计总览", "ProvinceStatsView.index")]),
         ("支持控制台", [("查找记录", "console.index"), ("任务队列", "QueueAdminView.index")]),
         ("账号与权限", [("用户列表", "UserDBModelView.list"), ("角色列表", "RoleModelView.list"),
-                   ("短信发件箱", "SmsOutboxView.list"), PASSWORD]),
+                   ("短信发件箱", "SmsOutboxView.list"),
+                   ("登录记录", "LoginEventView.list"), PASSWORD]),
     ]),
 }
 

@@ -1,7 +1,7 @@
 """account_event: 账号安全记录 (R18) — contact changes and password resets, old → new masked
 
 Revision ID: 0007_account_events
-Revises: 0005_pending_count_index
+Revises: 0006_sessions
 Create Date: 2026-12-01 16:20:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "0007_account_events"
-down_revision = "0005_pending_count_index"
+down_revision = "0006_sessions"
 branch_labels = None
 depends_on = None
 

@@ -136,7 +136,8 @@ def test_new_student_activates_by_sms_then_verifies(server, actors):
     assert verified
 
     # 忘记密码 later: the same SMS path, reached from the student tab, by 身份证号 this time.
-    stu.goto("/logout/")
+    stu.goto("/logout/")  # asks first (退出 is a POST)
+    stu.submit(page.get_by_role("button", name="退出登录"))
     stu.goto("/login/?mode=student")
     stu.submit(page.locator("#activate-link"))
     option = page.locator("#school option", has_text="武汉大学").first

@@ -233,7 +233,7 @@ def login(client, username, password=PASSWORD):
 
 
 def logout(client):
-    return client.get("/logout/", follow_redirects=True)
+    return client.post("/logout/", follow_redirects=True)
 
 
 # ---------------------------------------------------------------- uploads and the later flows
