@@ -64,6 +64,9 @@ TERMINATION_LIMIT = _int("TERMINATION_LIMIT", 1)
 SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "30 per minute")
 # 单位注册 per client address (the public form; abuse and enumeration).
 REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "5 per hour")
+# R18: after a school (or the roster) changes a verified student's phone, the new phone may set the
+# account's password only this many hours later (the student is told on the previous contact).
+CONTACT_HOLD_HOURS = int(os.environ.get("CONTACT_HOLD_HOURS", "72"))
 PAGE_SIZE = _int("PAGE_SIZE", 20)
 PAGE_SIZE_MAX = _int("PAGE_SIZE_MAX", 100)
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8080")

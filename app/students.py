@@ -4,6 +4,7 @@
 student's phone or e-mail and every reset is recorded (accounts.record_event), told to the
 student's previous contact, and sends the student back through 信息验证."""
 import re
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -261,6 +262,11 @@ def activate_student(school_id, account, code, password, now=None):
     student, user = student_for_account(school_id, account)
     if student is None or not user.active:
         raise WorkflowError("验证码不正确", "R18", {"code": "验证码不正确"})  # as for a wrong code
+    hold = contact_hold_until(student, user, n)
+    if hold is not None:  # R18: a phone the school set is not yet a key to the account
+        message = (f"学校近期变更了你的手机号。为保护账号安全，新手机号须在{labels.fmt_datetime(hold)}之后才能用于"
+                   f"激活或找回密码；在此之前请用原密码登录。如非本人申请，请立即联系学校就业部门。")
+        raise WorkflowError(message, "R18", {"code": message})
     try:
         sms.consume_code(student.phone, code, purpose=ACTIVATE_PURPOSE, now=n)
     except sms.SmsError as exc:
@@ -268,6 +274,23 @@ def activate_student(school_id, account, code, password, now=None):
     accounts.set_password(user, password, kind="activated", now=n)
     commit()
     return user
+
+
+def contact_hold_until(student, user, now=None):
+    """R18: when somebody other than the student changed a verified student's phone within
+    CONTACT_HOLD_HOURS, the end of that hold (naive UTC), else None. Until then the new phone does
+    not set a password: the student, told on the previous phone and e-mail, has time to object,
+    and a school cannot change the phone and take the account over at once."""
+    hours = current_app.config.get("CONTACT_HOLD_HOURS", 72)
+    changed = db.session.scalar(
+        select(AccountEvent.created_at).where(
+            AccountEvent.student_id == student.id, AccountEvent.kind == "phone_changed",
+            (AccountEvent.actor_id.is_(None)) | (AccountEvent.actor_id != user.id))
+        .order_by(AccountEvent.created_at.desc()).limit(1))
+    if changed is None or not hours:
+        return None
+    until = changed + timedelta(hours=hours)
+    return until if utc(now) < until else None
 
 
 def phone_proven(student):

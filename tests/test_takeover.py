@@ -159,6 +159,34 @@ def test_activation_by_sms_sets_the_password_and_proves_the_phone(client, school
     assert db.session.get(Student, student.id).verified_at is not None
 
 
+def test_a_phone_the_school_just_set_cannot_activate_the_account(client, schools, app):
+    """Finding 3 through to the end: the school changes a verified student's phone to its own,
+    resets, asks for the activation code on that phone — and cannot set the password for
+    CONTACT_HOLD_HOURS, while the student (told on the old phone and e-mail) may object."""
+    from datetime import timedelta
+
+    a, _b, reviewer, _ = schools
+    student = make_student(a)
+    make_user("student", student)
+    login(client, reviewer.username)
+    client.post(f"/school/students/{student.id}/edit", data=student_form(student, phone="13600003333"))
+    client.post(f"/school/students/{student.id}/reset-password")
+    logout(client)
+    client.post("/recover/activate", data={"school": a.id, "account": student.student_no, "step": "send"})
+    code = last_code("13600003333")
+    response = client.post("/recover/activate", data={
+        "school": a.id, "account": student.student_no, "step": "set", "code": code,
+        "password": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "新手机号须在" in page
+    user = accounts.login_of(db.session.get(Student, student.id))
+    assert not accounts.check_password(user, NEW_PASSWORD)
+    later = datetime.utcnow() + timedelta(hours=app.config["CONTACT_HOLD_HOURS"] + 1)
+    students.send_activation_code(a.id, student.student_no, now=later)
+    students.activate_student(a.id, student.student_no, last_code("13600003333"), NEW_PASSWORD, now=later)
+    assert accounts.check_password(db.session.get(AppUser, user.id), NEW_PASSWORD)
+
+
 # ---------------------------------------------------------------- finding 8: FAB's password screens
 
 def test_fab_password_validator_is_a_callable(app):
