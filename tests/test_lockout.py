@@ -3,9 +3,9 @@ the form (account, 学号, 身份证号) or the client's address, in the databas
 
 Decision on enumeration: a locked login is told so ("账号已被暂时锁定，请于HH:MM之后再试") so its owner
 knows what happened; an unknown username always gets "账号或密码不正确". That tells an attacker who
-makes 5 failed attempts that a username exists — which 单位注册 already says ("该用户名已被使用"),
-so usernames are not treated as secret; the password stays unguessable: a locked login is refused
-without its password being checked.
+makes 5 failed attempts that a username exists; usernames are not treated as secret (a student's
+is 院校代码-学号), while 单位注册 does not say which user name, e-mail or credit code is taken. The
+password stays unguessable: a locked login is refused without its password being checked.
 """
 import os
 from datetime import timedelta
@@ -205,3 +205,25 @@ def test_parallel_guesses_do_not_slip_past_the_threshold(app, w):
     assert set(at_once(app, guess, times=20)) == {302}
     assert count(LoginEvent, LoginEvent.kind == "failure") <= 5
     assert reload(w.employer_user).locked_until is not None
+
+
+def test_the_students_school_sees_the_lock_and_unlocks_it(client, w, login):
+    """The account's school (not only the administrator) sees the lock and may end it early."""
+    from tests.support.factories import logout
+
+    fail(client, w.student_user.username, 5)
+    login(client, w.reviewer.username)
+    page = client.get(f"/school/students/show/{w.student.id}").get_data(as_text=True)
+    assert 'id="login-state"' in page and "已锁定" in page and "解除登录锁定" in page
+    response = client.post(f"/school/students/{w.student.id}/unlock")
+    assert response.status_code == 302
+    user = reload(w.student_user)
+    assert user.locked_until is None and user.fail_login_count == 0
+    event = db.session.query(LoginEvent).order_by(LoginEvent.id.desc()).first()
+    assert (event.kind, event.actor_id) == ("unlock", w.reviewer.id)
+    assert "已锁定" not in client.get(f"/school/students/show/{w.student.id}").get_data(as_text=True)
+    logout(client)
+    fail(client, w.student_user.username, 5)
+    login(client, w.other_reviewer.username)  # another school: not its student
+    assert client.post(f"/school/students/{w.student.id}/unlock").status_code == 404
+    assert reload(w.student_user).locked_until is not None

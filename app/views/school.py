@@ -12,8 +12,8 @@ from sqlalchemy import select
 from .. import accounts, labels, students, uploads, workflow
 from ..extensions import db
 from ..queries import school as queries
-from ..models import Agreement, Destination, EmployerApproval, Student, Termination
-from ..security import current_school, scoped_one
+from ..models import Agreement, Destination, EmployerApproval, Student, Termination, utcnow
+from ..security import current_school, scoped_one, unlock_user
 from .common import (
     Page,
     PortalView,
@@ -257,6 +257,20 @@ class SchoolPortal(PortalView):
                                     password_rule=accounts.INITIAL_PASSWORD_RULE,
                                     education_options=[(e, e) for e in labels.EDUCATION])
 
+    @expose("/students/<int:student_id>/unlock", methods=["POST"])
+    @has_access
+    def student_unlock(self, student_id):
+        """解除登录锁定 of the school's own student (an administrator can for any login)."""
+        student = self._student(student_id)
+        user = accounts.login_of(student)
+        if user is None or not user.locked_until:
+            flash("该生账号未被锁定", "info")
+        else:
+            unlock_user(user, actor=current_user)
+            db.session.commit()
+            flash(f"已解除{student.name}的登录锁定", "success")
+        return redirect(url_for("SchoolStudentView.show", pk=student.id))
+
     @expose("/students/<int:student_id>/reset-password", methods=["POST"])
     @has_access
     def student_reset_password(self, student_id):
@@ -328,6 +342,17 @@ class SchoolStudentView(ScopedModelView):
     @action("unrestrict", "解除限制", "确定解除所选学生的签约限制吗？", "fa-check", single=False)
     def unrestrict(self, items):
         return self._set_restricted(items, False)
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        """FAB's show page plus the student's login state (failures in a row, 登录锁定) for the school."""
+        pk = self._deserialize_pk_if_composite(pk)
+        widgets = self._show(pk)
+        login = accounts.login_of(self._get_scoped(pk))
+        locked = login is not None and login.locked_until is not None and login.locked_until > utcnow()
+        return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+                                    related_views=self._related_views, login=login, locked=locked)
 
     def _set_restricted(self, items, restricted):
         items = items if isinstance(items, list) else [items]
