@@ -170,6 +170,10 @@ AUTH_RATE_LIMITED = True
 AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
 RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
 RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
+# Redis down: Flask-Limiter counts in this process's memory until it answers again (the login,
+# FAB's AUTH_RATE_LIMIT, keeps working); the app's own limit checks do the same (views.common.rate_allowed).
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+RATELIMIT_SWALLOW_ERRORS = True
 BABEL_DEFAULT_LOCALE = "zh"
 # Our additions to FAB's zh catalogue (app/translations; `pybabel compile -d app/translations`).
 BABEL_TRANSLATION_DIRECTORIES = os.path.join(BASE_DIR, "app", "translations")

@@ -27,6 +27,9 @@ def create_app(overrides=None):
         _private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):])
         # SQLite: wait for the writer instead of failing with "database is locked".
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    # A connection the database dropped (restart, failover, pgbouncer) is replaced before use instead
+    # of failing the request that draws it from the pool.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
 
     if app.config.get("PROXY_FIX_HOPS"):
         # Behind a reverse proxy: client addresses (rate limits per IP, SMS limits) come from
