@@ -43,3 +43,55 @@ def test_a_dropped_database_connection_costs_no_request(app, client, login):
                           "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
         conn.commit()
     assert client.get("/province/").status_code == 200
+
+
+def test_healthz_answers_without_login_or_database(app, client, monkeypatch):
+    from app.extensions import db
+
+    def down(*_a, **_k):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(db.session, "execute", down)
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+
+
+def test_readyz_reports_each_check(app, client, monkeypatch):
+    response = client.get("/readyz")
+    body = response.get_json()
+    assert response.status_code == 200 and body["checks"]["database"] == {"ok": True}
+    assert body["checks"]["redis"] == {"ok": True, "configured": False}
+
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    response = client.get("/readyz")
+    body = response.get_json()
+    assert response.status_code == 503 and body["checks"]["redis"]["ok"] is False
+
+
+def test_readyz_says_not_ready_when_the_database_fails(app, client, monkeypatch):
+    from app.extensions import db
+
+    real = db.session.execute
+
+    def failing(statement, *a, **k):
+        if "SELECT 1" in str(statement):
+            raise RuntimeError("connection refused")
+        return real(statement, *a, **k)
+
+    monkeypatch.setattr(db.session, "execute", failing)
+    response = client.get("/readyz")
+    assert response.status_code == 503 and response.get_json()["checks"]["database"]["ok"] is False
+
+
+def test_readyz_reports_an_outbox_backlog(app, client):
+    from datetime import timedelta
+
+    from app.extensions import db
+    from app.models import Notification, utcnow
+
+    user = make_user("province")
+    db.session.add(Notification(user_id=user.id, email=user.email, subject="s", body="b", email_status="pending",
+                                created_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    outbox = client.get("/readyz").get_json()["checks"]["outbox"]
+    assert outbox["ok"] is False and outbox["count"] == 1

@@ -2,7 +2,8 @@
 
 
 def register_views(appbuilder):
-    from . import account, console, documents, employer, home, imports, jobs, province, recovery, school, stats, student
+    from . import (account, console, documents, employer, health, home, imports, jobs, province, recovery, school,
+                   stats, student)
 
     home.register(appbuilder)
     account.register(appbuilder)
@@ -16,3 +17,4 @@ def register_views(appbuilder):
     stats.register(appbuilder)
     console.register(appbuilder)
     recovery.register(appbuilder)
+    health.register(appbuilder)
