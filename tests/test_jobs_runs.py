@@ -22,8 +22,16 @@ def work_ok(run, params, progress):
 
 
 def work_fails(run, params, progress):
+    from app.importing import ImportFailed
+
     progress(1, 3)
-    raise ValueError("第3行：身份证号格式不正确")
+    raise ImportFailed("第3行：身份证号格式不正确")
+
+
+def work_breaks(run, params, progress):
+    """A database error mid-run, as PostgreSQL tells it (SQL and personal data in the text)."""
+    raise RuntimeError("(psycopg.errors.AdminShutdown) [SQL: INSERT INTO student (id_number) VALUES "
+                       "('420111200301010011')]")
 
 
 def work_dies(run, params, progress):
@@ -57,6 +65,14 @@ def test_failing_run_records_reason(users):
     run = runs.start("export", users[0].id, "tests.test_jobs_runs.work_fails", {})
     run = reload(run)
     assert run.status == "failed" and run.message == "第3行：身份证号格式不正确" and run.done == 1
+
+
+def test_failing_run_shows_no_sql_but_a_reference_the_log_carries(users, caplog):
+    """Issue "faults" finding 6: a failed import showed the school raw SQL."""
+    run = reload(runs.start("import", users[0].id, "tests.test_jobs_runs.work_breaks", {}))
+    assert run.status == "failed" and "SQL" not in run.message and "4201" not in run.message
+    ref = run.message.split("参考编号 ")[1].split("）")[0]
+    assert len(ref) == 8 and any(ref in r.getMessage() for r in caplog.records)
 
 
 def test_execute_twice_does_nothing_the_second_time(users):

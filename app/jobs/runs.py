@@ -18,6 +18,7 @@ nobody will finish (their rq job is gone), so a page never spins forever.
 import importlib
 import json
 import logging
+import uuid
 from datetime import timedelta
 
 from flask import current_app
@@ -98,15 +99,36 @@ def execute(run_id, func_path):
     try:
         func = getattr(importlib.import_module(module_name), func_name)
         result = func(run, json.loads(run.params or "{}"), progress)
-    except Exception as exc:  # the page shows the reason; the traceback goes to the log
+    except Exception as exc:  # the page shows what the user can act on; the traceback goes to the log
         db.session.rollback()
-        current_app.logger.exception("job run %s failed", run_id)
-        _fail(run_id, (str(exc) or exc.__class__.__name__)[:500])
+        ref = uuid.uuid4().hex[:8]
+        current_app.logger.exception("job run %s failed (ref %s)", run_id, ref)
+        _fail(run_id, user_message(exc, ref))
         return None
     run.status, run.finished_at = "done", utcnow()
     run.result = json.dumps(result, ensure_ascii=False, default=str) if result is not None else None
     db.session.commit()
     return result
+
+
+def user_message(exc, ref):
+    """What a failed run tells its user: the Chinese reason of a refusal the user can act on (a
+    spreadsheet refused, a rule, an upload), never SQL or a traceback — anything else is a generic
+    message with a reference the log carries."""
+    from imports import ImportRefused
+
+    from ..documents import RenderError
+    from ..importing import ImportFailed
+    from ..uploads import UploadError
+    from ..workflow import WorkflowError
+
+    if isinstance(exc, (ImportFailed, ImportRefused, UploadError)):
+        return str(exc)[:500]
+    if isinstance(exc, WorkflowError):
+        return exc.message[:500]
+    if isinstance(exc, RenderError):
+        return RenderError.USER_MESSAGE
+    return f"后台任务失败（参考编号 {ref}），请稍后重试；如多次失败，请联系管理员并提供参考编号。"
 
 
 def _fail(run_id, message, statuses=("queued", "running")):
