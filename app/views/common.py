@@ -197,22 +197,30 @@ _FALLBACK = {}
 
 
 def rate_allowed(name, setting, key):
-    """One hit against the limit in config[`setting`] (e.g. "30 per minute") for `key` (a client
-    address, an employer id) under `name`; False when over it. Flask-Limiter's storage (Redis in
-    production) is shared by all workers; when it does not answer, the hit is counted in this
-    process's memory instead, so a Redis outage neither fails the page nor lifts the limit."""
-    from limits import parse as parse_limit
+    """One hit against the limits in config[`setting`] (e.g. "30 per minute" or
+    "5 per minute;30 per hour") for `key` (a client address, an employer id, a login id) under
+    `name`; False when over any of them. Flask-Limiter's storage (Redis in production) is shared
+    by all workers; when it does not answer, the hit is counted in this process's memory instead,
+    so a Redis outage neither fails the page nor lifts the limit."""
+    from limits import parse_many
     from limits.storage import MemoryStorage
     from limits.strategies import MovingWindowRateLimiter
 
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return True
-    limit = parse_limit(current_app.config[setting])
+    key = str(key or "-")
     extension = current_app.appbuilder.sm.limiter
+    limiter = None
     if extension is not None and extension.enabled:
-        try:
-            return extension.limiter.hit(limit, name, str(key))
-        except Exception:  # noqa: BLE001 — the storage is down: count locally
-            current_app.logger.warning("rate-limit storage unavailable; counting %s in process memory", name)
-    fallback = _FALLBACK.setdefault("limiter", MovingWindowRateLimiter(MemoryStorage()))
-    return fallback.hit(limit, name, str(key))
+        limiter = extension.limiter
+    allowed = True
+    for limit in parse_many(current_app.config[setting]):
+        if limiter is not None:
+            try:
+                allowed = limiter.hit(limit, name, key) and allowed
+                continue
+            except Exception:  # noqa: BLE001 — the storage is down: count locally
+                current_app.logger.warning("rate-limit storage unavailable; counting %s in process memory", name)
+        fallback = _FALLBACK.setdefault("limiter", MovingWindowRateLimiter(MemoryStorage()))
+        allowed = fallback.hit(limit, name, key) and allowed
+    return allowed

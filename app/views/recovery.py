@@ -24,23 +24,11 @@ from ..notify import notify
 from ..passwords import PASSWORD_RULE, password_problem
 from ..roles import ROLE_EMPLOYER, ROLE_LABELS
 from ..security import role_of
+from .common import rate_allowed
 
 SENT = "如果填写的信息与学校登记的一致，验证码已发送至学校登记的手机号，{minutes}分钟内有效。"
 MAILED = ("如果该账号存在且为用人单位账号，重置密码的链接已发送至其登记邮箱，{minutes}分钟内有效，只能使用一次。"
           "学校就业部门、省就业中心账号请联系系统管理员重置密码。")
-
-
-def _hit(limit_setting, key, value):
-    """One hit of a Flask-Limiter window (FAB's limiter instance); False when over the limit."""
-    from limits import parse_many
-
-    extension = current_app.appbuilder.sm.limiter
-    if extension is None or not current_app.config.get("RATELIMIT_ENABLED", True):
-        return True
-    ok = True
-    for limit in parse_many(current_app.config[limit_setting]):
-        ok = extension.limiter.hit(limit, key, value or "-") and ok
-    return ok
 
 
 class RecoveryView(BaseView):
@@ -59,7 +47,7 @@ class RecoveryView(BaseView):
             name = request.form.get("account", "").replace("\x00", "").strip()[:120]
             if not name:
                 flash("请输入用户名或邮箱", "danger")
-            elif not _hit("RECOVERY_RATE_LIMIT", "recover-ip", request.remote_addr):
+            elif not rate_allowed("recover-ip", "RECOVERY_RATE_LIMIT", request.remote_addr):
                 flash("操作过于频繁，请稍后再试", "danger")
             else:
                 self._mail_link(name)
@@ -71,7 +59,7 @@ class RecoveryView(BaseView):
         user = db.session.scalar(select(AppUser).where(
             or_(AppUser.username == name, func.lower(AppUser.email) == name.lower())).limit(1))
         if (user is None or not user.active or role_of(user) != ROLE_EMPLOYER
-                or not _hit("RECOVERY_PER_ACCOUNT_LIMIT", "recover-account", str(user.id))):
+                or not rate_allowed("recover-account", "RECOVERY_PER_ACCOUNT_LIMIT", user.id)):
             return
         link = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(".reset", token=accounts.reset_token(user))
         minutes = current_app.config["RESET_LINK_MINUTES"]
@@ -118,7 +106,7 @@ class RecoveryView(BaseView):
             if request.form.get("step") == "send":
                 if not values["school"] or not values["account"]:
                     errors["account"] = "请选择毕业院校并输入学号或身份证号"
-                elif not _hit("SMS_RATE_LIMIT", "sms-send", request.remote_addr):
+                elif not rate_allowed("sms-send", "SMS_RATE_LIMIT", request.remote_addr):
                     errors["account"] = "操作过于频繁，请稍后再试"
                 else:
                     try:
