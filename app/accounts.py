@@ -26,16 +26,17 @@ e-mail rule (`username_for`, `placeholder_email`), the same name split, role `st
 link, and NO_PASSWORD (nothing to hash: the roster's 20,000 logins cost no hashing time).
 
 Every later password change of a login goes through `set_password` (or `clear_password`), which
-writes its 账号安全记录 (`record_event`, table account_event) — the one place a session store can
-hook to end the login's other sessions.
+writes its 账号安全记录 (`record_event`, table account_event); app.security ends the login's other
+sessions whenever `ab_user.password` changes.
 """
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import assoc_user_role
 from sqlalchemy import Boolean, Date, DateTime, Integer, bindparam, insert, select, text, update
 
+from . import labels
 from .extensions import db
 from .models import AppUser, Employer, School, Student
 from .passwords import password_hash, password_problem
@@ -289,22 +290,14 @@ def record_event(user, kind, actor=None, old=None, new=None, now=None, by=None):
     else:
         name, party, actor_id = "本人", None, None
     event = AccountEvent(user_id=user.id, student_id=user.student_id, actor_id=actor_id, actor_name=name or "-",
-                         actor_party=party, kind=kind, old_value=old, new_value=new, created_at=_naive(now))
+                         actor_party=party, kind=kind, old_value=old, new_value=new, created_at=labels.as_utc(now))
     db.session.add(event)
     return event
 
 
-def _naive(now):
-    """The storage form of a time (naive UTC), as workflow.base.utc."""
-    if now is None:
-        return datetime.now(timezone.utc).replace(tzinfo=None)
-    return now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo is not None else now
-
-
 def set_password(user, password, kind="password_changed", actor=None, now=None):
-    """Give `user` a new password (checked against the rule: ValueError) and record it. The one
-    place a password changes after the login exists (TODO sessions: end the login's other
-    sessions here, e.g. `security.end_sessions(user)`, once server-side sessions exist)."""
+    """Give `user` a new password (checked against the rule: ValueError) and record it. Every
+    other session of the login ends at the flush (app.security watches `ab_user.password`)."""
     problem = password_problem(password)
     if problem:
         raise ValueError(problem)

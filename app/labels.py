@@ -142,6 +142,15 @@ def label(mapping, code, default="-"):
     return mapping.get(code, code) if isinstance(mapping, dict) else code
 
 
+def as_utc(now=None):
+    """Aware (or naive UTC) datetime → naive UTC, the storage form; None → the current time."""
+    if now is None:
+        return datetime.now(timezone.utc).replace(tzinfo=None)
+    if now.tzinfo is not None:
+        now = now.astimezone(timezone.utc).replace(tzinfo=None)
+    return now
+
+
 def local(dt):
     """Naive UTC → aware Asia/Shanghai."""
     if dt is None:

@@ -161,6 +161,21 @@ def stats_world():
 # ---------------------------------------------------------------- settings
 
 @pytest.fixture
+def clock(monkeypatch):
+    """`clock(minutes=…)` moves app.security's clock (sessions, lockouts) that far from the real time."""
+    from datetime import timedelta
+
+    from app import security
+    from app.models import utcnow
+
+    def move(**delta):
+        moment = utcnow() + timedelta(**delta)
+        monkeypatch.setattr(security, "now", lambda: moment)
+
+    return move
+
+
+@pytest.fixture
 def no_cooling_off(app, monkeypatch):
     """Students may accept at once (the web tests send offers at the real time)."""
     monkeypatch.setitem(app.config, "COOLING_OFF_MINUTES", 0)

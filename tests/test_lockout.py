@@ -22,17 +22,6 @@ LOCKED = "账号已被暂时锁定"
 WRONG = "账号或密码不正确"
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    from app import security
-
-    def move(**delta):
-        moment = utcnow() + timedelta(**delta)
-        monkeypatch.setattr(security, "now", lambda: moment)
-
-    return move
-
-
 def attempt(client, username, password, addr="192.0.2.1", forwarded=None, **form):
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     response = client.post("/login/", data={"username": username, "password": password, **form},

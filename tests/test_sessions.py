@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.extensions import db
-from app.models import AppUser, UserSession, utcnow
+from app.models import AppUser, UserSession
 from app.passwords import password_hash
 from tests.support.checks import count, reload
 from tests.support.factories import PASSWORD
@@ -20,18 +20,6 @@ from tests.support.factories import PASSWORD
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "/employer/offers/"
 NEW_PASSWORD = "Neu-Passw0rd!"
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """`clock(minutes=…)` moves app.security's clock that far from the real time."""
-    from app import security
-
-    def move(**delta):
-        moment = utcnow() + timedelta(**delta)
-        monkeypatch.setattr(security, "now", lambda: moment)
-
-    return move
 
 
 def copy_cookies(source, target):

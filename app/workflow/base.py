@@ -20,13 +20,7 @@ from .errors import WorkflowError
 
 # ---------------------------------------------------------------- time
 
-def utc(now=None):
-    """Aware (or naive UTC) datetime → naive UTC, the storage form; None → the current time."""
-    if now is None:
-        return datetime.now(timezone.utc).replace(tzinfo=None)
-    if now.tzinfo is not None:
-        now = now.astimezone(timezone.utc).replace(tzinfo=None)
-    return now
+utc = labels.as_utc  # the storage form of a time (naive UTC); None → now
 
 
 def expiry_instant(sent_utc, feedback_days):
