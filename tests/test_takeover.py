@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import AccountEvent, AppUser, Notification, SmsMessage, Student
 from tests.support.checks import count
 from tests.support.factories import (
-    id_number, login, logout, make_employer, make_reviewer, make_school, make_student, make_user,
+    PASSWORD, id_number, login, logout, make_employer, make_reviewer, make_school, make_student, make_user,
 )
 from tests.support.web import redirect_of
 
@@ -285,3 +285,18 @@ def test_roster_import_changing_a_verified_students_contact_is_recorded(schools)
     assert db.session.scalar(select(SmsMessage).where(SmsMessage.phone == old_phone)) is not None
     mail = db.session.scalar(select(Notification).where(Notification.user_id == user.id))
     assert mail.email == "s71@example.edu.cn"  # the previous address
+
+
+def test_changing_ones_own_password_is_recorded_like_every_other_change(client, schools):
+    """修改密码 goes through accounts.set_password, the one writer of a login's password: the
+    student sees it in 账号安全记录 (R18)."""
+    a, _b, _reviewer, _ = schools
+    student = make_student(a)
+    user = make_user("student", student)
+    login(client, user.username)
+    response = client.post("/account/password", data={
+        "old_password": PASSWORD, "new_password": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert response.status_code == 302
+    event = db.session.scalar(select(AccountEvent).where(AccountEvent.user_id == user.id))
+    assert (event.kind, event.actor_name) == ("password_changed", "本人")
+    assert accounts.check_password(db.session.get(AppUser, user.id), NEW_PASSWORD)

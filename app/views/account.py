@@ -10,7 +10,7 @@ from sqlalchemy import select
 from .. import accounts, labels, profiles, regions, workflow
 from ..extensions import db
 from ..models import AppUser, School, SmsMessage
-from ..passwords import PASSWORD_RULE, password_hash, password_problem
+from ..passwords import PASSWORD_RULE, password_problem
 from ..security import current_employer, current_student, end_other_sessions, live_sessions
 from .common import flash_error, rate_allowed
 
@@ -91,8 +91,7 @@ class AccountView(BaseView):
             if errors:
                 flash(next(iter(errors.values())), "danger")
             else:
-                user.password = password_hash(new)
-                user.must_change_password = False
+                accounts.set_password(user, new)  # recorded (账号安全记录); other sessions end
                 db.session.commit()
                 flash("密码已修改；此账号在其他设备上的登录已全部退出", "success")
                 return redirect("/")
