@@ -6,14 +6,17 @@
 #                   on PostgreSQL (PG_URL); fails if any of the three fails
 #   make migration  after changing app/models.py: compare the models with the migrations and
 #                   write a new revision into migrations/versions when they differ (review it!)
-#   make worker     rq worker --with-scheduler on REDIS_URL (background jobs: mail, imports, …)
+#   make worker     an rq worker (app.jobs.worker.AppWorker, with its scheduler) on REDIS_URL serving
+#                   QUEUES (default: mail default bulk); production runs one for "mail default" and
+#                   one for "bulk" (deploy/systemd)
 #   make cron       the single `rq cron app/jobs/cron.py` process on REDIS_URL (expiry, reminders,
-#                   outbox sweep); run exactly one
-#   (make run also starts a worker and the cron process when REDIS_URL is set and Redis answers,
-#   and stops them when the server stops; without REDIS_URL jobs run inline.)
+#                   outbox sweep, run sweep); run exactly one
+#   (make run also starts two workers — "mail default" and "bulk" — and the cron process when
+#   REDIS_URL is set and Redis answers, each under deploy/supervise.sh, which restarts it whenever
+#   it exits; all stop when the server stops. Without REDIS_URL jobs run inline.)
 #
 # Variables: PYTHON (python3), PG_URL, PYTEST_ARGS (e.g. PYTEST_ARGS="-x -k seed"), MSG,
-#            REDIS_URL (from the environment), RQ_QUEUE (default).
+#            REDIS_URL (from the environment), QUEUES (make worker).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -41,10 +44,11 @@ VENV_STAMP := $(VENV)/.stamp-requirements
 DEB_STAMP := .stamp-deb
 
 RQ := $(VENV)/bin/rq
-RQ_QUEUE ?= default
-export RQ_QUEUE
-WORKER_CMD = $(RQ) worker --with-scheduler --worker-class app.jobs.worker.AppWorker --url "$$REDIS_URL" $(RQ_QUEUE)
+QUEUES ?= mail default bulk
+# The queue names are settings (RQ_MAIL_QUEUE, RQ_QUEUE, RQ_BULK_QUEUE; config.py); these are the defaults.
+WORKER_CMD = $(RQ) worker --with-scheduler --worker-class app.jobs.worker.AppWorker --url "$$REDIS_URL"
 CRON_CMD = $(RQ) cron --url "$$REDIS_URL" app/jobs/cron.py
+SUPERVISE := deploy/supervise.sh
 # Exit status 0 when Redis answers on $REDIS_URL within a second.
 REDIS_PING = $(PY) -c 'import os, redis; redis.Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=1).ping()' 2>/dev/null
 
@@ -54,7 +58,7 @@ help:
 	@echo "make run        serve the demo on http://$(HOST):$(PORT) (SQLite) and print the demo logins"
 	@echo "make test       lint-imports, then pytest on SQLite, then on PostgreSQL ($(PG_URL))"
 	@echo "make migration  compare app/models.py with migrations/; write a new revision if they differ"
-	@echo "make worker     rq worker --with-scheduler on REDIS_URL (jobs: mail, imports, exports)"
+	@echo "make worker     an rq worker on REDIS_URL serving QUEUES ($(QUEUES))"
 	@echo "make cron       the one rq cron process on REDIS_URL (expiry, reminders, outbox sweep)"
 	@echo "make venv | deb | migrate | seed   the single steps"
 
@@ -104,9 +108,10 @@ seed: migrate
 run: venv deb seed
 	@pids=""; \
 	if [ -n "$$REDIS_URL" ] && $(REDIS_PING); then \
-	  echo "Redis answers on $$REDIS_URL: starting rq worker and rq cron (queue $(RQ_QUEUE))"; \
-	  $(WORKER_CMD) & pids="$$pids $$!"; \
-	  $(CRON_CMD) & pids="$$pids $$!"; \
+	  echo "Redis answers on $$REDIS_URL: starting two rq workers (mail default | bulk) and rq cron, each supervised"; \
+	  $(SUPERVISE) worker-fast $(WORKER_CMD) mail default & pids="$$pids $$!"; \
+	  $(SUPERVISE) worker-bulk $(WORKER_CMD) bulk & pids="$$pids $$!"; \
+	  $(SUPERVISE) cron $(CRON_CMD) & pids="$$pids $$!"; \
 	  trap 'kill -TERM $$pids 2>/dev/null; wait $$pids 2>/dev/null' EXIT INT TERM; \
 	elif [ -n "$$REDIS_URL" ]; then \
 	  echo "REDIS_URL is set but Redis does not answer: no worker/cron; jobs wait (make worker / make cron later)"; \
@@ -120,7 +125,7 @@ run: venv deb seed
 
 worker: venv
 	@if [ -z "$$REDIS_URL" ]; then echo "make worker needs REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0"; exit 2; fi
-	$(WORKER_CMD)
+	$(WORKER_CMD) $(QUEUES)
 
 # rq's cron has no lock: run exactly one of these for the whole deployment.
 cron: venv

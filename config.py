@@ -101,14 +101,25 @@ MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
 MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
 MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
 MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@jiuye.example.cn")
-MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 5)
-
-# rq (app.jobs): queue name, job timeout; mail claim/timeout/retry intervals (seconds).
-RQ_QUEUE = os.environ.get("RQ_QUEUE", "default")
-JOB_TIMEOUT = _int("JOB_TIMEOUT", 3600)
+# The sender (app.jobs.mail): seconds to wait for the SMTP server on each step; rows claimed per
+# batch (one connection each); a claim older than MAIL_CLAIM_SECONDS belongs to a dead worker.
+MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
+MAIL_BATCH = _int("MAIL_BATCH", 200)
 MAIL_CLAIM_SECONDS = _int("MAIL_CLAIM_SECONDS", 600)
-MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 30)
-MAIL_RETRY_INTERVALS = [int(x) for x in os.environ.get("MAIL_RETRY_INTERVALS", "10,60,300").split(",")]
+# Temporary failures retry by time: the n-th failure waits the n-th step (seconds; the last one
+# repeats), until MAIL_GIVE_UP_HOURS after the first failure; then the row is 发送失败.
+MAIL_RETRY_BACKOFF = [int(x) for x in os.environ.get("MAIL_RETRY_BACKOFF", "60,300,900,3600,10800,21600").split(",")]
+MAIL_GIVE_UP_HOURS = _int("MAIL_GIVE_UP_HOURS", 24)
+# More than this many notices to one address in one sweep go out as one digest mail (0: never).
+MAIL_DIGEST_THRESHOLD = _int("MAIL_DIGEST_THRESHOLD", 3)
+
+# rq (app.jobs): the three queues (mail; expiry, reminders and sweeps; imports and exports) and
+# the timeout of a job run. A running run whose worker is silent for RUN_STALE_SECONDS is failed.
+RQ_QUEUE = os.environ.get("RQ_QUEUE", "default")
+RQ_MAIL_QUEUE = os.environ.get("RQ_MAIL_QUEUE", "mail")
+RQ_BULK_QUEUE = os.environ.get("RQ_BULK_QUEUE", "bulk")
+JOB_TIMEOUT = _int("JOB_TIMEOUT", 3600)
+RUN_STALE_SECONDS = _int("RUN_STALE_SECONDS", 40)
 
 # Reminders (each sent once).
 EXPIRY_REMINDER_HOURS = _int("EXPIRY_REMINDER_HOURS", 24)

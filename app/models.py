@@ -349,7 +349,9 @@ class Notification(Model):
     """Outbox row and in-app message in one: `email_status` for the mailer, `read_at` for the page."""
 
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_user", "user_id", "created_at"),)
+    __table_args__ = (Index("ix_notification_user", "user_id", "created_at"),
+                      # The sender's due rows, the claim sweep and 任务队列's counts (app.jobs.mail).
+                      Index("ix_notification_outbox", "email_status", "next_attempt_at"))
     id = Column(Integer, primary_key=True)
     user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
     email = Column(String(120))
@@ -364,6 +366,13 @@ class Notification(Model):
     attempts = Column(Integer, nullable=False, default=0)
     claimed_at = Column(DateTime)
     last_error = Column(String(500))
+    # The rq job of the sender holding the claim (NULL inline): a dead job's claims are released.
+    claimed_by = Column(String(64))
+    # Retries by time: the next try (NULL = now) and, from the first failure on, when to give up.
+    next_attempt_at = Column(DateTime)
+    retry_until = Column(DateTime)
+    # Sent inside the digest mail led by this row (many notices to one address, one mail).
+    sent_in = Column(Integer)
 
 
 class AgreementDocument(Model):
@@ -396,6 +405,8 @@ class JobRun(Model):
     params = Column(Text)
     result = Column(Text)
     rq_job_id = Column(String(64))
+    # The work function's dotted path (app.jobs.runs.start), so 重新执行 can run it again.
+    job_func = Column(String(100))
     created_at = Column(DateTime, nullable=False, default=utcnow)
     started_at = Column(DateTime)
     finished_at = Column(DateTime)

@@ -167,6 +167,14 @@ def save(upload, folder="proofs"):
     return key
 
 
+def exists(key):
+    """Whether the stored file `key` is still there (purged and discarded files are not)."""
+    try:
+        return bool(key) and os.path.isfile(path_of(key))
+    except UploadError:
+        return False
+
+
 def discard(key):
     if key:
         try:

@@ -215,12 +215,14 @@ def smtp(app, monkeypatch):
 
 @pytest.fixture
 def redis_queue(app, monkeypatch):
-    """Real Redis (private db), the app's REDIS_URL pointing at it, and a queue name of its own."""
+    """Real Redis (private db), the app's REDIS_URL pointing at it, and a queue name of its own
+    (all three queue kinds — mail, default, bulk — are that one queue)."""
     from tests.support.jobs import REDIS_URL, delete_queue, new_queue_name, redis_or_skip
 
     conn = redis_or_skip()
     name = new_queue_name()
     monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
-    monkeypatch.setitem(app.config, "RQ_QUEUE", name)
+    for setting in ("RQ_QUEUE", "RQ_MAIL_QUEUE", "RQ_BULK_QUEUE"):
+        monkeypatch.setitem(app.config, setting, name)
     yield name
     delete_queue(conn, name)

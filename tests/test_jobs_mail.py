@@ -6,12 +6,12 @@ import sys
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app import workflow
 from app.extensions import db
 from app.jobs import mail
-from app.models import Agreement, AppUser, utcnow
+from app.models import Agreement, AppUser, Notification, utcnow
 from tests.support.concurrency import at_once
 from tests.support.database import is_postgres
 from tests.support.factories import NOW, make_employer, make_school, make_student, make_user, offer, valid_terms
@@ -80,12 +80,20 @@ def test_without_mail_server_rows_stay_pending(app):
 
 # ---------------------------------------------------------------- claim and no double send
 
+def due_now(**where):
+    """Move every waiting row's retry time to the past (the clock moved on)."""
+    db.session.execute(update(Notification).where(Notification.email_status == "pending")
+                       .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+
+
 def test_claim_is_won_once(smtp):
     (nid,) = add_rows(1)
     assert mail.claim(nid) is True
     assert mail.claim(nid) is False
     row = outbox()[0]
-    assert row.email_status == "sending" and row.attempts == 1 and row.claimed_at is not None
+    # An attempt is counted when the row is tried, not when it is claimed.
+    assert row.email_status == "sending" and row.attempts == 0 and row.claimed_at is not None
 
 
 def test_claimed_row_is_not_sent_by_another_sender(smtp):
@@ -96,12 +104,20 @@ def test_claimed_row_is_not_sent_by_another_sender(smtp):
     assert outbox(id=a)[0].email_status == "sending"
 
 
-def test_deliver_twice_sends_each_once(smtp):
+def test_deliver_twice_sends_each_once_over_one_connection(smtp):
     ids = add_rows(5)
     assert mail.deliver() == 5
     assert mail.deliver() == 0
     assert sorted(smtp.message_ids()) == sorted(mail.message_id(i) for i in ids)
     assert {r.email_status for r in outbox()} == {"sent"}
+    assert smtp.connections == 1
+
+
+def test_sender_loops_until_nothing_is_due(app, smtp, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_BATCH", 7)
+    add_rows(30)
+    assert mail.deliver() == 30  # five batches in one run, not one batch per run
+    assert smtp.connections == 5
 
 
 @pytest.mark.postgres
@@ -112,60 +128,188 @@ def test_concurrent_senders_send_each_once(app, smtp):
     assert sorted(smtp.message_ids()) == sorted(mail.message_id(i) for i in ids)
 
 
-# ---------------------------------------------------------------- failures and retries
+@pytest.mark.postgres
+@pytest.mark.skipif(not is_postgres(), reason="pg_stat_activity is PostgreSQL's")
+def test_no_transaction_is_open_while_talking_smtp(app, smtp):
+    """pgbouncer's transaction pooling: the sender holds no transaction during SMTP (finding 4)."""
+    import psycopg
 
-def test_temporary_failure_waits_then_succeeds(smtp):
+    url = app.config["SQLALCHEMY_DATABASE_URI"].replace("postgresql+psycopg://", "postgresql://")
+    seen = []
+
+    def look(count):
+        with psycopg.connect(url) as conn:
+            seen.append(conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()").fetchone()[0])
+
+    add_rows(3)
+    smtp.on_data = look
+    assert mail.deliver() == 3
+    assert seen == [0, 0, 0]
+
+
+# ---------------------------------------------------------------- failures: retries by time
+
+def test_temporary_failure_waits_its_backoff_then_succeeds(smtp):
     smtp.refuse["to@example.org"] = 451
     smtp.fail_times["to@example.org"] = 1
     (nid,) = add_rows(1)
-    with pytest.raises(mail.TemporaryMailError):
-        mail.deliver()
+    before = utcnow()
+    assert mail.deliver() == 0  # no exception: the row waits for its time
     row = outbox()[0]
     assert (row.email_status, row.attempts, row.sent_at) == ("pending", 1, None)
     assert "451" in row.last_error
+    assert timedelta(seconds=55) < row.next_attempt_at - before < timedelta(seconds=65)  # 1st step: 1 min
+    assert row.retry_until - before > timedelta(hours=23)
+    assert mail.deliver() == 0  # not due yet: nothing tried
+    assert outbox()[0].attempts == 1
+    due_now()
     assert mail.deliver() == 1
     row = outbox()[0]
-    assert (row.email_status, row.attempts, row.last_error) == ("sent", 2, None)
+    assert (row.email_status, row.attempts, row.last_error, row.next_attempt_at) == ("sent", 2, None, None)
     assert smtp.message_ids() == [mail.message_id(nid)]
+
+
+def test_backoff_grows_and_gives_up_after_its_hours(app, smtp):
+    smtp.refuse["to@example.org"] = 421  # always
+    add_rows(1)
+    waits = []
+    for _ in range(3):
+        before = utcnow()
+        mail.deliver()
+        row = outbox()[0]
+        if row.email_status != "pending":
+            break
+        waits.append(round((row.next_attempt_at - before).total_seconds() / 60))
+        due_now()
+    assert waits[:2] == [1, 5]  # MAIL_RETRY_BACKOFF (tests: 60, 300), the last step repeating
+    # The 24 hours since the first failure are over: the next failure gives up.
+    db.session.execute(update(Notification).values(retry_until=utcnow() + timedelta(seconds=30)))
+    db.session.commit()
+    due_now()
+    assert mail.deliver() == 0
+    row = outbox()[0]
+    assert row.email_status == "failed" and "24 小时" in row.last_error and "421" in row.last_error
+    assert smtp.messages == []
 
 
 def test_permanent_failure_is_recorded_at_once(smtp):
     smtp.refuse["nobody@example.org"] = 550
     add_rows(1, email="nobody@example.org")
-    assert mail.deliver() == 0  # nothing to retry: no exception
+    assert mail.deliver() == 0
     row = outbox()[0]
     assert row.email_status == "failed" and row.attempts == 1 and "550" in row.last_error
     assert smtp.messages == []
 
 
-def test_failed_after_max_attempts(smtp):
-    smtp.refuse["to@example.org"] = 421  # always
-    add_rows(1)
-    for _ in range(2):
-        with pytest.raises(mail.TemporaryMailError):
-            mail.deliver()
-    assert mail.deliver() == 0  # third attempt = MAIL_MAX_ATTEMPTS: failed, no more retries
-    row = outbox()[0]
-    assert (row.email_status, row.attempts) == ("failed", 3)
-    assert mail.deliver() == 0 and smtp.messages == []
-
-
-def test_server_down_keeps_rows_pending(app, smtp, monkeypatch):
-    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())  # nothing listens there
-    add_rows(2)
-    with pytest.raises(mail.TemporaryMailError):
-        mail.deliver()
-    assert {(r.email_status, r.attempts) for r in outbox()} == {("pending", 1)}
-    monkeypatch.setitem(app.config, "MAIL_PORT", smtp.port)
+def test_refused_recipient_does_not_stop_the_batch(smtp):
+    smtp.refuse["to1@example.org"] = 550
+    ids = add_rows(3)
     assert mail.deliver() == 2
+    assert sorted(smtp.message_ids()) == sorted(mail.message_id(i) for i in (ids[0], ids[2]))
+    assert smtp.connections == 1  # RSET after the refusal, same connection
+
+
+def test_server_down_stops_the_batch_and_counts_one_attempt(app, smtp, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())  # nothing listens there
+    add_rows(5)
+    assert mail.deliver() == 0
+    rows = outbox()
+    assert {r.email_status for r in rows} == {"pending"}
+    assert [r.attempts for r in rows] == [1, 0, 0, 0, 0]  # the rest were not tried
+    assert all(r.next_attempt_at > utcnow() for r in rows)  # and wait as long
+    monkeypatch.setitem(app.config, "MAIL_PORT", smtp.port)
+    due_now()
+    assert mail.deliver() == 5
+
+
+def test_an_smtp_outage_fails_nothing_and_everything_arrives_once(app, smtp, monkeypatch):
+    """Finding 3: 24 rows, a server down while the sweep runs again and again (as the cron and
+    every commit's kick would); when it is back every row arrives exactly once, none failed."""
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
+    ids = add_rows(24)
+    for _ in range(10):
+        mail.deliver()
+        due_now()  # even if the clock raced ahead between sweeps
+    rows = outbox()
+    assert {r.email_status for r in rows} == {"pending"}
+    assert max(r.attempts for r in rows) <= 10 and sum(r.attempts for r in rows) == 10
+    monkeypatch.setitem(app.config, "MAIL_PORT", smtp.port)
+    due_now()
+    assert mail.deliver() == 24
+    assert sorted(smtp.message_ids()) == sorted(mail.message_id(i) for i in ids)
+
+
+def test_a_server_that_never_answers_costs_one_timeout_per_batch(app, monkeypatch):
+    """Finding 4: a server that accepts and never speaks held the worker MAIL_TIMEOUT per row."""
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(50)
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", silent.getsockname()[1])
+    monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 1)
+    try:
+        add_rows(5)
+        started = time.monotonic()
+        assert mail.deliver() == 0
+        assert time.monotonic() - started < 2.5
+        assert [r.attempts for r in outbox()] == [1, 0, 0, 0, 0]
+    finally:
+        silent.close()
 
 
 def test_retry_failed_row_sends_again(smtp):
     (nid,) = add_rows(1, status="failed", last_error="x")
-    assert mail.retry_failed(nid) is True  # inline: sent right after the commit
+    assert mail.retry_failed(nid) == 1  # inline: sent right after the commit
     assert outbox()[0].email_status == "sent"
-    assert mail.retry_failed(nid) is False
+    assert mail.retry_failed(nid) == 0
     assert smtp.message_ids() == [mail.message_id(nid)]
+
+
+def test_retry_failed_by_filter(smtp):
+    timeout = add_rows(3, status="failed", last_error="TimeoutError: timed out")
+    refused = add_rows(2, status="failed", last_error="550 no such user")
+    assert mail.retry_failed(error="Timeout") == 3
+    rows = {r.id: r for r in outbox()}
+    assert {rows[i].email_status for i in timeout} == {"sent"}
+    assert {rows[i].email_status for i in refused} == {"failed"}
+    assert mail.retry_failed(since=utcnow() + timedelta(days=1)) == 0
+    assert mail.retry_failed() == 2
+
+
+# ---------------------------------------------------------------- digests
+
+def test_many_notices_to_one_address_become_one_digest(app, smtp):
+    many = add_rows(12, email="hr@example.org")
+    single = add_rows(2)
+    assert mail.deliver() == 14
+    ids = smtp.message_ids()
+    assert sorted(ids) == sorted([mail.digest_message_id(many[0])] + [mail.message_id(i) for i in single])
+    digest = next(m for _, rcpts, m in smtp.messages if rcpts == ["hr@example.org"])
+    assert "12 条新消息" in digest["Subject"]
+    body = digest.get_content()
+    assert "通知0" in body and "通知11" in body
+    rows = {r.id: r for r in outbox()}
+    assert {(rows[i].email_status, rows[i].sent_in) for i in many} == {("sent", many[0])}
+    assert {rows[i].sent_in for i in single} == {None}
+
+
+def test_digest_gathers_rows_beyond_the_batch(app, smtp, monkeypatch):
+    """2,000 expiry notices to one employer: one mail, not one per batch (finding 4)."""
+    monkeypatch.setitem(app.config, "MAIL_BATCH", 10)
+    add_rows(45, email="hr@example.org")
+    assert mail.deliver() == 45
+    assert len(smtp.messages) == 1
+
+
+def test_few_notices_to_one_address_stay_separate(app, smtp):
+    ids = add_rows(3, email="hr@example.org")  # MAIL_DIGEST_THRESHOLD is 3: more than 3 digest
+    assert mail.deliver() == 3
+    assert sorted(smtp.message_ids()) == sorted(mail.message_id(i) for i in ids)
 
 
 # ---------------------------------------------------------------- a worker died mid-send
@@ -233,44 +377,50 @@ def test_redis_down_web_action_commits(app, client, login, smtp, monkeypatch):
 
 # ---------------------------------------------------------------- real Redis, real worker
 
-def test_real_worker_sends_after_commit_and_retries(app, smtp, redis_queue, monkeypatch):
+def test_real_worker_sends_after_commit_and_the_sweep_retries(app, smtp, redis_queue):
     from redis import Redis
     from rq import Queue, SimpleWorker
 
-    monkeypatch.setitem(app.config, "MAIL_RETRY_INTERVALS", [0])
     smtp.refuse["stu@example.org"] = 451
     smtp.fail_times["stu@example.org"] = 1
     _, employer, student = world()
     offer(employer, student)
     conn = Redis.from_url(REDIS_URL)
     queue = Queue(redis_queue, connection=conn)
-    assert queue.count == 1  # enqueued after the commit, not run inline
+    assert queue.count == 1  # kicked after the commit, not run inline
     assert [r.email_status for r in outbox()] == ["pending"]
     SimpleWorker([queue], connection=conn).work(burst=True)
     row = outbox()[0]
-    assert (row.email_status, row.attempts) == ("sent", 2)  # failed once, rq retried, sent
+    assert (row.email_status, row.attempts) == ("pending", 1)  # waits for its retry time
+    assert queue.failed_job_registry.count == 0  # a temporary failure is not a failed job
+    due_now()
+    queue.enqueue("app.jobs.send_outbox")  # the cron sweep
+    SimpleWorker([queue], connection=conn).work(burst=True)
+    row = outbox()[0]
+    assert (row.email_status, row.attempts) == ("sent", 2)
     assert len(smtp.messages) == 1
-    assert queue.failed_job_registry.count == 0
 
 
-def test_real_worker_failure_recorded(app, smtp, redis_queue, monkeypatch):
+def test_many_commits_kick_one_sender(app, smtp, redis_queue):
+    """Finding 4: each notifying commit queued its own outbox run (60 invitations → 60 runs)."""
     from redis import Redis
     from rq import Queue, SimpleWorker
 
-    monkeypatch.setitem(app.config, "MAIL_RETRY_INTERVALS", [0])
-    monkeypatch.setitem(app.config, "MAIL_MAX_ATTEMPTS", 10)
-    smtp.refuse["stu@example.org"] = 451  # always
-    _, employer, student = world()
-    offer(employer, student)
+    school = make_school()
+    employer = make_employer(approved_by=school)
+    for i in range(20):
+        student = make_student(school)
+        make_user("student", student, email=f"s{i}@example.org")
+        offer(employer, student)  # one commit each
     conn = Redis.from_url(REDIS_URL)
     queue = Queue(redis_queue, connection=conn)
+    assert queue.count == 1
     SimpleWorker([queue], connection=conn).work(burst=True)
-    row = outbox()[0]
-    assert row.email_status == "pending" and row.attempts == 4  # first try + 3 rq retries
-    failed = queue.failed_job_registry.get_job_ids()
-    assert len(failed) == 1
-    job = queue.fetch_job(failed[0])
-    assert "TemporaryMailError" in (job.latest_result().exc_string or "")
+    assert len(smtp.messages) == 20
+    student = make_student(school)
+    make_user("student", student, email="late@example.org")
+    offer(employer, student)  # after the sender started: kicks again
+    assert queue.count == 1
 
 
 def test_rq_worker_burst_process_sends_outbox(app, smtp, redis_queue):

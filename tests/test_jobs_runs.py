@@ -115,20 +115,92 @@ def test_killed_work_horse_marks_run_failed(app, users, redis_queue):
     assert queue.failed_job_registry.count == 1
 
 
-def test_sweep_fails_run_whose_rq_job_is_gone(app, users, redis_queue):
+def test_sweep_resubmits_a_queued_run_whose_rq_job_is_gone(app, users, redis_queue):
+    """Redis lost its data (it keeps nothing on disk): the queued run is submitted again."""
     from datetime import timedelta
+
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+    from rq.job import Job
 
     from app.models import utcnow
 
     run = runs.start("export", users[0].id, "tests.test_jobs_runs.work_ok", {"n": 1})
+    conn = Redis.from_url(REDIS_URL)
+    lost = reload(run).rq_job_id
+    Job.fetch(lost, connection=conn).delete()
+    assert runs.sweep_stale(now=utcnow()) == {"failed": 0, "resubmitted": 0}  # young: left alone
+    assert runs.sweep_stale(now=utcnow() + timedelta(minutes=2)) == {"failed": 0, "resubmitted": 1}
+    run = reload(run)
+    assert run.status == "queued" and run.rq_job_id != lost
+    SimpleWorker([Queue(redis_queue, connection=conn)], connection=conn).work(burst=True)
+    assert reload(run).status == "done"
+
+
+def _running(users, redis_queue, beat_seconds_ago):
+    """A run in progress whose rq job last heard from its worker `beat_seconds_ago`."""
+    from datetime import timedelta, timezone
+
+    from redis import Redis
+    from rq.job import Job, JobStatus
+
+    from app.models import utcnow
+
+    run = runs.start("export", users[0].id, "tests.test_jobs_runs.work_ok", {"n": 1})
+    assert runs._claim(run.id)  # a worker started it
+    job = Job.fetch(reload(run).rq_job_id, connection=Redis.from_url(REDIS_URL))
+    job.set_status(JobStatus.STARTED)
+    job.heartbeat(utcnow().replace(tzinfo=timezone.utc) - timedelta(seconds=beat_seconds_ago), 60)
+    return run
+
+
+def test_sweep_fails_a_run_whose_worker_went_silent(app, users, redis_queue):
+    """Finding 5: a whole worker killed mid-import showed 进行中 for minutes. Its job stops
+    beating (every 10 s while alive): silent for RUN_STALE_SECONDS (40) → failed."""
+    alive = _running(users, redis_queue, beat_seconds_ago=5)
+    dead = _running(users, redis_queue, beat_seconds_ago=45)
+    assert runs.sweep_stale() == {"failed": 1, "resubmitted": 0}
+    assert reload(alive).status == "running"
+    dead = reload(dead)
+    assert dead.status == "failed" and dead.message == runs.INTERRUPTED
+
+
+def test_sweep_fails_a_running_run_whose_rq_job_is_gone(app, users, redis_queue):
     from redis import Redis
     from rq.job import Job
 
+    run = runs.start("export", users[0].id, "tests.test_jobs_runs.work_ok", {"n": 1})
+    assert runs._claim(run.id)
     Job.fetch(reload(run).rq_job_id, connection=Redis.from_url(REDIS_URL)).delete()
-    assert runs.sweep_stale(now=utcnow() + timedelta(minutes=5)) == 0  # young: left alone
-    assert runs.sweep_stale(now=utcnow() + timedelta(minutes=11)) == 1
+    assert runs.sweep_stale() == {"failed": 1, "resubmitted": 0}
+    assert reload(run).status == "failed"
+
+
+# ---------------------------------------------------------------- 重新执行
+
+def test_rerun_really_runs_a_failed_export_again(app, users, redis_queue, monkeypatch):
+    """Finding 5: 重试 showed 已重新排队 while rq ran a job that found the run failed and stopped."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    run = runs.start("export", users[0].id, "tests.test_jobs_runs.work_ok", {"n": 2})
+    runs._fail(run.id, runs.INTERRUPTED)
+    assert runs.rerun(run.id) is None
     run = reload(run)
-    assert run.status == "failed" and run.message == runs.INTERRUPTED
+    assert run.status == "queued" and run.message is None
+    conn = Redis.from_url(REDIS_URL)
+    SimpleWorker([Queue(redis_queue, connection=conn)], connection=conn).work(burst=True)
+    run = reload(run)
+    assert (run.status, run.done) == ("done", 2)
+    assert runs.rerun(run.id) == "只有失败的任务可以重新执行"
+
+
+def test_rerun_of_an_import_whose_file_is_gone_is_refused(app, users):
+    run = runs.start("roster_import", users[0].id, "tests.test_jobs_runs.work_fails", {"file": "imports/gone.xlsx"})
+    assert reload(run).status == "failed"
+    assert "重新上传" in runs.rerun_refusal(reload(run))
+    assert "重新上传" in runs.rerun(run.id)
+    assert reload(run).status == "failed"
 
 
 # ---------------------------------------------------------------- JobRunView

@@ -1,19 +1,22 @@
 """rq jobs. Jobs take ids (or nothing), re-read state and are idempotent (STYLE.md).
 
-Three processes run the system (README): the web app, `make worker` (`rq worker --with-scheduler`)
-and exactly one `make cron` (`rq cron app/jobs/cron.py`; rq's cron has no lock). Work is
-enqueued only after the transaction that made it commits (`enqueue_after_commit`), so a worker
-never reads rows that are not there yet, and a rolled-back action enqueues nothing.
+The processes (README, docs/operations.md): the web app; workers (`rq worker --with-scheduler`)
+on three queues — "mail" (the outbox sender), "default" (expiry, reminders, sweeps) and "bulk"
+(imports, exports, purges), so mail never waits behind a province export; and exactly one cron
+(`rq cron app/jobs/cron.py`). Work is enqueued only after the transaction that made it commits: a
+JobRun is committed before its job is enqueued (app.jobs.runs), and the outbox sender is kicked by
+the commit listener below (app.jobs.mail.kick), so a worker never reads rows that are not there
+yet and a rolled-back action sends nothing.
 
-Without REDIS_URL nothing needs a worker: `enqueue_after_commit` runs the job inline right after
-the commit, an overdue offer already reads as expired (R4, `workflow.effective_status`) and
-`expire_due_offers` only makes the stored status, the FlowEvent and the notice catch up.
-With REDIS_URL set but Redis not answering, actions still commit; the enqueue is logged and
-dropped, and the cron sweeps (outbox, reminders, expiry) pick the work up when Redis is back.
+Without REDIS_URL nothing needs a worker: jobs run inline right after the commit, an overdue
+offer already reads as expired (R4, `workflow.effective_status`) and `expire_due_offers` only
+makes the stored status, the FlowEvent and the notice catch up. With REDIS_URL set but Redis not
+answering, actions still commit; the kick is logged and dropped, and the cron sweeps (outbox,
+reminders, expiry) pick the work up when Redis is back.
 """
 import logging
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -26,7 +29,6 @@ log = logging.getLogger(__name__)
 # hang pages).
 REDIS_CONNECT_TIMEOUT = 1.0
 REDIS_SOCKET_TIMEOUT = 3.0
-_PENDING = "app.jobs.after_commit"
 
 _worker_app = None
 
@@ -84,11 +86,21 @@ def _now(now_iso):
 
 # ---------------------------------------------------------------- Redis and queues
 
-def queue_name(app=None):
-    from flask import current_app
+# Three queues, so mail never waits behind a province export (README: the worker commands).
+QUEUE_SETTINGS = {"default": ("RQ_QUEUE", "default"), "mail": ("RQ_MAIL_QUEUE", "mail"),
+                  "bulk": ("RQ_BULK_QUEUE", "bulk")}
 
-    app = app or current_app
-    return app.config.get("RQ_QUEUE") or os.environ.get("RQ_QUEUE") or "default"
+
+def queue_name(kind="default", config=None):
+    """The rq queue name of `kind`: "default" (expiry, reminders, sweeps), "mail" (the outbox
+    sender) or "bulk" (imports, exports, file purges). From `config`, the app's, or the
+    environment (the cron file has no app)."""
+    from flask import current_app, has_app_context
+
+    if config is None and has_app_context():
+        config = current_app.config
+    setting, fallback = QUEUE_SETTINGS[kind]
+    return (config or {}).get(setting) or os.environ.get(setting) or fallback
 
 
 def redis_connection(url=None):
@@ -104,8 +116,8 @@ def redis_connection(url=None):
                           socket_timeout=REDIS_SOCKET_TIMEOUT)
 
 
-def get_queue(name=None):
-    """The rq queue, or None when the app runs without REDIS_URL (jobs then run inline)."""
+def get_queue(kind="default"):
+    """The rq queue of `kind`, or None when the app runs without REDIS_URL (jobs run inline)."""
     from flask import current_app
 
     if current_app.config.get("JOBS_INLINE"):
@@ -115,81 +127,61 @@ def get_queue(name=None):
         return None
     from rq import Queue
 
-    return Queue(name or queue_name(), connection=conn)
+    return Queue(queue_name(kind), connection=conn)
 
 
-def enqueue(func_path, *args, **options):
-    """Enqueue now (the caller has committed). Returns the rq Job, None when run inline, or raises
-    redis.RedisError when Redis is configured but does not answer."""
-    queue = get_queue()
-    if queue is None:
-        _run_inline(func_path, args)
+def job_is_dead(conn, job_id, now, silent_seconds):
+    """Whether the rq job `job_id` will never finish: it failed, was stopped or canceled, Redis
+    no longer has it, or it is started but its worker has not beaten for `silent_seconds` (a
+    worker beats every few seconds while a job runs: app.jobs.worker)."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+
+    try:
+        job = Job.fetch(job_id, connection=conn)
+        status = job.get_status()
+    except NoSuchJobError:
+        return True
+    if status in (None, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+        return True
+    beat = job.last_heartbeat or job.started_at
+    return (status == JobStatus.STARTED and beat is not None
+            and beat.replace(tzinfo=None) < now - timedelta(seconds=silent_seconds))
+
+
+def enqueue(func_path, *args, queue="default", **options):
+    """Enqueue now on the queue of kind `queue` (the caller has committed). Returns the rq Job,
+    None when run inline, or raises redis.RedisError when Redis is configured but does not answer."""
+    rq_queue = get_queue(queue)
+    if rq_queue is None:
+        _run_inline(func_path, args, options.get("kwargs"))
         return None
-    return queue.enqueue(func_path, *args, **options)
+    return rq_queue.enqueue(func_path, *args, **options)
 
 
-def _run_inline(func_path, args):
+def _run_inline(func_path, args, kwargs=None):
     import importlib
 
     module_name, _, func_name = func_path.rpartition(".")
     func = getattr(importlib.import_module(module_name), func_name)
-    return func(*args)
+    return func(*args, **(kwargs or {}))
 
 
-# ---------------------------------------------------------------- enqueue after commit
-
-def enqueue_after_commit(func_path, *args, dedupe=False, **options):
-    """Enqueue `func_path(*args)` once the current transaction commits; nothing on rollback.
-
-    `dedupe`: enqueue at most once per transaction (a sweep job such as the outbox sender)."""
-    from flask import current_app
-
-    from app.extensions import db
-
-    session = db.session()
-    pending = session.info.setdefault(_PENDING, [])
-    if dedupe and any(p[0] == func_path and p[1] == args for p in pending):
-        return
-    pending.append((func_path, args, options, current_app._get_current_object()))
-
+# ---------------------------------------------------------------- after commit
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session):
-    pending = session.info.pop(_PENDING, None)
-    for func_path, args, options, app in pending or ():
-        _dispatch(app, func_path, args, options)
     app = session.info.pop(MAIL_PENDING, None)
-    if app is not None and app.config.get("MAIL_SERVER"):
-        # The outbox has new mailable rows (app.notify): send them now that they are committed.
-        from .mail import SEND_OPTIONS
+    if app is not None:
+        # The outbox has new mailable rows (app.notify): the sender runs now that they are committed.
+        from .mail import kick
 
-        _dispatch(app, "app.jobs.send_outbox", (), SEND_OPTIONS())
+        kick(app)
 
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session):
-    session.info.pop(_PENDING, None)
     session.info.pop(MAIL_PENDING, None)
-
-
-def _dispatch(app, func_path, args, options):
-    """Called after a commit: the session cannot run SQL here, so an inline job gets its own app
-    context (Flask-SQLAlchemy scopes `db.session` per app context: a fresh session)."""
-    with app.app_context():
-        try:
-            enqueue(func_path, *args, **options)
-        except Exception as exc:  # Redis down (or an inline job failed): the action stays committed
-            from redis.exceptions import RedisError
-
-            if isinstance(exc, RedisError):
-                log.warning("Redis unavailable, %s not enqueued (the cron sweep will catch up): %s",
-                            func_path, exc)
-            else:
-                log.exception("inline job %s failed", func_path)
-        finally:
-            from app.extensions import db
-
-            db.session.remove()
 
 
 # ---------------------------------------------------------------- scheduled jobs (cron file)
@@ -210,13 +202,18 @@ def send_reminders(now_iso=None):
     return in_app(reminders.send_all, _now(now_iso))
 
 
-def send_outbox(limit=None, retry=True):
-    """Send pending outbox mail (see app.jobs.mail). Returns the number sent. With `retry`, a
-    temporary SMTP failure raises so rq's Retry runs the job again; the cron sweep passes False
-    (it comes back every minute anyway) and returns the count."""
+def send_outbox(limit=None, kicked=False):
+    """Send every due outbox row (see app.jobs.mail). Returns the number sent. `kicked`: started
+    by a commit's kick (`mail.kick`), whose marker is cleared first so later commits kick again;
+    the cron sweep runs it every minute for retries and lost kicks."""
     from . import mail
 
-    return in_app(mail.deliver, limit=limit, raise_temporary=retry)
+    def run():
+        if kicked:
+            mail.kicked()
+        return mail.deliver(limit=limit)
+
+    return in_app(run)
 
 
 def sweep_runs():

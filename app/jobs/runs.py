@@ -22,49 +22,88 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from .. import uploads
 from ..extensions import db
 from ..models import JobRun, utcnow
 
 log = logging.getLogger(__name__)
 
 JOB_TIMEOUT_DEFAULT = 3600
-INTERRUPTED = "任务中断（后台工作进程退出或超时），请重新提交"
+# A running job's worker beats every JOB_MONITORING_SECONDS (app.jobs.worker); silent this long = dead.
+RUN_STALE_SECONDS_DEFAULT = 40
+INTERRUPTED = "任务中断（后台工作进程退出或超时）：可在任务页面重新执行，或重新提交"
 RETRYING = "后台工作进程中断，等待自动重试"
 
 
 def start(kind, user_id, func_path, params=None, retries=0):
-    run = JobRun(kind=kind, user_id=user_id, status="queued", done=0,
+    run = JobRun(kind=kind, user_id=user_id, status="queued", done=0, job_func=func_path,
                  params=json.dumps(params or {}, ensure_ascii=False))
     db.session.add(run)
     db.session.commit()
-    from . import get_queue
-
-    try:
-        queue = get_queue()
-        if queue is not None:
-            from rq import Callback, Retry
-
-            job = queue.enqueue(
-                "app.jobs.runs.execute_job", run.id, func_path,
-                job_timeout=current_app.config.get("JOB_TIMEOUT", JOB_TIMEOUT_DEFAULT),
-                on_failure=Callback(on_rq_failure), failure_ttl=7 * 24 * 3600,
-                retry=Retry(max=retries, interval=60) if retries else None,
-                description=f"{kind} #{run.id}",
-            )
-            run.rq_job_id = job.id
-            db.session.commit()
-            return run
-    except Exception as exc:  # Redis configured but down: do the work now rather than lose it
-        from redis.exceptions import RedisError
-
-        if not isinstance(exc, RedisError):
-            raise
-        db.session.rollback()
-        log.warning("Redis unavailable; job run %s (%s) runs inline: %s", run.id, kind, exc)
-    execute(run.id, func_path)
+    _submit(run, retries)
+    db.session.expire_all()
     return db.session.get(JobRun, run.id)
+
+
+def _submit(run, retries=0):
+    """Enqueue a committed, queued run on the bulk queue; without Redis (or while it does not
+    answer) do the work now rather than lose it."""
+    from redis.exceptions import RedisError
+
+    from . import enqueue
+
+    run_id, func_path = run.id, run.job_func
+    try:
+        from rq import Callback, Retry
+
+        job = enqueue(
+            "app.jobs.runs.execute_job", run_id, func_path, queue="bulk",
+            job_timeout=current_app.config.get("JOB_TIMEOUT", JOB_TIMEOUT_DEFAULT),
+            on_failure=Callback(on_rq_failure), failure_ttl=7 * 24 * 3600,
+            retry=Retry(max=retries, interval=60) if retries else None,
+            description=f"{run.kind} #{run_id}",
+        )
+    except RedisError as exc:
+        db.session.rollback()
+        log.warning("Redis unavailable; job run %s (%s) runs inline: %s", run_id, run.kind, exc)
+        execute(run_id, func_path)
+        return
+    if job is not None:  # None: it ran inline
+        db.session.execute(update(JobRun).where(JobRun.id == run_id).values(rq_job_id=job.id))
+        db.session.commit()
+
+
+def rerun_refusal(run):
+    """Why 重新执行 cannot run `run` again (a Chinese sentence), or None when it can."""
+    if run.status != "failed":
+        return "只有失败的任务可以重新执行"
+    if not run.job_func:
+        return "该任务缺少执行信息，请重新提交"
+    key = json.loads(run.params or "{}").get("file")
+    if key and not uploads.exists(key):
+        return "上传的文件已在任务结束时删除（含个人信息，不保留），请重新上传后导入"
+    return None
+
+
+def rerun(run_id):
+    """重新执行 a failed run: back to queued (progress and message cleared) and submitted again.
+    Returns None when done, else the refusal (`rerun_refusal`)."""
+    run = db.session.get(JobRun, run_id)
+    refusal = "任务不存在" if run is None else rerun_refusal(run)
+    if refusal:
+        return refusal
+    won = db.session.execute(
+        update(JobRun).where(JobRun.id == run_id, JobRun.status == "failed")
+        .values(status="queued", done=0, total=None, message=None, result=None, rq_job_id=None,
+                started_at=None, finished_at=None)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    db.session.commit()
+    if not won:
+        return "只有失败的任务可以重新执行"
+    _submit(db.session.get(JobRun, run_id, populate_existing=True))
+    return None
 
 
 def execute_job(run_id, func_path):
@@ -161,34 +200,52 @@ def on_rq_failure(job, connection, exc_type, exc_value, tb):
 
 
 def sweep_stale(now=None):
-    """Fail runs nobody will finish: running past the job timeout (+10 min), or queued/running
-    while their rq job is gone or failed. Returns the number failed."""
+    """Runs nobody will finish (cron, every 20 s). Returns {"failed": n, "resubmitted": n}.
+
+    - running past the job timeout (+10 min): failed;
+    - running while its rq job failed, vanished, or its worker stopped heartbeating for
+      RUN_STALE_SECONDS (the worker beats every JOB_MONITORING_SECONDS while a job runs, so a
+      killed worker's run is failed within a minute): failed, 重新执行 offered;
+    - queued for over a minute while its rq job is gone (Redis lost its data): submitted again,
+      nothing lost.
+    """
     now = now or utcnow()
-    timeout = current_app.config.get("JOB_TIMEOUT", JOB_TIMEOUT_DEFAULT)
+    cfg = current_app.config
+    timeout = cfg.get("JOB_TIMEOUT", JOB_TIMEOUT_DEFAULT)
     failed = db.session.execute(
         update(JobRun).where(JobRun.status == "running",
                              JobRun.started_at < now - timedelta(seconds=timeout + 600))
         .values(status="failed", finished_at=now, message=INTERRUPTED)
         .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
+    resubmitted = 0
     from . import redis_connection
 
     conn = redis_connection()
     if conn is None:
-        return failed
-    from rq.job import Job, JobStatus
+        return {"failed": failed, "resubmitted": resubmitted}
     from rq.exceptions import NoSuchJobError
+    from rq.job import Job
 
+    from . import job_is_dead
+
+    silent = cfg.get("RUN_STALE_SECONDS", RUN_STALE_SECONDS_DEFAULT)
     open_runs = db.session.execute(
-        JobRun.__table__.select().with_only_columns(JobRun.id, JobRun.rq_job_id)
-        .where(JobRun.status.in_(("queued", "running")), JobRun.rq_job_id.is_not(None),
-               JobRun.created_at < now - timedelta(minutes=10))).all()
-    for run_id, job_id in open_runs:
-        try:
-            status = Job.fetch(job_id, connection=conn).get_status()
-        except NoSuchJobError:
-            status = None
-        if status in (None, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
-            _fail(run_id, INTERRUPTED)
+        select(JobRun.id, JobRun.status, JobRun.rq_job_id, JobRun.created_at)
+        .where(JobRun.status.in_(("queued", "running")), JobRun.rq_job_id.is_not(None))).all()
+    db.session.commit()
+    for run_id, status, job_id, created_at in open_runs:
+        if status == "queued":
+            try:
+                Job.fetch(job_id, connection=conn)
+            except NoSuchJobError:
+                if created_at < now - timedelta(minutes=1):
+                    log.warning("job run %s lost its rq job %s: submitted again", run_id, job_id)
+                    _submit(db.session.get(JobRun, run_id))
+                    resubmitted += 1
+            continue
+        if job_is_dead(conn, job_id, now, silent):
+            log.warning("job run %s: its worker is gone (rq job %s)", run_id, job_id)
+            _fail(run_id, INTERRUPTED, statuses=("running",))
             failed += 1
-    return failed
+    return {"failed": failed, "resubmitted": resubmitted}

@@ -1,6 +1,12 @@
-"""The worker class `make worker` runs: `rq worker --with-scheduler --worker-class app.jobs.worker.AppWorker`.
+"""The worker class every worker runs: `rq worker --worker-class app.jobs.worker.AppWorker <queues>`.
 
-Two things rq's own Worker does not do:
+What it changes in rq's own Worker:
+- it always runs with its scheduler (`--with-scheduler` or not), and retries the scheduler's lock
+  every MAINTENANCE_SECONDS instead of every 10 minutes: a worker restarted after a SIGKILL takes
+  the lock over as soon as the dead one's expires (rq: 61 s);
+- it beats often enough to be watched: every WORKER_TTL - 15 s while idle, every
+  JOB_MONITORING_SECONDS while a job runs (so app.jobs.runs.sweep_stale fails a dead worker's run
+  within a minute, and /readyz and 任务队列 see a silent worker);
 - builds the Flask app once in the parent, so each forked work-horse inherits it instead of
   rebuilding it (~0.7 s a job, STACK-NOTES); the pooled DB connections are dropped in the child
   (`app.jobs._dispose_pool_in_child`);
@@ -10,7 +16,7 @@ Two things rq's own Worker does not do:
 """
 import logging
 
-from rq import Worker
+from rq import Worker, defaults
 
 log = logging.getLogger(__name__)
 
@@ -19,12 +25,30 @@ class WorkHorseKilled(Exception):
     """The work-horse process died before the job finished."""
 
 
+WORKER_TTL = 60
+JOB_MONITORING_SECONDS = 10
+MAINTENANCE_SECONDS = 30
+
+
 class AppWorker(Worker):
     def __init__(self, *args, **kwargs):
+        # rq's command line passes rq's defaults explicitly: ours replace them unless told otherwise.
+        for name, rq_default, ours in (("worker_ttl", defaults.DEFAULT_WORKER_TTL, WORKER_TTL),
+                                       ("job_monitoring_interval", defaults.DEFAULT_JOB_MONITORING_INTERVAL,
+                                        JOB_MONITORING_SECONDS),
+                                       ("maintenance_interval", defaults.DEFAULT_MAINTENANCE_TASK_INTERVAL,
+                                        MAINTENANCE_SECONDS)):
+            if kwargs.get(name) in (None, rq_default):
+                kwargs[name] = ours
+        kwargs.pop("default_worker_ttl", None)  # deprecated twin of worker_ttl
         super().__init__(*args, **kwargs)
         from . import _app
 
         _app()  # build once, before any fork
+
+    def work(self, *args, **kwargs):
+        kwargs["with_scheduler"] = True
+        return super().work(*args, **kwargs)
 
     def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)

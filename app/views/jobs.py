@@ -15,12 +15,13 @@
   job runs live in the database.
 """
 import json
+from datetime import timedelta
 
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import labels
 from ..extensions import db
@@ -87,8 +88,25 @@ def render_run(view, run):
     back = safe_next(request.args.get("next"))
     if back:
         page["links"] = page["links"] + [(back, "返回", "default")]
-    return view.render_template("jobs/run.html", run=run, p=run_payload(run),
+    from ..jobs import runs
+
+    rerun_url = None
+    if run.status == "failed" and run.user_id == current_user.id and runs.rerun_refusal(run) is None:
+        rerun_url = url_for("JobRunView.rerun", run_id=run.id, next=request.full_path)
+    return view.render_template("jobs/run.html", run=run, p=run_payload(run), rerun_url=rerun_url,
                                 status_url=url_for("JobRunView.status", run_id=run.id), **page)
+
+
+def _rerun(run_id):
+    """重新执行 a failed run; flashes what happened, True when it runs again."""
+    from ..jobs import runs
+
+    refusal = runs.rerun(run_id)
+    if refusal:
+        flash(f"未重新执行：{refusal}", "danger")
+        return False
+    flash("已重新执行：任务已重新排队，进度见任务页面", "success")
+    return True
 
 
 class JobRunView(BaseView):
@@ -105,6 +123,14 @@ class JobRunView(BaseView):
     @has_access
     def show(self, run_id):
         return render_run(self, self._own(run_id))
+
+    @expose("/<int:run_id>/rerun", methods=["POST"])
+    @has_access
+    def rerun(self, run_id):
+        """重新执行 the user's own failed run, when its input is still there (`runs.rerun_refusal`)."""
+        run = self._own(run_id)
+        _rerun(run.id)
+        return redirect(safe_next(request.args.get("next")) or url_for(".show", run_id=run.id))
 
     @expose("/<int:run_id>.json")
     @has_access
@@ -146,6 +172,7 @@ def _rq_overview():
                     "id": job.id, "queue": queue.name, "func": job.func_name,
                     "description": job.description, "ended_at": job.ended_at,
                     "traceback": (result.exc_string if result else None) or "",
+                    "refusal": _retry_refusal(job),
                 })
         workers = [{"name": w.name, "state": w.get_state(), "queues": ", ".join(w.queue_names()),
                     "last_heartbeat": w.last_heartbeat} for w in Worker.all(connection=conn)]
@@ -156,6 +183,26 @@ def _rq_overview():
         return None, f"无法连接 Redis（{exc.__class__.__name__}）：任务暂存于数据库，Redis 恢复后由定时任务继续处理。"
 
 
+def _run_of(job):
+    """The JobRun an rq job executes (app.jobs.runs.execute_job), or None for other jobs."""
+    if job.func_name != "app.jobs.runs.execute_job" or not job.args:
+        return None
+    return db.session.get(JobRun, job.args[0])
+
+
+def _retry_refusal(job):
+    """Why 重试 of a failed rq job would do nothing, or None. A job run is rerun through its
+    JobRun (`runs.rerun`): requeueing its rq job alone would find the run failed and stop."""
+    if job.func_name != "app.jobs.runs.execute_job":
+        return None
+    from ..jobs import runs
+
+    run = _run_of(job)
+    if run is None:
+        return "任务记录不存在"
+    return runs.rerun_refusal(run)
+
+
 class QueueAdminView(BaseView):
     route_base = "/jobs/queue"
     default_view = "index"
@@ -163,26 +210,31 @@ class QueueAdminView(BaseView):
     @expose("/")
     @has_access
     def index(self):
-        from ..jobs import mail
+        from ..jobs import mail, runs
 
         rq_info, rq_error = _rq_overview()
         counts = mail.outbox_counts()
+        mail_filter, filter_error = _mail_filter(request.args)
         failed_mail = db.session.execute(
             select(Notification.id, Notification.email, Notification.subject, Notification.attempts,
                    Notification.last_error, Notification.created_at)
-            .where(Notification.email_status == "failed")
+            .where(mail.failed_filter(**mail_filter) if not filter_error else Notification.email_status == "failed")
             .order_by(Notification.id.desc()).limit(50)).all()
-        failed_runs = db.session.execute(
+        matching = db.session.scalar(select(func.count()).select_from(Notification).where(
+            mail.failed_filter(**mail_filter))) if not filter_error else None
+        failed_runs = [(run, username, runs.rerun_refusal(run)) for run, username in db.session.execute(
             select(JobRun, AppUser.username).join(AppUser, AppUser.id == JobRun.user_id)
-            .where(JobRun.status == "failed").order_by(JobRun.id.desc()).limit(20)).all()
+            .where(JobRun.status == "failed").order_by(JobRun.id.desc()).limit(20)).all()]
         return self.render_template(
             "jobs/queue.html", rq=rq_info, rq_error=rq_error, counts=counts, failed_mail=failed_mail,
-            failed_runs=failed_runs, MAIL_STATUS=MAIL_STATUS)
+            failed_runs=failed_runs, MAIL_STATUS=MAIL_STATUS, mail_filter=request.args,
+            filter_error=filter_error, matching=matching)
 
     @expose("/retry/<job_id>", methods=["POST"])
     @has_access
     def retry(self, job_id):
-        """重试 one failed rq job (moved back to its queue)."""
+        """重试 one failed rq job: a job run is run again through its JobRun (`runs.rerun`), any
+        other job goes back to its queue."""
         from rq.exceptions import InvalidJobOperation, NoSuchJobError
         from rq.job import Job
 
@@ -193,12 +245,26 @@ class QueueAdminView(BaseView):
             if conn is None:
                 raise NoSuchJobError(job_id)
             job = Job.fetch(job_id, connection=conn)
+            if job.func_name == "app.jobs.runs.execute_job":
+                run = _run_of(job)
+                if run is None:
+                    flash("未重试：任务记录不存在", "danger")
+                elif _rerun(run.id):  # a new rq job runs it: this failed entry is history
+                    job.failed_job_registry.remove(job)
+                return redirect(url_for(".index"))
             job.requeue()
-            flash(f"已重新排队：{job.func_name}", "success")
+            flash(f"已重新排队：{job.description or job.func_name}", "success")
         except (NoSuchJobError, InvalidJobOperation):
             flash("该任务不存在或不在失败列表中", "danger")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             flash(f"重试失败：无法连接 Redis（{exc.__class__.__name__}）", "danger")
+        return redirect(url_for(".index"))
+
+    @expose("/run/<int:run_id>/rerun", methods=["POST"])
+    @has_access
+    def rerun(self, run_id):
+        """重新执行 any failed job run (the province's and administrator's page)."""
+        _rerun(run_id)
         return redirect(url_for(".index"))
 
     @expose("/mail/<int:notification_id>/retry", methods=["POST"])
@@ -212,6 +278,44 @@ class QueueAdminView(BaseView):
         else:
             flash("该邮件不是发送失败状态，未重新发送", "danger")
         return redirect(url_for(".index"))
+
+    @expose("/mail/retry", methods=["POST"])
+    @has_access
+    def retry_mail_matching(self):
+        """重新发送 every failed mail matching the filter (the form repeats the page's filter)."""
+        from ..jobs import mail
+
+        mail_filter, error = _mail_filter(request.form)
+        if error:
+            flash(error, "danger")
+            return redirect(url_for(".index"))
+        count = mail.retry_failed(**mail_filter)
+        flash(f"已将 {count} 封发送失败的邮件重新加入发送队列" if count else "没有符合条件的发送失败邮件",
+              "success" if count else "warning")
+        return redirect(url_for(".index", **{k: v for k, v in request.form.items() if k in MAIL_FILTER_FIELDS and v}))
+
+
+MAIL_FILTER_FIELDS = ("since", "until", "error", "email")
+
+
+def _mail_filter(source):
+    """重新发送's filter from a query string or form: (kwargs for mail.failed_filter, error).
+    Dates are days in Asia/Shanghai; 至 includes its whole day."""
+    out = {}
+    for name in ("since", "until"):
+        text = (source.get(name) or "").strip()
+        if text:
+            day = labels.parse_day(text)
+            if day is None:
+                return {}, "日期格式应为 2026-12-01"
+            out[name] = labels.day_start_utc(day + timedelta(days=1) if name == "until" else day)
+    for name in ("error", "email"):
+        value = (source.get(name) or "").strip()
+        if len(value) > 100:
+            return {}, "筛选条件过长（最多 100 个字符）"
+        if value:
+            out[name] = value
+    return out, None
 
 
 def register(appbuilder):

@@ -34,6 +34,7 @@ class SmtpStub:
         self.on_rcpt = None  # callable(count) after each RCPT
         self.on_data = None  # callable(count) when a message's data is complete, before the 250
         self.rcpt_count = 0
+        self.connections = 0  # SMTP sessions opened (the sender reuses one per batch)
         self.lock = threading.Lock()
         stub = self
 
@@ -43,6 +44,8 @@ class SmtpStub:
                 self.wfile.flush()
 
             def handle(self):
+                with stub.lock:
+                    stub.connections += 1
                 self.reply("220 stub ESMTP")
                 mail_from, rcpts = None, []
                 while True:
@@ -135,7 +138,8 @@ def point_mail_at(app, monkeypatch, stub):
     monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
     monkeypatch.setitem(app.config, "MAIL_USE_SSL", False)
     monkeypatch.setitem(app.config, "MAIL_USERNAME", None)
-    monkeypatch.setitem(app.config, "MAIL_MAX_ATTEMPTS", 3)
+    monkeypatch.setitem(app.config, "MAIL_RETRY_BACKOFF", [60, 300])
+    monkeypatch.setitem(app.config, "MAIL_GIVE_UP_HOURS", 24)
 
 
 def redis_or_skip():
@@ -168,6 +172,7 @@ def delete_queue(conn, name):
         keys.add(registry.key)
     keys.update(f"rq:job:{job_id}" for job_id in queue.get_job_ids())
     keys.add(queue.key)
+    keys.add(f"outbox:kick:{name}")  # app.jobs.mail.KICK_KEY
     conn.delete(*keys)
     conn.srem("rq:queues", queue.key)
 
@@ -194,15 +199,19 @@ def outbox(**where):
     return db.session.scalars(q).all()
 
 
-def add_rows(n, email="to@example.org", status="pending", **kw):
-    """`n` outbox rows for one new student login; returns their ids."""
+def add_rows(n, email=None, status="pending", **kw):
+    """`n` outbox rows for one new student login; returns their ids. Each row goes to an address of
+    its own (to0@…, to1@…; one row: to@example.org) unless `email` names one for all (a digest)."""
     from app.extensions import db
     from app.models import Notification
     from tests.support.factories import make_school, make_student, make_user
 
     user = make_user("student", make_student(make_school(code=f"{10000 + n % 89999:05d}")))
     kw.setdefault("attempts", 0)
-    rows = [Notification(user_id=user.id, email=email, subject=f"通知{i}", body="正文", link="/x",
+    def address(i):
+        return email or ("to@example.org" if n == 1 else f"to{i}@example.org")
+
+    rows = [Notification(user_id=user.id, email=address(i), subject=f"通知{i}", body="正文", link="/x",
                          email_status=status, **kw) for i in range(n)]
     db.session.add_all(rows)
     db.session.commit()
@@ -214,7 +223,8 @@ def subprocess_env(app, queue_name, **extra):
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": REDIS_URL,
-        "RQ_QUEUE": queue_name, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(app.config["MAIL_PORT"]),
+        "RQ_QUEUE": queue_name, "RQ_MAIL_QUEUE": queue_name, "RQ_BULK_QUEUE": queue_name,
+        "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(app.config["MAIL_PORT"]),
         "SECRET_KEY": "test-secret-key-0123456789abcdef", "RATELIMIT_ENABLED": "false",
         "PYTHONPATH": os.getcwd(),
     })
