@@ -20,8 +20,8 @@ fail() {
 }
 
 here=$(cd "$(dirname "$0")" && pwd)
-: "${DATABASE_URL:?backup.sh: DATABASE_URL is not set}"
-: "${BACKUP_DIR:?backup.sh: BACKUP_DIR is not set}"
+[[ -n ${DATABASE_URL:-} ]] || fail "DATABASE_URL is not set (the app's PostgreSQL URL)"
+[[ -n ${BACKUP_DIR:-} ]] || fail "BACKUP_DIR is not set (where the sets go)"
 UPLOAD_DIR=${UPLOAD_DIR:-$(dirname "$here")/instance/uploads}
 BACKUP_KEEP=${BACKUP_KEEP:-14}
 [[ $BACKUP_KEEP =~ ^[1-9][0-9]*$ ]] || fail "BACKUP_KEEP must be a whole number of sets ≥ 1, not '$BACKUP_KEEP'"
@@ -67,9 +67,8 @@ mv -- "$partial" "$final" || fail "cannot rename $partial to $final"
 trap - EXIT
 
 # Keep the newest BACKUP_KEEP complete sets (names sort by time; *.partial never counts).
-old=$(find "$BACKUP_DIR" -mindepth 1 -maxdepth 1 -type d -name 'jiuye-????????T??????Z' | sort | head -n -"$BACKUP_KEEP")
-for set_dir in $old; do
-    rm -rf -- "$set_dir" || fail "cannot remove the old set $set_dir"
-done
+find "$BACKUP_DIR" -mindepth 1 -maxdepth 1 -type d -name 'jiuye-????????T??????Z' | sort \
+    | head -n -"$BACKUP_KEEP" | while IFS= read -r set_dir; do rm -rf -- "$set_dir" || exit 1; done \
+    || fail "cannot remove the sets beyond BACKUP_KEEP=$BACKUP_KEEP in $BACKUP_DIR"
 
 echo "$final"

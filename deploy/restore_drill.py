@@ -322,7 +322,7 @@ def report(out, results, uploads):
     bad = [r.name for r in results if not r.ok]
     if bad or not uploads.ok:
         parts = ([f"tables differ: {', '.join(bad)}"] if bad else []) + (
-            [f"{len(uploads.differing) + len(uploads.missing)} upload files differ or are missing"]
+            [f"upload files differ or missing: {len(uploads.differing) + len(uploads.missing)}"]
             if not uploads.ok else [])
         out.write("RESULT: FAILED — " + "; ".join(parts) + "\n")
         return False

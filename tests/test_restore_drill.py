@@ -77,7 +77,8 @@ def store(app, tmp_path, monkeypatch):
 
 @pytest.fixture
 def proof_key(store):
-    return uploads.save(uploads.from_bytes(PDF_BYTES, "证明.pdf"), folder="proofs")
+    # a 纸质协议书扫描件, stored as app/workflow/review.py stores it
+    return uploads.save(uploads.from_bytes(PDF_BYTES, "证明.pdf"), folder="paper")
 
 
 def backup(**env):
@@ -188,18 +189,18 @@ def test_drill_fails_naming_a_restored_upload_that_differs(signed, store, proof_
     status, report = run_drill("--fresh", before_compare=alter)
     assert status == 1
     assert f"DIFFERS  {proof_key}\n" in report
-    assert "RESULT: FAILED — 1 upload files differ or are missing" in report
+    assert "RESULT: FAILED — upload files differ or missing: 1\n" in report
 
 
 def test_drill_fails_on_an_old_upload_the_backup_lacks(signed, store, proof_key):
     def add_old_file(_scratch_url, _scratch_dir):
-        path = store / "proofs" / "older.pdf"
+        path = store / "paper" / "older.pdf"
         path.write_bytes(PDF_BYTES)
         os.utime(path, (time.time() - 86400, time.time() - 86400))
 
     status, report = run_drill("--fresh", before_compare=add_old_file)
     assert status == 1
-    assert "MISSING  proofs/older.pdf\n" in report
+    assert "MISSING  paper/older.pdf\n" in report
 
 
 def test_drill_of_an_older_set_reports_rows_written_since(signed, store):
