@@ -125,6 +125,9 @@ def enqueue(func_path, *args, **options):
     if queue is None:
         _run_inline(func_path, args)
         return None
+    from app.observability import job_meta
+
+    options["meta"] = job_meta(options.get("meta"))  # the request's id, for the job's log lines
     return queue.enqueue(func_path, *args, **options)
 
 

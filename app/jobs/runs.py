@@ -46,12 +46,14 @@ def start(kind, user_id, func_path, params=None, retries=0):
         if queue is not None:
             from rq import Callback, Retry
 
+            from ..observability import job_meta
+
             job = queue.enqueue(
                 "app.jobs.runs.execute_job", run.id, func_path,
                 job_timeout=current_app.config.get("JOB_TIMEOUT", JOB_TIMEOUT_DEFAULT),
                 on_failure=Callback(on_rq_failure), failure_ttl=7 * 24 * 3600,
                 retry=Retry(max=retries, interval=60) if retries else None,
-                description=f"{kind} #{run.id}",
+                description=f"{kind} #{run.id}", meta=job_meta(),  # the request's id, for the job's log lines
             )
             run.rq_job_id = job.id
             db.session.commit()
