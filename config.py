@@ -56,6 +56,15 @@ SECRET_KEY = _secret_key()
 # so sessions signed by one host fail on the next (app/__init__.py _check_startup).
 APP_ENV = os.environ.get("APP_ENV", "production")
 
+# Observability (app/observability.py). LOG_FORMAT: "json" (one JSON object a line, with request_id
+# and job_id) or "text" (Python's and Flask's plain logging); unset: "text" in development and the
+# tests, "json" elsewhere. METRICS_TOKEN: unset, /metrics answers only loopback requests that no proxy
+# forwarded; set, also requests sending `Authorization: Bearer <token>`. PROMETHEUS_MULTIPROC_DIR is
+# read by prometheus_client itself (deploy/gunicorn.conf.py): with several processes, the folder
+# where each writes its metrics for the scrape to add up.
+LOG_FORMAT = os.environ.get("LOG_FORMAT") or None
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+
 # Business settings (R4, R5, R12).
 TIMEZONE = "Asia/Shanghai"
 COOLING_OFF_MINUTES = _int("COOLING_OFF_MINUTES", 60)

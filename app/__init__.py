@@ -22,6 +22,9 @@ def create_app(overrides=None):
     app.config.from_object("config")
     if overrides:
         app.config.update(overrides)
+    from .observability import init_logging, init_observability
+
+    init_logging(app, app.config.get("LOG_FORMAT") or ("text" if is_development(app) else "json"))
     _check_startup(app, overrides or {})
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         _private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):])
@@ -41,7 +44,8 @@ def create_app(overrides=None):
 
     from .headers import init_headers
 
-    init_headers(app)  # first: its nonce and https redirect come before any extension's hook
+    init_observability(app)  # first of all: the request id and the clock start before any other hook
+    init_headers(app)  # next: its nonce and https redirect come before any extension's hook
     db.init_app(app)
     csrf.init_app(app)
     # migrations/env.py targets flask_appbuilder.Model.metadata (our tables are not on db.metadata).
@@ -105,7 +109,8 @@ def _private_sqlite_file(path):
 
 def _register_request_hooks(app):
     """Every before/after-request hook and error handler of the app, registered here and nowhere
-    else (no module registers one as a side effect of being imported or of adding its views).
+    else (no module registers one as a side effect of being imported or of adding its views), but
+    for init_observability's and init_headers', which create_app registers before all others.
     Order matters: the extensions' hooks come first (CSRF at csrf.init_app; FAB's rate limiter and
     g.user at AppBuilder()), then ours: the NUL-byte refusal, malformed FAB list arguments, the session check
     (app/security.py), the first-login guard."""
@@ -142,9 +147,13 @@ def _register_error_pages(app):
             return error
         # A view that answered with its own short text (e.g. 400 for a NUL byte) keeps it.
         message = ERROR_MESSAGES.get(error.code, "请求无法完成")
-        if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
-            return {"error": message}, error.code
         from flask import g
+
+        # 5xx: the request id (X-Request-ID, on every log line of the request) is the reference the
+        # user quotes to the administrator (app/observability.py).
+        reference = g.get("request_id") if error.code >= 500 else None
+        if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
+            return ({"error": message, "reference": reference} if reference else {"error": message}), error.code
         from flask_login import current_user
 
         if error.code >= 500:  # a failed statement leaves PostgreSQL's transaction unusable
@@ -156,9 +165,11 @@ def _register_error_pages(app):
         if not hasattr(g, "user"):  # refused before FAB's before_request ran (e.g. CSRF)
             g.user = current_user
         try:
-            return render_template("portal/error.html", code=error.code, message=message, appbuilder=app.appbuilder,
-                                   base_template=app.appbuilder.base_template), error.code
+            return render_template("portal/error.html", code=error.code, message=message, reference=reference,
+                                   appbuilder=app.appbuilder, base_template=app.appbuilder.base_template), error.code
         except Exception:  # noqa: BLE001 — the error page itself must not fail (e.g. database down)
             app.logger.exception("error page failed")
-            return f"<!doctype html><meta charset=utf-8><p>{message}</p><p><a href='/'>返回首页</a></p>", error.code
+            note = f"<p>参考编号 {reference}</p>" if reference else ""  # a sane token (observability)
+            return (f"<!doctype html><meta charset=utf-8><p>{message}</p>{note}<p><a href='/'>返回首页</a></p>",
+                    error.code)
 

@@ -156,6 +156,9 @@ def enqueue(func_path, *args, queue="default", **options):
     if rq_queue is None:
         _run_inline(func_path, args, options.get("kwargs"))
         return None
+    from app.observability import job_meta
+
+    options["meta"] = job_meta(options.get("meta"))  # the request's id, for the job's log lines
     return rq_queue.enqueue(func_path, *args, **options)
 
 

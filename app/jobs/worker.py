@@ -50,6 +50,15 @@ class AppWorker(Worker):
         kwargs["with_scheduler"] = True
         return super().work(*args, **kwargs)
 
+    def execute_job(self, job, queue):
+        # Here in the worker process, around the fork: the job's log lines (the work-horse inherits
+        # the context) carry its id and its request's; the duration goes to one metrics file per
+        # worker, not one per work-horse (app/observability.py).
+        from app.observability import job_scope
+
+        with job_scope(job):
+            super().execute_job(job, queue)
+
     def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)
         callback = job.failure_callback
