@@ -146,7 +146,8 @@ def _recorded():
 
 def _live(config):
     registry = CollectorRegistry()
-    registry.register(LiveCollector(config.get("REDIS_URL"), config.get("RQ_QUEUE") or "default"))
+    names = [config[setting] for setting in ("RQ_MAIL_QUEUE", "RQ_QUEUE", "RQ_BULK_QUEUE") if config.get(setting)]
+    registry.register(LiveCollector(config.get("REDIS_URL"), names))
     return registry
 
 
@@ -156,9 +157,9 @@ class LiveCollector:
     """Queue depths, worker heartbeats and the outbox, read when Prometheus asks. A source that
     does not answer is reported by jiuye_metrics_source_up and leaves its metrics out."""
 
-    def __init__(self, redis_url, queue_name):
+    def __init__(self, redis_url, queue_names):
         self.redis_url = redis_url
-        self.queue_name = queue_name
+        self.queue_names = queue_names
 
     def collect(self):
         up = GaugeMetricFamily("jiuye_metrics_source_up",
@@ -184,7 +185,8 @@ class LiveCollector:
                               socket_timeout=REDIS_SOCKET_TIMEOUT)
         try:
             queues = {q.name: q for q in Queue.all(connection=conn)}
-            queues.setdefault(self.queue_name, Queue(self.queue_name, connection=conn))
+            for name in self.queue_names:  # the app's queues, reported even while empty
+                queues.setdefault(name, Queue(name, connection=conn))
             for name, queue in sorted(queues.items()):
                 queued.add_metric([name], queue.count)
                 # cleanup=False: a scrape reads, it never moves jobs between registries

@@ -294,3 +294,77 @@ def test_failed_mail_listed_and_resent(app, client, login, users):
     assert (row.email_status, row.attempts) == ("pending", 0)
     response = client.post(f"/jobs/queue/mail/{note.id}/retry", follow_redirects=True)
     assert "不是发送失败状态" in response.get_data(as_text=True)
+
+
+def test_queue_page_resends_every_failed_mail_a_filter_matches(app, client, login, users):
+    province = users[2]
+    rows = [Notification(user_id=province.id, email=f"x{i}@example.org", subject="测试邮件", body="b",
+                         email_status="failed", attempts=3, last_error=error)
+            for i, error in enumerate(["TimeoutError: timed out"] * 3 + ["550 mailbox unavailable"] * 2)]
+    db.session.add_all(rows)
+    db.session.commit()
+    login(client, province.username)
+    page = client.get("/jobs/queue/?error=Timeout").get_data(as_text=True)
+    assert "重新发送符合条件的 3 封邮件" in page
+    assert "日期格式" in client.get("/jobs/queue/?since=yesterday").get_data(as_text=True)
+    response = client.post("/jobs/queue/mail/retry", data={"error": "Timeout", "since": "", "until": "", "email": ""},
+                           follow_redirects=True)
+    assert "已将 3 封发送失败的邮件重新加入发送队列" in response.get_data(as_text=True)
+    db.session.expire_all()
+    states = [db.session.get(Notification, r.id).email_status for r in rows]
+    assert states == ["pending"] * 3 + ["failed"] * 2
+    response = client.post("/jobs/queue/mail/retry", data={"since": "2026-13-01"}, follow_redirects=True)
+    assert "日期格式" in response.get_data(as_text=True)
+    assert [db.session.get(Notification, r.id).email_status for r in rows][3:] == ["failed"] * 2
+
+
+def test_failed_run_offers_rerun_to_its_owner_only(app, client, login, users):
+    owner, other, province = users
+    run = runs.start("export", owner.id, "tests.test_jobs_runs.work_fails", {})
+    assert reload(run).status == "failed"
+    login(client, owner.username)
+    page = client.get(f"/jobs/run/{run.id}").get_data(as_text=True)
+    assert "重新执行" in page
+    response = client.post(f"/jobs/run/{run.id}/rerun", follow_redirects=True)
+    assert "已重新执行" in response.get_data(as_text=True)
+    assert reload(run).status == "failed"  # inline: it ran again and failed again (same reason)
+    stranger = app.test_client()
+    login(stranger, other.username)
+    assert stranger.get(f"/jobs/run/{run.id}").status_code == 404
+    assert stranger.post(f"/jobs/run/{run.id}/rerun").status_code == 404
+
+
+def test_queue_page_retry_of_a_failed_run_job_reruns_the_run(app, client, login, users, redis_queue):
+    """Finding 5: 重试 of a failed import said 已重新排队 and rq ran a job that did nothing."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from app.jobs.worker import AppWorker
+
+    owner, _, province = users
+    run = runs.start("export", owner.id, "tests.test_jobs_runs.work_dies", {})
+    conn = Redis.from_url(REDIS_URL)
+    queue = Queue(redis_queue, connection=conn)
+    AppWorker([queue], connection=conn).work(burst=True)  # the work-horse is killed
+    assert reload(run).status == "failed"
+    (job_id,) = queue.failed_job_registry.get_job_ids()
+    db.session.execute(JobRun.__table__.update().where(JobRun.id == run.id)
+                       .values(job_func="tests.test_jobs_runs.work_ok", params='{"n": 2}'))
+    db.session.commit()
+    login(client, province.username)
+    response = client.post(f"/jobs/queue/retry/{job_id}", follow_redirects=True)
+    assert "已重新执行" in response.get_data(as_text=True)
+    assert queue.failed_job_registry.count == 0
+    SimpleWorker([queue], connection=conn).work(burst=True)
+    assert (reload(run).status, reload(run).done) == ("done", 2)
+
+
+def test_queue_page_says_why_a_failed_import_cannot_rerun(app, client, login, users):
+    owner, _, province = users
+    run = runs.start("roster_import", owner.id, "tests.test_jobs_runs.work_fails", {"file": "imports/gone.xlsx"})
+    login(client, province.username)
+    page = client.get("/jobs/queue/").get_data(as_text=True)
+    assert "请重新上传后导入" in page
+    response = client.post(f"/jobs/queue/run/{run.id}/rerun", follow_redirects=True)
+    assert "未重新执行" in response.get_data(as_text=True)
+    assert reload(run).status == "failed"
