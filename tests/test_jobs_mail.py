@@ -433,3 +433,20 @@ def test_rq_worker_burst_process_sends_outbox(app, smtp, redis_queue):
     assert result.returncode == 0, result.stderr[-2000:]
     assert [r.email_status for r in outbox()] == ["sent"]
     assert len(smtp.messages) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not is_postgres(), reason="EXPLAIN is PostgreSQL's here")
+def test_the_senders_due_rows_come_from_an_index(app):
+    """Finding 4: email_status had no index (three full scans of the outbox per run)."""
+    from sqlalchemy import text
+
+    add_rows(3)
+    from sqlalchemy import func
+
+    query = select(func.count()).select_from(Notification).where(mail.due())
+    compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+    with db.engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {compiled}")))
+    assert "ix_notification_outbox" in plan, plan

@@ -180,7 +180,8 @@ def _rq_overview():
                  for c in CronScheduler.all(connection=conn)]
         return {"queues": queues, "failed": failed, "workers": workers, "crons": crons}, None
     except Exception as exc:  # Redis down: the page still shows the database side
-        return None, f"无法连接 Redis（{exc.__class__.__name__}）：任务暂存于数据库，Redis 恢复后由定时任务继续处理。"
+        return None, (f"无法连接 Redis（{exc.__class__.__name__}）：任务暂存于数据库，Redis 恢复后由定时任务继续处理；"
+                      "登录与查询的频率限制暂在各进程内存中计数。")
 
 
 def _run_of(job):
