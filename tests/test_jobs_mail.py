@@ -256,7 +256,7 @@ def test_a_server_that_never_answers_costs_one_timeout_per_batch(app, monkeypatc
         add_rows(5)
         started = time.monotonic()
         assert mail.deliver() == 0
-        assert time.monotonic() - started < 2.5
+        assert time.monotonic() - started < 4  # one timeout, not one per row (5 s and more)
         assert [r.attempts for r in outbox()] == [1, 0, 0, 0, 0]
     finally:
         silent.close()
