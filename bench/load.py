@@ -78,6 +78,20 @@ def accounts():
     return accounts.cache
 
 
+if HttpUser is not None and os.environ.get("LOAD_REQUEST_LOG"):
+    # One line per request (start time, method, name, 1/0, error) for bench/chaos.py, which counts
+    # the successes inside each fault window; the driver above does not set it.
+    from locust import events
+
+    _request_log = open(os.environ["LOAD_REQUEST_LOG"], "a", buffering=1, encoding="utf-8")
+
+    @events.request.add_listener
+    def _log_request(request_type, name, exception=None, start_time=None, **_kwargs):
+        error = "" if exception is None else str(exception).replace("\t", " ").replace("\n", " ")[:200]
+        _request_log.write(f"{start_time or time.time():.3f}\t{request_type}\t{name}\t{int(exception is None)}"
+                           f"\t{error}\n")
+
+
 if HttpUser is not None:
     class _Portal(HttpUser):
         abstract = True
