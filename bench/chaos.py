@@ -169,6 +169,16 @@ class Processes:
                 print(f"stopping {name}: {exc}", file=sys.stderr)
 
 
+def login(session, host, username):
+    """Log in through /login/ (CSRF token from the form); True when the app let us in."""
+    form = session.get(host + "/login/", timeout=10)
+    token = load.CSRF.search(form.text)
+    r = session.post(host + "/login/", data={"username": username, "password": load.PASSWORD,
+                                             "csrf_token": token.group(1) if token else ""},
+                     allow_redirects=False, timeout=10)
+    return r.status_code == 302 and "/login" not in r.headers.get("Location", "")
+
+
 # ====================================================================== the prober
 
 class Prober(threading.Thread):
@@ -189,13 +199,8 @@ class Prober(threading.Thread):
         session = requests.Session()
         t = time.time()
         try:
-            form = session.get(self.host + "/login/", timeout=10)
-            token = load.CSRF.search(form.text)
-            r = session.post(self.host + "/login/", data={"username": username, "password": load.PASSWORD,
-                                                          "csrf_token": token.group(1) if token else ""},
-                             allow_redirects=False, timeout=10)
-            ok = r.status_code == 302 and "/login" not in r.headers.get("Location", "")
-            self.record(t, "login", ok, "" if ok else f"login {r.status_code}")
+            ok = login(session, self.host, username)
+            self.record(t, "login", ok, "" if ok else "refused")
         except Exception as exc:  # noqa: BLE001
             self.record(t, "login", False, exc.__class__.__name__)
             return False
@@ -234,6 +239,36 @@ class Prober(threading.Thread):
         return next((t for t, k, ok, _ in list(self.events) if k == kind and ok and t >= since), None)
 
 
+class Burst(threading.Thread):
+    """Every `every` s one employer invites the next `size` students of its 签约发送列表 through the
+    web (邀请函 → 确认发送), students with a login: each invitation is a mail to send. The mix alone
+    writes little mail on a 5,000-graduate province (few of its invitees have a login)."""
+
+    def __init__(self, host, employer, student_ids, every, size):
+        super().__init__(daemon=True)
+        self.host, self.employer, self.student_ids, self.every, self.size = host, employer, student_ids, every, size
+        self.halt = threading.Event()
+        self.results = Counter()
+
+    def run(self):
+        import requests
+
+        session = requests.Session()
+        while not self.halt.wait(self.every) and self.student_ids:
+            ids, self.student_ids = self.student_ids[:self.size], self.student_ids[self.size:]
+            try:
+                if not login(session, self.host, self.employer):
+                    self.results["login refused"] += 1
+                    continue
+                query = "&".join(f"ids={i}" for i in ids)
+                form = session.get(f"{self.host}/employer/invite?{query}", timeout=30)
+                r = session.post(self.host + "/employer/invite", data=load.invite_values(form.text, ids),
+                                 allow_redirects=False, timeout=30)
+                self.results[f"invite {r.status_code}"] += 1
+            except Exception as exc:  # noqa: BLE001
+                self.results[exc.__class__.__name__] += 1
+
+
 # ====================================================================== the drill
 
 class Drill:
@@ -252,6 +287,7 @@ class Drill:
         self.faults = []  # one dict a fault: name, applied, note, window, recovery
         self.probe_seq = 0
         self.prober = None
+        self.burst = None
         self._db = None
 
     @staticmethod
@@ -347,6 +383,19 @@ class Drill:
             json.dump(chosen, fh)
         self.accounts = chosen
         self.probe_user = self.sql("SELECT min(id) FROM ab_user")[0][0]
+        # The burst's employer (not one of the mix's) and students with a login on its list.
+        self.burst_employer, employer_id = self.sql(
+            "SELECT username, employer_id FROM ab_user WHERE employer_id IS NOT NULL AND NOT username = ANY(%s) "
+            "ORDER BY id LIMIT 1", (chosen["employer"],))[0]
+        self.burst_students = [r[0] for r in self.sql(
+            """INSERT INTO invite_list_entry (employer_id, student_id, created_at)
+               SELECT %s, s.id, now() AT TIME ZONE 'UTC' FROM student s JOIN ab_user u ON u.student_id = s.id
+               WHERE s.verified_at IS NOT NULL AND NOT s.signing_restricted AND NOT s.plan_submitted
+                 AND s.training_mode = 'non_targeted'
+                 AND NOT EXISTS (SELECT 1 FROM invite_list_entry e WHERE e.employer_id = %s AND e.student_id = s.id)
+                 AND NOT EXISTS (SELECT 1 FROM agreement a WHERE a.student_id = s.id
+                                 AND a.status IN ('pending', 'accepted', 'certified'))
+               ORDER BY s.id LIMIT 400 RETURNING student_id""", (employer_id, employer_id))]
         print(f"province built in {time.time() - started:.0f} s: {len(chosen['student'])} students, "
               f"{len(chosen['employer'])} employers, {len(chosen['school'])} reviewers for the mix", flush=True)
 
@@ -358,6 +407,10 @@ class Drill:
                                     "--only-summary", "--stop-timeout", "5", "--exit-code-on-error", "0"], env)
         self.prober = Prober(self.host, self.accounts["student"][0], self.accounts["school"][0])
         self.prober.start()
+        if self.args.burst_every:
+            self.burst = Burst(self.host, self.burst_employer, self.burst_students, self.args.burst_every,
+                               self.args.burst_size)
+            self.burst.start()
 
     # ------------------------------------------------------------ probes
 
@@ -430,34 +483,38 @@ class Drill:
         print(f"{time.strftime('%H:%M:%S')} fault: {name}", flush=True)
         return fault
 
-    def redis_outage(self):
-        fault = self.fault(f"Redis stopped {self.args.redis_down} s")
+    def outage(self, label, name, seconds, port, restart, before_restart=None):
+        """Stop the process `name` (listening on `port`) for `seconds`, then `restart` it. Returns
+        the fault and its end."""
+        fault = self.fault(f"{label} stopped {seconds} s")
         start = time.time()
-        self.procs.stop("redis")
-        fault["applied"] = not port_open(self.redis_port)
+        self.procs.stop(name)
+        fault["applied"] = not port_open(port)
         if not fault["applied"]:
-            fault["note"] = "Redis still answers after SIGTERM"
-        time.sleep(max(0.0, self.args.redis_down - (time.time() - start)))
-        self.start_redis()
+            fault["note"] = f"port {port} still answers after SIGTERM; "
+        time.sleep(max(0.0, seconds - (time.time() - start)))
+        if before_restart:
+            before_restart(fault, start)
+        restart()
         end = time.time()
         fault["window"] = (start, end)
+        return fault, end
+
+    def redis_outage(self):
+        fault, end = self.outage("Redis", "redis", self.args.redis_down, self.redis_port, self.start_redis)
         self.wait_recovered(fault, end)
 
     def smtp_outage(self):
-        fault = self.fault(f"SMTP sink stopped {self.args.smtp_down} s")
-        start = time.time()
-        self.procs.stop("sink")
-        fault["applied"] = not port_open(self.smtp_port)
-        if not fault["applied"]:
-            fault["note"] = "the sink still answers"
-        time.sleep(max(0.0, self.args.smtp_down - (time.time() - start)))
-        backlog = [r[0] for r in self.sql("SELECT id FROM notification WHERE email_status IN ('pending', 'sending')")]
-        written = self.sql("SELECT count(*) FROM notification WHERE email_status <> 'none' AND created_at >= "
-                           "to_timestamp(%s) AT TIME ZONE 'UTC'", (start,))[0][0]
-        self.start_sink()
-        end = time.time()
-        fault["window"] = (start, end)
-        fault["note"] += f"mail written during the outage: {written}; pending or sending at its end: {len(backlog)}"
+        backlog = []
+
+        def count(fault, start):
+            backlog.extend(r[0] for r in self.sql(
+                "SELECT id FROM notification WHERE email_status IN ('pending', 'sending')"))
+            written = self.sql("SELECT count(*) FROM notification WHERE email_status <> 'none' AND created_at >= "
+                               "to_timestamp(%s) AT TIME ZONE 'UTC'", (start,))[0][0]
+            fault["note"] += f"mail written during the outage: {written}; pending or sending at its end: {len(backlog)}"
+
+        fault, end = self.outage("SMTP sink", "sink", self.args.smtp_down, self.smtp_port, self.start_sink, count)
 
         def drained():
             return not self.sql("SELECT 1 FROM notification WHERE id = ANY(%s) AND email_status IN ('pending', "
@@ -470,20 +527,26 @@ class Drill:
 
         ours = {p.pid for p in self.procs.descendants("worker-fast")}
         workers = [w for w in Worker.all(connection=self.redis()) if "mail" in w.queue_names() and w.pid in ours]
-        start = time.time()
-        if not workers:
-            fault["note"] = "no worker of ours on the mail queue in rq's registry"
+        if workers:
+            killed, busy = workers[0].pid, workers[0].get_current_job_id()
+            how = "from rq's registry, " + (f"busy with job {busy}" if busy else "idle")
         else:
-            pid = workers[0].pid
-            busy = workers[0].get_current_job_id()
+            # Not in the registry (it can lose its workers: see the report): supervise.sh's child,
+            # the leader of the rq worker's own process group.
+            leaders = [p.pid for p in self.procs.descendants("worker-fast") if os.getpgid(p.pid) == p.pid]
+            killed = leaders[0] if leaders else None
+            how = "NOT in rq's registry; the leader of supervise.sh's child group"
+        start = time.time()
+        if killed is None:
+            fault["note"] = "no worker process of ours found"
+        else:
             try:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(killed, signal.SIGKILL)
                 fault["applied"] = True
-                fault["note"] = f"pid {pid}" + (f", busy with job {busy}" if busy else ", idle")
+                fault["note"] = f"pid {killed}, {how}"
             except ProcessLookupError:
-                fault["note"] = f"pid {pid} already gone"
+                fault["note"] = f"pid {killed} already gone"
         fault["window"] = (start, start + self.args.instant_window)
-        killed = workers[0].pid if workers else None
         self.wait_recovered(fault, start, ("new worker beating", lambda: self.new_worker(killed, start)))
 
     def database_termination(self):
@@ -517,6 +580,9 @@ class Drill:
         time.sleep(max(0, a.cooldown - a.gap))
         self.procs.stop("locust")
         self.prober.halt.set()
+        if self.burst is not None:
+            self.burst.halt.set()
+            self.burst.join(60)
         self.prober.join(15)
         self.load_ended = time.time()
         print(f"{time.strftime('%H:%M:%S')} load stopped; draining the outbox (at most {a.drain} s)", flush=True)
@@ -562,7 +628,11 @@ class Drill:
                 "duplicates": sum(c - 1 for c in counts.values() if c > 1),
                 "sent_not_received": len(expected - set(counts)),
                 "received_not_sent": len(set(counts) - expected),
-                "failed_reasons": dict(Counter((r[3] or "")[:60] for r in rows if r[1] == "failed"))}
+                "failed_reasons": dict(Counter((r[3] or "")[:60] for r in rows if r[1] == "failed")),
+                # app/jobs/mail.py: a down server (ServerUnreachable), a line dropped during DATA
+                # (UNCERTAIN), or 24 h of retries (GAVE_UP).
+                "failed_because_of_outage": sum(1 for r in rows if r[1] == "failed" and (r[3] or "").startswith(
+                    ("ServerUnreachable", "SMTPServerDisconnected", "发送过程中断", "重试")))}
 
     def report(self):
         a = self.args
@@ -599,7 +669,8 @@ class Drill:
                      f"{share(*all_requests['action'][:2])} | | |")
         mail = self.mail_check()
         invariants = generate.check_invariants(self.url)
-        lines += ["", f"mail: {json.dumps(mail, ensure_ascii=False)}",
+        lines += ["", f"invitation bursts: {dict(self.burst.results) if self.burst else 'none'}",
+                  f"mail: {json.dumps(mail, ensure_ascii=False)}",
                   "invariants: " + ", ".join(f"{k}: {v}" for k, v in invariants.items())]
         for f in self.faults:
             errors = {k: v["errors"] for k, v in f["requests"].items() if v["errors"]}
@@ -607,7 +678,8 @@ class Drill:
                 lines.append(f"errors during {f['name']}: {json.dumps(errors, ensure_ascii=False)}")
         not_sent = {k: v for k, v in mail["states"].items() if k != "sent"}
         if not_sent:
-            missed.append(f"outbox rows not sent after the drain: {not_sent}")
+            missed.append(f"outbox rows not sent after the drain: {not_sent} ({mail['failed_because_of_outage']} "
+                          f"failed because of an outage; failed: {mail['failed_reasons']})")
         if mail["duplicates"] or mail["sent_not_received"]:
             missed.append(f"sink: {mail['duplicates']} duplicates, {mail['sent_not_received']} sent rows not received")
         if any(invariants.values()):
@@ -638,8 +710,10 @@ def main(argv=None):
     p.add_argument("--gap", type=int, default=45, help="seconds after a fault's recovery before the next")
     p.add_argument("--cooldown", type=int, default=45)
     p.add_argument("--instant-window", type=int, default=30, help="window of the kill and the termination, s")
-    p.add_argument("--recover-timeout", type=int, default=180, help="longest wait for full service, s")
-    p.add_argument("--drain", type=int, default=360, help="longest wait for the outbox after the load, s")
+    p.add_argument("--recover-timeout", type=int, default=150, help="longest wait for full service, s")
+    p.add_argument("--drain", type=int, default=300, help="longest wait for the outbox after the load, s")
+    p.add_argument("--burst-every", type=int, default=10, help="seconds between invitation bursts (0: none)")
+    p.add_argument("--burst-size", type=int, default=4, help="students invited per burst")
     p.add_argument("--json", help="also write the results to this file")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, sink file)")
     args = p.parse_args(argv)
@@ -657,8 +731,9 @@ def main(argv=None):
         if done:
             return
         done.append(1)
-        if drill.prober is not None:
-            drill.prober.halt.set()
+        for thread in (drill.prober, drill.burst):
+            if thread is not None:
+                thread.halt.set()
         drill.procs.stop_all()
         if args.keep:
             print(f"scratch directory kept: {scratch}", file=sys.stderr)
