@@ -70,12 +70,40 @@ except ImportError:  # the driver runs without importing locust
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+def invite_values(form_html, student_ids):
+    """The 邀请函 form's fields (from its page `form_html`) filled in, to confirm sending it to
+    `student_ids` (one id or a list)."""
+    values = dict(re.findall(r'<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', form_html))
+    token = CSRF.search(form_html)
+    values.update({"job_category": "工程技术人员", "position": "软件工程师", "feedback_days": "7",
+                   "probation_days": "90", "probation_salary": "8000", "salary": "10000", "penalty": "0",
+                   "report_region": "420111", "work_region": "420111", "contact_name": "王经理",
+                   "contact_phone": "13912345678", "report_deadline": f"{time.localtime().tm_year + 1}-07-01",
+                   "archive_mode": "none", "hukou_mode": "none", "ids": student_ids, "step": "confirm",
+                   "csrf_token": token.group(1) if token else ""})
+    return values
+
+
 def accounts():
     """Logins for each role, chosen by the driver (LOAD_ACCOUNTS: a JSON file)."""
     if not hasattr(accounts, "cache"):
         with open(os.environ["LOAD_ACCOUNTS"], encoding="utf-8") as fh:
             accounts.cache = json.load(fh)
     return accounts.cache
+
+
+if HttpUser is not None and os.environ.get("LOAD_REQUEST_LOG"):
+    # One line per request (start time, method, name, 1/0, error) for bench/chaos.py, which counts
+    # the successes inside each fault window; the driver above does not set it.
+    from locust import events
+
+    _request_log = open(os.environ["LOAD_REQUEST_LOG"], "a", buffering=1, encoding="utf-8")
+
+    @events.request.add_listener
+    def _log_request(request_type, name, exception=None, start_time=None, **_kwargs):
+        error = "" if exception is None else str(exception).replace("\t", " ").replace("\n", " ")[:200]
+        _request_log.write(f"{start_time or time.time():.3f}\t{request_type}\t{name}\t{int(exception is None)}"
+                           f"\t{error}\n")
 
 
 if HttpUser is not None:
@@ -175,13 +203,7 @@ if HttpUser is not None:
                 return
             student_id = random.choice(ids)
             form = self.get(f"/employer/invite?ids={student_id}", name="/employer/invite (form)")
-            values = dict(re.findall(r'<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', form.text or ""))
-            values.update({"job_category": "工程技术人员", "position": "软件工程师", "feedback_days": "7",
-                           "probation_days": "90", "probation_salary": "8000", "salary": "10000", "penalty": "0",
-                           "report_region": "420111", "work_region": "420111", "contact_name": "王经理",
-                           "contact_phone": "13912345678", "report_deadline": f"{time.localtime().tm_year + 1}-07-01",
-                           "archive_mode": "none", "hukou_mode": "none", "ids": student_id, "step": "confirm",
-                           "csrf_token": self.token(form.text or "")})
+            values = invite_values(form.text or "", student_id)
             with self.client.post("/employer/invite", data=values, name="/employer/invite (confirm)",
                                   allow_redirects=False, catch_response=True) as r:
                 # 302: sent; 409: refused by a rule (R3 already pending, R7) — a correct answer, not an error.
