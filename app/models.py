@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false as false_,
     text,
 )
 from sqlalchemy.orm import relationship
@@ -371,6 +372,8 @@ class Notification(Model):
     # Retries by time: the next try (NULL = now) and, from the first failure on, when to give up.
     next_attempt_at = Column(DateTime)
     retry_until = Column(DateTime)
+    # Waiting because the SMTP server could not be reached: due again as soon as it can.
+    waits_for_server = Column(Boolean, nullable=False, default=False, server_default=false_())
     # Sent inside the digest mail led by this row (many notices to one address, one mail).
     sent_in = Column(Integer)
 

@@ -39,6 +39,11 @@ def test_smtp_stub_records_and_refuses(smtp):
             client.sendmail("a@example.org", ["bad@example.org"], "Subject: y\r\n\r\nno")
     assert smtp.message_ids() == ["<1@x>"]
     assert smtp.messages[0][2].get_content().strip() == ".hello"
+    with smtplib.SMTP("127.0.0.1", smtp.port, timeout=5) as client:
+        client.mail("a@example.org")
+        client.rcpt("b@example.org")
+        assert client.data(b"Subject: z\nMessage-ID: <2@x>\n\nbare LF")[0] == 500  # bytes: not converted
+    assert smtp.message_ids() == ["<1@x>"]
 
 
 # ---------------------------------------------------------------- inline (no REDIS_URL)
@@ -279,6 +284,47 @@ def test_retry_failed_by_filter(smtp):
     assert {rows[i].email_status for i in refused} == {"failed"}
     assert mail.retry_failed(since=utcnow() + timedelta(days=1)) == 0
     assert mail.retry_failed() == 2
+
+
+def test_long_mail_goes_out_with_crlf_line_ends(smtp):
+    """The fault drill: as_bytes() ended lines with a bare LF, which smtplib does not convert for
+    bytes; a strict server refuses it, aiosmtpd read a digest as one over-long line (500)."""
+    ids = add_rows(40, email="hr@example.org")  # one digest of 40 subjects: some 3 KB of text
+    db.session.execute(update(Notification).values(subject="湖北某某科技有限公司向你发出签约邀请"))
+    db.session.commit()
+    assert mail.deliver() == 40
+    (msg,) = [m for _, _, m in smtp.messages]
+    assert len(msg.get_content().encode()) > 1000 and mail.digest_message_id(ids[0]) == msg["Message-ID"]
+
+
+def test_mail_waiting_for_the_server_goes_out_as_soon_as_it_is_back(app, smtp, monkeypatch):
+    """The fault drill: rows deferred during a 120 s outage waited out the 300 s step (≈ 5 min
+    after the server's return). Now each sweep tests the server while such rows wait."""
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
+    ids = add_rows(6)
+    mail.deliver()
+    due_now()
+    mail.deliver()  # the first row failed twice: its next try is 5 minutes away
+    rows = outbox()
+    assert all(r.next_attempt_at > utcnow() + timedelta(seconds=30) for r in rows)
+    assert {r.waits_for_server for r in rows} == {True}
+    assert mail.deliver() == 0  # still down: nothing due, the probe fails quietly
+    monkeypatch.setitem(app.config, "MAIL_PORT", smtp.port)
+    assert mail.deliver() == 6  # the next sweep: the server answers, everything goes
+    assert sorted(smtp.message_ids()) == sorted(mail.message_id(i) for i in ids)
+    assert {r.waits_for_server for r in outbox()} == {False}
+
+
+def test_a_recipients_temporary_refusal_keeps_its_backoff(smtp):
+    """Only rows that waited for the server come back early: a 4xx for one address (greylisting)
+    keeps its retry time."""
+    smtp.refuse["to@example.org"] = 451
+    smtp.fail_times["to@example.org"] = 1
+    add_rows(1)
+    mail.deliver()
+    row = outbox()[0]
+    assert row.waits_for_server is False and row.next_attempt_at > utcnow()
+    assert mail.deliver() == 0
 
 
 # ---------------------------------------------------------------- digests

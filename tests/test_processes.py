@@ -155,3 +155,29 @@ def test_app_worker_always_runs_its_scheduler(app, private_redis, tmp_path):
                              "--url", private_redis.url, "q"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "plain").exists()
+
+
+def test_a_worker_that_reconnects_to_an_empty_redis_registers_again(app, private_redis, tmp_path):
+    """The fault drill: after Redis restarted empty, a worker that reconnected in place was not in
+    rq's registry, so /readyz (0 workers, 503) and 任务队列 did not see it."""
+    env = subprocess_env(app, "q", REDIS_URL=private_redis.url)
+    worker = subprocess.Popen([RQ, "worker", "--worker-class", "app.jobs.worker.AppWorker", "--url",
+                               private_redis.url, "q"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not workers(private_redis) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (before,) = workers(private_redis)
+        private_redis.stop()
+        time.sleep(2)  # short: rq retries the connection in place instead of leaving its loop
+        private_redis.start()
+        deadline = time.monotonic() + 60
+        while not workers(private_redis) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert [w.name for w in workers(private_redis)] == [before.name]
+        assert worker.poll() is None  # the same process, reconnected
+        assert run_job_and_wait(private_redis, "q", tmp_path / "after", 60)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(30)

@@ -18,7 +18,9 @@ refused, timeout, 4xx) sets `next_attempt_at` by MAIL_RETRY_BACKOFF (1 min, 5 mi
 3 h, then every 6 h) and the row is `failed` only once retrying would pass `retry_until`, set at
 its first failure to MAIL_GIVE_UP_HOURS (24) later. When the server cannot be reached at all the batch stops: the row being tried
 counts an attempt, the rest go back untouched and wait as long, so an outage costs each row
-at most one attempt per backoff step. Permanent failures (5xx, a bad address) fail at once.
+at most one attempt per backoff step; those rows are marked `waits_for_server`, and each sweep
+tests the server with one connection while any wait, so they go out within a minute of its
+return rather than at their retry time. Permanent failures (5xx, a bad address) fail at once.
 
 Digests: when more than MAIL_DIGEST_THRESHOLD rows of one sweep go to the same address (2,000
 expiry notices to one employer), they go out as one mail listing them; each row is marked sent
@@ -35,6 +37,7 @@ beating: within a minute) or the claim is older than MAIL_CLAIM_SECONDS:
 Every message carries a Message-ID made from the row id, so even a manual re-send is
 recognisable as the same message to the receiving side.
 """
+import email.policy
 import logging
 import smtplib
 import ssl
@@ -154,7 +157,9 @@ def digest_message_id(lead_id):
 
 def _message(to, subject, body, msg_id):
     cfg = current_app.config
-    msg = EmailMessage()
+    # SMTP's policy: CRLF line ends and folded headers. `smtplib.SMTP.data` fixes line ends only
+    # for str, and a strict server refuses bare LF (or reads a long mail as one over-long line).
+    msg = EmailMessage(policy=email.policy.SMTP)
     msg["Subject"] = subject
     msg["From"] = formataddr((cfg.get("APP_NAME") or "", cfg["MAIL_FROM"]))
     msg["To"] = to
@@ -313,6 +318,29 @@ def _set(ids, **values):
     db.session.commit()
 
 
+def resume_after_outage():
+    """Rows waiting only because the server could not be reached are due again as soon as it can
+    be: one SMTP connection tests it (each sweep, only while such rows wait). Returns their number."""
+    waiting = db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.email_status == "pending", Notification.waits_for_server.is_(True),
+        Notification.next_attempt_at > utcnow()))
+    db.session.commit()
+    if not waiting:
+        return 0
+    try:
+        smtp = _connect()
+    except ServerUnreachable:
+        return 0
+    _drop(smtp)
+    count = db.session.execute(
+        update(Notification).where(Notification.email_status == "pending", Notification.waits_for_server.is_(True))
+        .values(next_attempt_at=None, waits_for_server=False)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    log.info("SMTP server reachable again: %s waiting mails due now", count)
+    return count
+
+
 def _failed_attempt(rows, exc, now):
     """One failed attempt for `rows` (one message). Returns the number left waiting for a retry."""
     reason = f"{exc.__class__.__name__}: {exc}"[:500]
@@ -331,7 +359,8 @@ def _failed_attempt(rows, exc, now):
              last_error=(GAVE_UP.format(hours=hours) + "（" + reason + "）")[:500])
         return 0
     _set(ids, email_status="pending", attempts=Notification.attempts + 1, sent_at=None, claimed_at=None,
-         next_attempt_at=retry_at, retry_until=retry_until, last_error=reason)
+         next_attempt_at=retry_at, retry_until=retry_until, last_error=reason,
+         waits_for_server=isinstance(exc, ServerUnreachable))
     return len(ids)
 
 
@@ -362,6 +391,7 @@ def deliver(ids=None, limit=None, max_seconds=300):
     if not cfg.get("MAIL_SERVER"):
         return 0
     recover_stale()
+    resume_after_outage()
     started = utcnow()
     sent = 0
     while True:
@@ -400,7 +430,7 @@ def _send_batch(rows):
                 later = [r for p, _ in messages[index + 1:] for r in p]
                 if later:
                     _set([r.id for r in later], email_status="pending", claimed_at=None,
-                         next_attempt_at=now + timedelta(seconds=backoff(1)))
+                         next_attempt_at=now + timedelta(seconds=backoff(1)), waits_for_server=True)
                 return sent, False
             except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as exc:
                 smtp = _reset(smtp)  # refused by the server (4xx/5xx): the session goes on
@@ -428,7 +458,8 @@ def _send_batch(rows):
                 _set(ids, email_status="failed", attempts=Notification.attempts + 1, last_error=UNCERTAIN)
                 continue
             _set(ids, email_status="sent", sent_at=utcnow(), attempts=Notification.attempts + 1,
-                 last_error=None, next_attempt_at=None, sent_in=ids[0] if len(ids) > 1 else None)
+                 last_error=None, next_attempt_at=None, waits_for_server=False,
+                 sent_in=ids[0] if len(ids) > 1 else None)
             sent += len(ids)
     except BaseException:
         # Anything unexpected (a database error, the job's timeout): rows not yet tried go back.
@@ -498,7 +529,7 @@ def retry_failed(notification_id=None, **filters):
     count = db.session.execute(
         update(Notification).where(cond)
         .values(email_status="pending", attempts=0, claimed_at=None, sent_at=None, next_attempt_at=None,
-                retry_until=None, last_error=None)
+                retry_until=None, waits_for_server=False, last_error=None)
         .execution_options(synchronize_session=False)).rowcount
     if count:
         schedule_after_commit()

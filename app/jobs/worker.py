@@ -6,7 +6,8 @@ What it changes in rq's own Worker:
   the lock over as soon as the dead one's expires (rq: 61 s);
 - it beats often enough to be watched: every WORKER_TTL - 15 s while idle, every
   JOB_MONITORING_SECONDS while a job runs (so app.jobs.runs.sweep_stale fails a dead worker's run
-  within a minute, and /readyz and 任务队列 see a silent worker);
+  within a minute, and /readyz and 任务队列 see a silent worker), and registers again when a beat
+  finds that Redis came back empty;
 - builds the Flask app once in the parent, so each forked work-horse inherits it instead of
   rebuilding it (~0.7 s a job, STACK-NOTES); the pooled DB connections are dropped in the child
   (`app.jobs._dispose_pool_in_child`);
@@ -16,7 +17,7 @@ What it changes in rq's own Worker:
 """
 import logging
 
-from rq import Worker, defaults
+from rq import Worker, defaults, worker_registration
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,19 @@ class AppWorker(Worker):
     def work(self, *args, **kwargs):
         kwargs["with_scheduler"] = True
         return super().work(*args, **kwargs)
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        super().heartbeat(timeout, pipeline)
+        if pipeline is None and not self.connection.hexists(self.key, "birth"):
+            # Redis came back empty (it keeps nothing on disk) and rq reconnected in place: its
+            # beat recreated the worker's hash but not the registry, so /readyz and 任务队列
+            # would not see this worker. Register again.
+            self.log.warning("Worker %s: registration lost (Redis restarted empty): registering again", self.name)
+            with self.connection.pipeline() as again:
+                again.hset(self.key, mapping=self.serialize())
+                worker_registration.register(self, again)
+                again.expire(self.key, timeout or self.worker_ttl + 60)
+                again.execute()
 
     def execute_job(self, job, queue):
         # Here in the worker process, around the fork: the job's log lines (the work-horse inherits

@@ -1,7 +1,8 @@
 """Helpers for the jobs tests: a tiny local SMTP server, a private Redis database, outbox rows.
 
 `SmtpStub` speaks just enough SMTP for smtplib (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) on
-127.0.0.1 and records every accepted message. It can refuse recipients (`refuse` = {address: code})
+127.0.0.1 and records every accepted message; like a strict server it refuses message data with a
+bare LF line end (500). It can refuse recipients (`refuse` = {address: code})
 for a number of attempts (`fail_times`), stall in RCPT (`rcpt_delay`) and signal when the n-th
 RCPT arrives (`on_rcpt`), which the worker-kill test uses to SIGKILL a worker mid-batch.
 
@@ -76,14 +77,18 @@ class SmtpStub:
                             self.reply("250 OK")
                     elif verb == "DATA":
                         self.reply("354 go ahead")
-                        chunks = []
+                        chunks, bare_lf = [], False
                         while True:
                             data = self.rfile.readline()
                             if not data:
                                 return  # client vanished mid-DATA: not accepted
-                            if data in (b".\r\n", b".\n"):
+                            if data == b".\r\n":
                                 break
+                            bare_lf = bare_lf or not data.endswith(b"\r\n")
                             chunks.append(data[1:] if data.startswith(b"..") else data)
+                        if bare_lf:  # as strict servers do (RFC 5321 2.3.8; SMTP smuggling)
+                            self.reply("500 bare LF in message data")
+                            continue
                         msg = email.message_from_bytes(b"".join(chunks), policy=policy.default)
                         with stub.lock:
                             stub.messages.append((mail_from, rcpts, msg))
