@@ -1,0 +1,112 @@
+"""One look (issue 18 items 3, 5, 7): every screen — the product's pages, FAB's screens, the console —
+has the product's header (with the alliance's 联盟标识) and a breadcrumb built from the menu."""
+import io
+
+import pytest
+
+from app.extensions import db
+from app.models import SiteIdentity
+from tests.support.factories import PNG_BYTES, make_user
+
+
+def page(client, url):
+    r = client.get(url)
+    assert r.status_code == 200, (url, r.status_code)
+    return r.get_data(as_text=True)
+
+
+def crumbs_of(html):
+    import re
+
+    m = re.search(r'<div class="crumbs">(.*?)</div>', html, re.S)
+    assert m, "no breadcrumb"
+    return re.sub(r"<[^>]+>", "", m.group(1)).replace("我的位置：", "").strip()
+
+
+# ---------------------------------------------------------------- breadcrumb from the menu
+
+def test_breadcrumb_of_a_menu_page_is_its_menu_entry(w, client, login):
+    login(client, w.logins["student"].username)
+    assert crumbs_of(page(client, "/student/terminations/")) == "首页 / 就业信息维护 / 解约办理"
+
+
+def test_breadcrumb_of_a_detail_page_links_its_menu_entry(signed, client, login):
+    login(client, signed.logins["school"].username)
+    html = page(client, f"/school/review/{signed.agreement.id}")
+    assert crumbs_of(html) == "首页 / 签约管理 / 签约审核 / 协议书详情"
+    assert '<a href="/school/review/">签约审核</a>' in html
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("/users/list/", "首页 / 账号与权限 / 用户列表"),
+    ("/roles/list/", "首页 / 账号与权限 / 角色列表"),
+    ("/admin/sms/list/", "首页 / 账号与权限 / 短信发件箱"),
+    ("/admin/login-events/list/", "首页 / 账号与权限 / 登录记录"),
+    ("/users/show/{admin}", "首页 / 账号与权限 / 用户列表 / 显示用户"),
+    ("/users/add", "首页 / 账号与权限 / 用户列表 / 添加用户"),
+])
+def test_fab_screens_have_the_product_header_and_menu_breadcrumb(client, login, url, expected):
+    admin = make_user("admin", username="root")
+    login(client, "root")
+    html = page(client, url.format(admin=admin.id))
+    assert 'class="navbar navbar-inverse site-header"' in html and "湖北高校就业网络联盟" in html
+    assert crumbs_of(html) == expected
+
+
+def test_school_student_grid_has_the_menu_breadcrumb(w, client, login):
+    login(client, w.logins["school"].username)
+    assert crumbs_of(page(client, "/school/students/list/")) == "首页 / 学生管理 / 学生管理"
+    assert crumbs_of(page(client, f"/school/students/show/{w.student.id}")) == "首页 / 学生管理 / 学生管理 / 学生信息"
+
+
+# ---------------------------------------------------------------- 联盟标识
+
+def test_header_shows_the_default_alliance_name_on_the_login_page(client):
+    html = page(client, "/login/")
+    assert "湖北高校就业网络联盟" in html and "site-logo" not in html
+
+
+@pytest.mark.parametrize("role", ["province", "admin"])
+def test_province_and_admin_set_the_alliance_name_and_logo(client, login, role):
+    make_user(role, username="setter")
+    login(client, "setter")
+    assert "联盟标识" in page(client, "/settings/identity/")
+    r = client.post("/settings/identity/", data={"alliance_name": "  武汉地区高校就业联盟 ",
+                                                  "logo": (io.BytesIO(PNG_BYTES), "logo.png")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 302
+    row = db.session.get(SiteIdentity, 1)
+    assert row.alliance_name == "武汉地区高校就业联盟" and row.logo_path.endswith(".png")
+    html = page(client, "/settings/identity/")
+    assert "武汉地区高校就业联盟" in html and "湖北高校就业网络联盟标识" not in html
+    import re
+
+    logo = re.search(r'<img class="site-logo" src="([^"]+)"', html).group(1)
+    client.post("/logout/")
+    anonymous = page(client, "/login/")
+    assert "武汉地区高校就业联盟" in anonymous and logo in anonymous  # the login page too
+    r = client.get(logo)
+    assert r.status_code == 200 and r.data.startswith(b"\x89PNG")
+
+
+def test_identity_refuses_a_blank_name_and_a_pdf(client, login):
+    make_user("province", username="setter")
+    login(client, "setter")
+    from tests.support.factories import PDF_BYTES
+
+    r = client.post("/settings/identity/", data={"alliance_name": "   "}, follow_redirects=True)
+    assert "请填写联盟名称" in r.get_data(as_text=True)
+    r = client.post("/settings/identity/", data={"alliance_name": "某联盟", "logo": (io.BytesIO(PDF_BYTES), "x.pdf")},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "JPG 或 PNG" in r.get_data(as_text=True)
+    assert db.session.get(SiteIdentity, 1) is None
+
+
+@pytest.mark.parametrize("role", ["school", "employer", "student"])
+def test_other_roles_cannot_set_the_identity(w, client, login, role):
+    login(client, w.logins[role].username)
+    assert client.get("/settings/identity/").status_code in (302, 403, 404)
+    r = client.post("/settings/identity/", data={"alliance_name": "冒名联盟"})
+    assert r.status_code in (302, 403, 404)
+    assert db.session.get(SiteIdentity, 1) is None
+    assert "冒名联盟" not in client.get("/", follow_redirects=True).get_data(as_text=True)
