@@ -438,6 +438,7 @@ class RoleModelView(FabRoleModelView):
     """角色列表: names only (the permission list is thousands of English pairs wide)."""
 
     list_columns = ["name"]
+    search_columns = ["name"]  # not the permissions: thousands of English pairs in the filter's choices
     formatters_columns = {"name": lambda name: ROLE_LABELS.get(name, name)}
     list_widget = ListWidget  # FAB's roles widget ignores formatters_columns
 

@@ -1,5 +1,6 @@
 """Jinja filters and globals: every screen formats codes, dates and money the same way."""
 from . import identity, labels, regions
+from .views.grid import search_boxes
 from .views.menus import breadcrumb, portal_menu
 
 
@@ -20,4 +21,5 @@ def register_template_helpers(app):
         portal_menu=portal_menu,
         breadcrumb=breadcrumb,
         site_identity=identity.current,
+        grid_search_boxes=search_boxes,
     )

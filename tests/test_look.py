@@ -110,3 +110,65 @@ def test_other_roles_cannot_set_the_identity(w, client, login, role):
     assert r.status_code in (302, 403, 404)
     assert db.session.get(SiteIdentity, 1) is None
     assert "冒名联盟" not in client.get("/", follow_redirects=True).get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- FAB grids: search boxes, text buttons, Chinese
+
+# FAB's English and its bare-icon buttons, as the issue lists them.
+ENGLISH = ["No row selected", "List Groups", "Login Count", "Add Filter", "Record Count", ">OK<", "Search"]
+
+
+def grid_students(w):
+    from tests.support.factories import make_student
+
+    make_student(w.school, student_no="2023301011111", name="欧阳明", department="外国语学院", major="英语")
+    make_student(w.school, student_no="2023301012222", name="司马光", department="计算机学院", major="网络工程")
+
+
+@pytest.mark.parametrize("field,value,expected", [
+    ("_flt_2_student_no", "1111", {"欧阳明"}),
+    ("_flt_2_name", "司马", {"司马光"}),
+    ("_flt_2_department", "外国语", {"欧阳明"}),
+    ("_flt_2_major", "网络", {"司马光"}),
+])
+def test_student_grid_search_boxes_filter(w, client, login, field, value, expected):
+    grid_students(w)
+    login(client, w.logins["school"].username)
+    html = page(client, "/school/students/list/")
+    for label in ("学号", "姓名", "院系", "专业"):  # the boxes are on the page, not behind 添加过滤条件
+        assert f'placeholder="{label}"' in html
+    assert f'name="{field}"' in html
+    html = page(client, f"/school/students/list/?{field}={value}")
+    names = {n for n in ("欧阳明", "司马光", w.student.name) if f"<td>{n}</td>" in html}
+    assert names == expected
+    assert f'value="{value}"' in html  # the box keeps what was searched
+
+
+def test_student_grid_has_text_buttons_and_chinese_confirmations(w, client, login):
+    login(client, w.logins["school"].username)
+    html = page(client, "/school/students/list/")
+    assert 'data-confirm="确定限制所选学生网上签约吗？"' in html and ">限制签约</button>" in html
+    assert 'data-require-message="请先勾选要限制签约的记录"' in html
+    assert ">查看</a>" in html and "fa-search" not in html
+    for text in ENGLISH:
+        assert text not in html, text
+
+
+@pytest.mark.parametrize("url", ["/users/list/", "/roles/list/", "/admin/sms/list/", "/admin/login-events/list/",
+                                 "/users/show/{admin}", "/users/edit/{admin}", "/groups/list/"])
+def test_admin_screens_have_no_english_from_the_issue(client, login, url):
+    admin = make_user("admin", username="root")
+    login(client, "root")
+    html = page(client, url.format(admin=admin.id))
+    for text in ENGLISH:
+        assert text not in html, text
+    assert "返回" in html or "暂无数据" in html or "操作" in html
+
+
+def test_grid_action_posts_the_checked_rows(w, client, login):
+    from app.models import Student
+
+    login(client, w.logins["school"].username)
+    r = client.post("/school/students/action_post", data={"action": "restrict", "rowid": str(w.student.id)})
+    assert r.status_code == 302
+    assert db.session.get(Student, w.student.id).signing_restricted is True
