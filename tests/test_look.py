@@ -172,3 +172,27 @@ def test_grid_action_posts_the_checked_rows(w, client, login):
     r = client.post("/school/students/action_post", data={"action": "restrict", "rowid": str(w.student.id)})
     assert r.status_code == 302
     assert db.session.get(Student, w.student.id).signing_restricted is True
+
+
+# ---------------------------------------------------------------- the console reads like the product
+
+def test_console_has_the_product_layout_a_way_back_and_logout(stats_world, client, login):
+    make_user("province", username="prov")
+    login(client, "prov")
+    html = page(client, "/console/students/")
+    assert "湖北高校就业网络联盟" in html and 'class="col-md-2 portal-side"' in html
+    assert crumbs_of(html) == "首页 / 支持控制台 / 查找记录 / 学生"
+    assert '<a href="/">返回首页</a>' in html and 'action="/logout/"' in html and ">退出</button>" in html
+
+
+def test_console_shows_yes_no_and_names_not_ids(stats_world, client, login):
+    make_user("province", username="prov")
+    login(client, "prov")
+    student = stats_world["s"][0]
+    html = page(client, f"/console/students/details/?id={student.id}")
+    assert "False" not in html and "True" not in html
+    assert "<td>否</td>" in html.replace("\n", "").replace(" ", "") or ">否<" in html
+    assert "协议书#" not in html and "解约#" not in html and "其他去向#" not in html
+    events = page(client, "/console/events/")
+    assert "协议书ID" not in events and "解约ID" not in events
+    assert "/console/agreements/details/?id=" in events  # the object is a link by its name
