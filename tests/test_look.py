@@ -196,3 +196,10 @@ def test_console_shows_yes_no_and_names_not_ids(stats_world, client, login):
     events = page(client, "/console/events/")
     assert "协议书ID" not in events and "解约ID" not in events
     assert "/console/agreements/details/?id=" in events  # the object is a link by its name
+
+
+def test_blank_user_statistics_chart_is_gone(client, login):
+    make_user("admin", username="root")
+    login(client, "root")
+    assert client.get("/userstatschartview/chart/").status_code == 404
+    assert "用户统计" not in page(client, "/users/list/")
