@@ -181,6 +181,8 @@ FAB_SAFE_REDIRECT_HOSTS = ["127.0.0.1", "localhost"]
 # database on every check. A change in this process clears it at once; other processes within this
 # many seconds. 0: no cache (app/security.py).
 PERMISSION_CACHE_SECONDS = int(os.environ.get("PERMISSION_CACHE_SECONDS", "60"))
+# 联盟标识 (app/identity.py), read by every page's header: remembered per process this long.
+IDENTITY_CACHE_SECONDS = int(os.environ.get("IDENTITY_CACHE_SECONDS", "60"))
 # Statistics pages (数据统计, the province home) computed at most this often per filter set, per
 # process (app/stats.py dashboard_cached); the page shows when. 0: on every request.
 STATS_CACHE_SECONDS = int(os.environ.get("STATS_CACHE_SECONDS", "300"))

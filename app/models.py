@@ -539,3 +539,16 @@ class AccountEvent(Model):
     old_value = Column(String(120))
     new_value = Column(String(120))
     created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class SiteIdentity(Model):
+    """联盟标识: the alliance's name and logo in every page's header and on the login page, set by
+    the province centre or an administrator (app.identity). One row (id 1); none → the defaults."""
+
+    __tablename__ = "site_identity"
+    id = Column(Integer, primary_key=True)
+    alliance_name = Column(String(40), nullable=False)
+    # an uploads key (identity/….png|jpg), re-encoded by app.uploads; None: no logo
+    logo_path = Column(String(200))
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_by_id = Column(Integer, ForeignKey("ab_user.id"))

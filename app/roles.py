@@ -21,5 +21,5 @@ ROLE_VIEWS = {
     ROLE_STUDENT: ["StudentPortal", "DocumentView"],
     ROLE_SCHOOL: ["SchoolPortal", "SchoolStudentView", "SchoolImportView", "DocumentView", "JobRunView",
                   "SchoolStatsView"],
-    ROLE_PROVINCE: ["ProvincePortal", "ProvinceStatsView", "JobRunView", "QueueAdminView"],
+    ROLE_PROVINCE: ["ProvincePortal", "ProvinceStatsView", "JobRunView", "QueueAdminView", "IdentityView"],
 }

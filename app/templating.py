@@ -1,6 +1,7 @@
 """Jinja filters and globals: every screen formats codes, dates and money the same way."""
-from . import labels, regions
-from .views.menus import portal_menu
+from . import identity, labels, regions
+from .views.grid import search_boxes
+from .views.menus import breadcrumb, portal_menu
 
 
 def register_template_helpers(app):
@@ -18,4 +19,7 @@ def register_template_helpers(app):
         regions=regions,
         job_options=[(c, c) for c in labels.JOB_CATEGORY],
         portal_menu=portal_menu,
+        breadcrumb=breadcrumb,
+        site_identity=identity.current,
+        grid_search_boxes=search_boxes,
     )

@@ -88,7 +88,7 @@ def wipe(app):
     from app.extensions import db
 
     tables = [t for t in Model.metadata.sorted_tables if t.name not in KEEP_TABLES]
-    for cache in ("filter_options", "stats_cache"):  # keyed by ids and filters the next test reuses
+    for cache in ("filter_options", "stats_cache", "site_identity"):  # keyed by ids and filters the next test reuses
         caching.forget(cache)
     with db.engine.begin() as conn:
         for table in reversed(tables):

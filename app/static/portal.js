@@ -7,12 +7,21 @@
                                         alert() and do not send while that field is blank
      <input type=checkbox data-check-all=".row-check">
                                         checks or unchecks every box the selector finds
-     <a href="#" data-history-back>     back to the previous page */
+     <a href="#" data-history-back>     back to the previous page
+     <button data-require-checked="selector" data-require-message="…">
+                                        alert() and do not click while no box the selector finds is checked
+     <form data-drop-empty>             a GET search form leaves its blank fields out of the URL */
 (function () {
   'use strict';
   document.addEventListener('click', function (event) {
     var target = event.target;
     if (!(target instanceof Element)) { return; }
+    var needs = target.closest('[data-require-checked]');
+    if (needs && !document.querySelector(needs.getAttribute('data-require-checked') + ':checked')) {
+      window.alert(needs.getAttribute('data-require-message'));
+      event.preventDefault();
+      return;
+    }
     var asking = target.closest('[data-confirm]');
     if (asking && asking.tagName !== 'FORM' && !window.confirm(asking.getAttribute('data-confirm'))) {
       event.preventDefault();
@@ -25,6 +34,11 @@
   });
   document.addEventListener('submit', function (event) {
     var form = event.target;
+    if (form.hasAttribute('data-drop-empty')) {
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (el.name && el.value === '' && el.tagName !== 'BUTTON') { el.disabled = true; }
+      });
+    }
     var field = form.getAttribute('data-require-field');
     if (field && form.elements[field] && form.elements[field].value.trim() === '') {
       window.alert(form.getAttribute('data-require-message'));

@@ -14,6 +14,7 @@ Flask-Admin ignores FAB's permissions, base filters and the workflow (STACK-NOTE
 from flask import abort, current_app, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.model import typefmt
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import force_locale
 from flask_login import current_user
@@ -65,6 +66,37 @@ def _region(view, context, model, name):
     return regions.full_name(getattr(model, name))
 
 
+def _yes_no(view, value, name=None):
+    return "是" if value else "否"
+
+
+# Booleans read 是/否 (Flask-Admin shows True/False in details and an icon in lists).
+_TYPE_FORMATTERS = {**typefmt.BASE_FORMATTERS, bool: _yes_no}
+
+
+def event_object(event):
+    """(text, console url) of what a 流程追踪 row is about: the agreement by its number, a
+    termination or a destination by its kind — never a bare id."""
+    if event.termination_id:
+        t = db.session.get(Termination, event.termination_id)
+        number = t.agreement.number if t and t.agreement else None
+        return f"解约（协议书{number or '未编号'}）", url_for("console_terminations.details_view", id=event.termination_id)
+    if event.destination_id:
+        d = db.session.get(Destination, event.destination_id)
+        return (f"其他去向（{labels.label(labels.DESTINATION_KIND, d.kind) if d else ''}）",
+                url_for("console_destinations.details_view", id=event.destination_id))
+    if event.agreement_id:
+        a = db.session.get(Agreement, event.agreement_id)
+        return f"协议书{(a.number if a else None) or '（未编号）'}", url_for("console_agreements.details_view",
+                                                                         id=event.agreement_id)
+    return "-", None
+
+
+def _event_object(view, context, model, name):
+    text, url = event_object(model)
+    return Markup(f'<a href="{url}">{escape(text)}</a>') if url else text
+
+
 class ReadOnlyModelView(_Guard, ModelView):
     can_create = can_edit = can_delete = False
     can_export = False
@@ -73,7 +105,9 @@ class ReadOnlyModelView(_Guard, ModelView):
     page_size = 50
     details_template = "stats/console/details.html"
     list_template = "stats/console/list.html"
-    column_display_pk = True
+    column_display_pk = False  # rows are named by their own fields (学号, 单位名称, 协议书编号), not ids
+    column_type_formatters = _TYPE_FORMATTERS
+    column_type_formatters_detail = _TYPE_FORMATTERS
 
     # The routes that write are not registered: overriding without @expose drops them.
     def create_view(self):
@@ -123,6 +157,7 @@ class ReadOnlyModelView(_Guard, ModelView):
         if template == self.details_template and kwargs.get("model") is not None:
             kwargs["trace"] = self.trace_for(kwargs["model"])
             kwargs["related"] = self.related_for(kwargs["model"])
+            kwargs["event_object"] = event_object
         return super().render(template, **kwargs)
 
     def related_for(self, model):
@@ -135,7 +170,7 @@ def _agreement_link(view, context, model, name):
 
 
 class StudentConsoleView(ReadOnlyModelView):
-    column_list = ["id", "school", "student_no", "name", "id_number", "gender", "graduation_year", "education",
+    column_list = ["school", "student_no", "name", "id_number", "gender", "graduation_year", "education",
                    "department", "major", "phone"]
     column_details_list = column_list + ["email", "training_mode", "signing_restricted", "plan_submitted",
                                          "verified_at"]
@@ -170,7 +205,7 @@ class StudentConsoleView(ReadOnlyModelView):
 
 
 class EmployerConsoleView(ReadOnlyModelView):
-    column_list = ["id", "name", "credit_code", "nature", "industry", "region", "contact_name", "contact_phone",
+    column_list = ["name", "credit_code", "nature", "industry", "region", "contact_name", "contact_phone",
                    "profile_confirmed_at"]
     column_details_list = column_list + ["email", "address", "archive_mode", "archive_unit", "hukou_mode",
                                          "hukou_address", "created_at"]
@@ -207,9 +242,9 @@ class EmployerConsoleView(ReadOnlyModelView):
 
 
 class AgreementConsoleView(ReadOnlyModelView):
-    column_list = ["id", "number", "kind", "status", "school", "student", "student.id_number", "employer_name",
+    column_list = ["number", "kind", "status", "school", "student", "student.id_number", "employer_name",
                    "employer_credit_code", "position", "sent_at", "certified_at"]
-    column_details_list = ["id", "number", "kind", "status", "school", "student", "student.id_number",
+    column_details_list = ["number", "kind", "status", "school", "student", "student.id_number",
                            "employer_name", "employer_credit_code", "job_category", "position", "salary",
                            "work_region", "report_region", "report_deadline", "sent_at", "expires_at", "accepted_at",
                            "certified_at", "reviewed_at", "review_reason", "check_code"]
@@ -245,7 +280,7 @@ class AgreementConsoleView(ReadOnlyModelView):
 
 
 class DestinationConsoleView(ReadOnlyModelView):
-    column_list = ["id", "school", "student", "kind", "status", "created_at", "reviewed_at"]
+    column_list = ["school", "student", "kind", "status", "created_at", "reviewed_at"]
     column_details_list = column_list + ["details", "review_reason"]
     column_searchable_list = ["student.name", "student.id_number"]
     column_filters = ["kind", "status", "school.name"]
@@ -260,7 +295,7 @@ class DestinationConsoleView(ReadOnlyModelView):
 
 
 class TerminationConsoleView(ReadOnlyModelView):
-    column_list = ["id", "agreement", "student", "initiator", "status", "reason", "created_at", "reviewed_at"]
+    column_list = ["agreement", "student", "initiator", "status", "reason", "created_at", "reviewed_at"]
     column_details_list = column_list + ["review_reason", "agreed_at"]
     column_searchable_list = ["student.name", "student.id_number", "agreement.number"]
     column_filters = ["status", "initiator"]
@@ -279,13 +314,12 @@ class TerminationConsoleView(ReadOnlyModelView):
 
 class FlowEventConsoleView(ReadOnlyModelView):
     can_view_details = False
-    column_list = ["id", "created_at", "actor_name", "action", "remark", "agreement_id", "termination_id",
-                   "destination_id"]
+    column_list = ["created_at", "actor_name", "action", "remark", "agreement_id"]
     column_searchable_list = ["actor_name", "remark"]
     column_filters = ["action", "agreement_id"]
     column_labels = {"id": "ID", "created_at": "时间", "actor_name": "用户名称", "action": "操作", "remark": "备注",
-                     "agreement_id": "协议书ID", "termination_id": "解约ID", "destination_id": "去向ID"}
-    column_formatters = {"action": _label(labels.FLOW_ACTION), "created_at": _dt}
+                     "agreement_id": "对象"}
+    column_formatters = {"action": _label(labels.FLOW_ACTION), "created_at": _dt, "agreement_id": _event_object}
     column_default_sort = ("id", True)
 
 
@@ -327,7 +361,7 @@ def register(appbuilder):
     app = current_app._get_current_object()  # register() runs inside create_app's app context
     admin = Admin(name="支持控制台", url="/console", endpoint="console",
                   index_view=ConsoleIndexView(name="查找", url="/console", endpoint="console"),
-                  theme=Bootstrap4Theme(fluid=True), csp_nonce_generator=csp_nonce)
+                  theme=Bootstrap4Theme(fluid=True, base_template="stats/console/base.html"), csp_nonce_generator=csp_nonce)
     for cls, model, name, slug in VIEWS:
         admin.add_view(cls(model, db.session, name=name, endpoint=f"console_{slug}", url=slug))
     admin.init_app(app)

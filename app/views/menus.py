@@ -1,4 +1,8 @@
-"""The sidebar of each role, in the manual's menu structure (one place for all pages)."""
+"""The sidebar of each role, in the manual's menu structure (one place for all pages), and the
+breadcrumb ("我的位置") every page builds from it."""
+from flask import request, url_for
+from markupsafe import Markup, escape
+
 from ..roles import ROLE_ADMIN, ROLE_EMPLOYER, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT
 from ..security import role_of
 
@@ -29,6 +33,7 @@ MENUS = {
     ROLE_PROVINCE: ("省就业中心", [
         ("数据统计", [("各校签约概况", "ProvincePortal.home"), ("统计总览", "ProvinceStatsView.index")]),
         ("支持控制台", [("查找记录", "console.index"), ("任务队列", "QueueAdminView.index")]),
+        ("系统设置", [("联盟标识", "IdentityView.edit")]),
         ("个人信息维护", [PASSWORD]),
     ]),
     ROLE_ADMIN: ("系统管理", [
@@ -36,7 +41,7 @@ MENUS = {
         ("支持控制台", [("查找记录", "console.index"), ("任务队列", "QueueAdminView.index")]),
         ("账号与权限", [("用户列表", "UserDBModelView.list"), ("角色列表", "RoleModelView.list"),
                    ("短信发件箱", "SmsOutboxView.list"),
-                   ("登录记录", "LoginEventView.list"), PASSWORD]),
+                   ("登录记录", "LoginEventView.list"), ("联盟标识", "IdentityView.edit"), PASSWORD]),
     ]),
 }
 
@@ -47,3 +52,49 @@ def portal_menu():
         return None
     title, groups = MENUS[role]
     return {"title": title, "groups": groups}
+
+
+def _find(groups, endpoint):
+    """(group, label) of `endpoint` in a role's menu, or None."""
+    for group, items in groups:
+        for label, item_endpoint in items:
+            if item_endpoint == endpoint:
+                return group, label
+    return None
+
+
+def _owner(groups, endpoint):
+    """The one menu entry of the view that serves `endpoint` (FAB's show/edit/add pages of a list
+    in the menu: UserDBModelView.show → 用户列表), or None when the view has no entry or several
+    (a portal's detail pages name their entry themselves)."""
+    blueprint = endpoint.partition(".")[0]
+    found = [item for _group, items in groups for item in items if item[1].partition(".")[0] == blueprint]
+    return found[0][1] if len(found) == 1 else None
+
+
+def trail(under=None, last=None, endpoint=None):
+    """我的位置 as [(text, url or None)]: 首页, then the menu group and entry of the page (`under`
+    when given, else the request's endpoint, else the one entry of its view), then `last` (a
+    detail page's own name)."""
+    out = [("首页", "/")]
+    role = role_of()
+    groups = MENUS[role][1] if role in MENUS else []
+    endpoint = endpoint or request.endpoint or ""
+    entry = under or (endpoint if _find(groups, endpoint) else _owner(groups, endpoint))
+    found = _find(groups, entry) if entry else None
+    if found:
+        group, label = found
+        out.append((group, None))
+        out.append((label, url_for(entry) if entry != endpoint or last else None))
+    if last and (not found or last != found[1]):
+        out.append((last, None))
+    return out
+
+
+def breadcrumb(under=None, last=None, steps=None):
+    """The breadcrumb's HTML (base layout: `{{ breadcrumb() }}`; a detail page:
+    `{{ breadcrumb('SchoolPortal.reviews', '协议书详情') }}`; a background job's page, whose place
+    depends on the job: `steps`, [(text, url or None)] after 首页)."""
+    items = [("首页", "/")] + list(steps) if steps else trail(under, last)
+    parts = [Markup('<a href="{}">{}</a>').format(url, text) if url else escape(text) for text, url in items]
+    return Markup('<div class="crumbs">我的位置：') + Markup(" / ").join(parts) + Markup("</div>")
