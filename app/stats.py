@@ -185,11 +185,14 @@ def outcome_query(f: Filters):
     ).where(*a_where).subquery("a")
     d = select(Destination.student_id, Destination.kind, Destination.status, d_at.label("at")
                ).where(*d_where).subquery("d")
+    # Work place to the city (xxyy00): tables go no deeper, and the grouping stays small. A 省直辖
+    # county-level unit (GB/T 2260 xx90xx: 仙桃 429004) counts as its own city, so it keeps its code.
+    work_city = case((func.substr(a.c.work_region, 3, 2) == "90", a.c.work_region),
+                     else_=func.substr(a.c.work_region, 1, 4) + "00")
     dims = (
         Student.school_id, School.code.label("school_code"), School.name.label("school_name"),
         Student.department, Student.major, Student.education, Student.gender, a.c.kind.label("a_kind"),
-        # Work place to the city (xxyy): tables go no deeper, and the grouping stays small.
-        a.c.status.label("a_status"), (func.substr(a.c.work_region, 1, 4) + "00").label("work_region"),
+        a.c.status.label("a_status"), work_city.label("work_region"),
         Employer.nature, d.c.kind.label("d_kind"),
         d.c.status.label("d_status"),
     )
@@ -252,17 +255,12 @@ def derive(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _region_names(codes: pd.Series, province):
-    """GB/T 2260 code → province (湖北省) or city (武汉市; a municipality's own name, 北京市),
-    looked up once per distinct code."""
+    """GB/T 2260 code → province (湖北省) or city (武汉市; a municipality's own name, 北京市; a
+    省直辖 unit's own, 仙桃市), looked up once per distinct code."""
     names = {}
     for code in codes.dropna().unique():
-        code = str(code)
-        prov = regions.name_of(code[:2] + "0000") if len(code) == 6 else None
-        if province:
-            names[code] = prov or "未知"
-        else:
-            city = regions.name_of(code[:4] + "00") if len(code) == 6 else None
-            names[code] = city if city and city not in ("市辖区", "县") else (prov or "未知")
+        place = regions.province_and_city(str(code))
+        names[str(code)] = place[0 if province else 1] if place else "未知"
     return codes.map(lambda c: names.get(str(c), "未知") if isinstance(c, str) else None)
 
 

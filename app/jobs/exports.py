@@ -160,11 +160,11 @@ _REGION_NAMES = Table("tmp_region_name", MetaData(), Column("code", String(6), p
 
 
 def _region_table(conn):
-    """A temporary code → full name table (GB/T 2260, ~3,500 rows) on this connection, so that a
-    list can name regions in its one SELECT."""
+    """A temporary code → full name table (GB/T 2260, ~6,800 rows: the codes in force and the old
+    ones stored data may hold) on this connection, so that a list can name regions in its one SELECT."""
     _REGION_NAMES.create(conn, checkfirst=True)
     if conn.scalar(select(func.count()).select_from(_REGION_NAMES)) == 0:
-        conn.execute(insert(_REGION_NAMES), [{"code": c, "name": regions.full_name(c)} for c in regions.codes()])
+        conn.execute(insert(_REGION_NAMES), [{"code": c, "name": regions.full_name(c)} for c in regions.named_codes()])
     return _REGION_NAMES
 
 

@@ -56,7 +56,7 @@ class RegisterView(BaseView):
 
 
 class RegionView(BaseView):
-    """The cascading 省/市/区县 picker's data (GB/T 2260 via python-stdnum); public, read-only."""
+    """The cascading 省/市/区县 picker's data (GB/T 2260, app/regions.py); public, read-only."""
 
     route_base = "/regions"
 

@@ -82,6 +82,21 @@ def _sms_code(server, phone):
     return re.search(r"\d{6}", rows[0][0]).group(0)
 
 
+def test_region_picker_chooses_a_directly_administered_unit_and_a_municipal_county(server, actors):
+    visitor = actors("region-picker")
+    visitor.goto("/register/")
+    picker = visitor.page.locator(".region-picker")
+    picker.get_by_label("省").select_option(label="湖北省")
+    expect(picker.get_by_label("市").locator("option", has_text="仙桃市")).to_have_count(1)
+    picker.get_by_label("市").select_option(label="仙桃市")
+    expect(picker.get_by_label("区县")).to_be_disabled()  # county-level: nothing below
+    assert visitor.page.input_value("#region") == "429004"
+    picker.get_by_label("省").select_option(label="重庆市")
+    expect(picker.get_by_label("市").locator("option", has_text="城口县")).to_have_count(1)
+    picker.get_by_label("市").select_option(label="城口县")
+    assert visitor.page.input_value("#region") == "500229"
+
+
 def test_new_student_activates_by_sms_then_verifies(server, actors):
     """R18: no initial password. 首次登录 / 忘记密码 → an SMS code to the phone on file → the student
     sets the password → 信息验证 without a second code → 账号安全记录 on the home page."""
