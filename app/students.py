@@ -163,24 +163,27 @@ def save_student(reviewer, values, student=None, now=None):
         changed = {f for f in ("name", "id_number") if row[f].upper() != (getattr(student, f) or "").upper()}
         refusal = identity_refusal(changed)
         if refusal is not None and student.id in identity_frozen([student.id]):
-            raise refusal.error()
+            raise WorkflowError(refusal.message, refusal.rule, {f: refusal.message for f in changed})
     checked = roster_validate.check(Table(frame=pd.DataFrame([row], index=[1]), extra=[]), roster_spec.ROSTER)
-    problems = list(checked.errors.get(1, []))
+    # Each reason beside its field, as on every other form (the form is one roster row).
+    problems = dict(checked.fields.get(1, {}))
+    unplaced = [reason for reason in checked.errors.get(1, []) if reason not in problems.values()]
     clean = checked.values.get(1, {})
-    if not problems:
+    if not problems and not unplaced:
         clash = select(Student).where(Student.school_id == school_id,
                                       (Student.student_no == clean["student_no"]) | (Student.id_number == clean["id_number"]))
         if student is not None:
             clash = clash.where(Student.id != student.id)
         other = db.session.scalar(clash)
         if other is not None:
-            problems.append(f"学号或身份证号与本校学生{other.name}（{other.student_no}）重复")
+            key = "student_no" if other.student_no == clean["student_no"] else "id_number"
+            problems[key] = f"{roster_spec.ROSTER.column(key).label}与本校学生{other.name}（{other.student_no}）重复"
         if clean.get("email"):
             login = accounts.login_of(student) if student is not None else None
             if email_taken(clean["email"], except_user_id=login.id if login else None):
-                problems.append("邮箱已被其他账号使用")
-    if problems:
-        raise WorkflowError("；".join(problems), "R15")
+                problems["email"] = "邮箱已被其他账号使用"
+    if problems or unplaced:
+        raise WorkflowError("；".join(unplaced) or "学生信息填写有误，请按提示修改", "R15", problems)
     clean["email"] = clean.get("email") or None
     plan = bool(values.get("plan_submitted"))
     if student is None:
