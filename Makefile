@@ -35,6 +35,9 @@ export FLASK_APP := app:create_app
 # The developer's targets run as development (config.py APP_ENV): a per-instance SECRET_KEY is
 # accepted there; `make worker`, `make cron` and gunicorn in production need SECRET_KEY set.
 run seed migrate migration: export APP_ENV ?= development
+# The address `make run` serves on is the one the app links to (mails, the PDF's QR code) and the
+# one `flask demo seed` prints with the demo logins; an explicit PUBLIC_BASE_URL wins.
+run seed migrate: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 export PYTHONPATH := $(CURDIR)
 
 DEB_PACKAGES := wkhtmltopdf fonts-noto-cjk poppler-utils chromium

@@ -113,14 +113,15 @@ def _register_request_hooks(app):
     for init_observability's and init_headers', which create_app registers before all others.
     Order matters: the extensions' hooks come first (CSRF at csrf.init_app; FAB's rate limiter and
     g.user at AppBuilder()), then ours: the NUL-byte refusal, malformed FAB list arguments, the session check
-    (app/security.py), the first-login guard."""
-    from .security import enforce_session
+    (app/security.py), 请先登录 for a logged-out visitor, the first-login guard."""
+    from .security import ask_to_log_in, enforce_session
     from .views.account import first_login_guard, refuse_nul_bytes
     from .views.common import refuse_malformed_list_args
 
     app.before_request(refuse_nul_bytes)
     app.before_request(refuse_malformed_list_args)
     app.before_request(enforce_session)
+    app.before_request(ask_to_log_in)
     app.before_request(first_login_guard)
     _register_error_pages(app)
 

@@ -276,12 +276,15 @@ def mask_email(email):
 
 def record_event(user, kind, actor=None, old=None, new=None, now=None, by=None):
     """One 账号安全记录 row (R18). `actor`: the login that acted (None: the owner, by a code or
-    link); `by`: (name, party) when no login acts (the roster import); `old`/`new`: already
-    masked values. `user` may be a row or any object with id and student_id."""
+    link; the owner's own login: the owner, logged in, shown as 本人); `by`: (name, party) when no
+    login acts (the roster import); `old`/`new`: already masked values. `user` may be a row or any
+    object with id and student_id."""
     from .models import AccountEvent
 
     if by is not None:
         (name, party), actor_id = by, None
+    elif actor is not None and actor.id == user.id:  # the owner, logged in (基本信息管理)
+        name, party, actor_id = "本人", None, actor.id
     elif actor is not None:
         name = actor.get_full_name() if hasattr(actor, "get_full_name") else str(actor)
         party = (actor.school.name if getattr(actor, "school", None) is not None

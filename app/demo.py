@@ -477,7 +477,8 @@ def print_accounts():
     headers = ("角色", "用户名", "密码", "说明")
     widths = [max(_width(str(r[i])) for r in rows + [headers]) for i in range(3)]
     line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-    click.echo("演示账号 / demo accounts (http://127.0.0.1:8080/login/)")
+    login_url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/login/"  # make run: its HOST and PORT
+    click.echo(f"演示账号 / demo accounts ({login_url})")
     click.echo(line)
     for r in [headers] + rows:
         click.echo("| " + " | ".join(_pad(str(r[i]), widths[i]) for i in range(3)) + " | " + r[3])

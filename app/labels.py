@@ -74,14 +74,14 @@ JOB_CATEGORY = [
 ]
 FLOW_ACTION = {
     "invite": "发起邀约",
-    "accept": "同意签约，待管理员审核",
+    "accept": "同意签约，待学校审核",
     "reject": "拒绝签约",
     "amend": "修改邀约",
     "expire": "邀约过期",
     "certify": "签约审核通过",
     "decline": "签约审核不通过",
     "withdraw": "撤回审核",
-    "paper_record": "录入纸质协议书，待管理员审核",
+    "paper_record": "录入纸质协议书，待学校审核",
     "termination_request": "提出解约申请",
     "termination_agree": "同意解约，待学校审核",
     "termination_approve": "解约审核通过",
@@ -183,6 +183,18 @@ def fmt_money(value, unit="/月"):
 def deadline_date(expires_at):
     """R4: the last day an offer can be answered (its expiry instant is 24:00 of this day)."""
     return (local(expires_at) - timedelta(seconds=1)).date() if expires_at else None
+
+
+# What may end a sentence or a clause, typed in either width (and the spaces around it).
+_CLAUSE_END = "。．.，,；;：:！!？?、…～~ \u3000\t\r\n"
+
+
+def clause(text):
+    """A person's own words (解除原因 …) made to sit inside one of our sentences: trimmed, and
+    without the 。，；！ etc. they ended with, so "由于{reason}原因，" never reads "由于…。原因，"
+    and "原因：{reason}。" never "…。。"."""
+    text = (text or "").strip()
+    return text.rstrip(_CLAUSE_END) or text
 
 
 def mask_id(id_number):

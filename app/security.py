@@ -9,9 +9,10 @@ from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import abort, current_app, flash, g, has_app_context, has_request_context, redirect, request, session, url_for
-from flask_appbuilder import ModelView, expose
+from flask_appbuilder import BaseView, ModelView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.actions import action as fab_action
+from flask_appbuilder.const import PERMISSION_PREFIX
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
@@ -94,6 +95,7 @@ class NoPasswordSecurityApi(SecurityApi):
 
 SESSION_KEY = "_sid"
 EXPIRED_MESSAGE = "登录已过期，请重新登录"
+LOGIN_FIRST_MESSAGE = "请先登录"
 LOCKED_MESSAGE = "登录失败次数过多，账号已被暂时锁定，请于{until}之后再试，或联系管理员解除锁定"
 
 
@@ -179,19 +181,43 @@ def enforce_session():
         if request.endpoint == "AuthDBView.login":
             return None  # the login form itself: simply not logged in any more
         if kind == "blocked":
-            flash(login_block_reason(user), "danger")
-        elif kind == "inactive":
-            flash("账号已停用，请联系管理员", "danger")
-        else:
-            flash(EXPIRED_MESSAGE, "warning")
-        target = safe_next(request.full_path) if request.method == "GET" else None
-        return redirect(url_for("AuthDBView.login", next=target))
+            return to_login(login_block_reason(user), "danger")
+        if kind == "inactive":
+            return to_login("账号已停用，请联系管理员", "danger")
+        return to_login(EXPIRED_MESSAGE)
     record = g.get("user_session")
     if record is not None and now() - record.last_seen_at >= timedelta(
             seconds=current_app.config["SESSION_TOUCH_SECONDS"]):
         db.session.execute(update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now()))
         db.session.commit()
     return None
+
+
+def to_login(message, category="warning"):
+    """The login page with `message`; after the login the person comes back to this page — a GET's
+    own path (safe_next), never a POST's URL, whose form is gone."""
+    flash(message, category)
+    target = safe_next(request.full_path.rstrip("?")) if request.method == "GET" else None
+    return redirect(url_for("AuthDBView.login", next=target))
+
+
+def ask_to_log_in():
+    """before_request: a logged-out visitor to a page behind FAB's `has_access` is asked to log in
+    (请先登录) and comes back afterwards. FAB's has_access would flash 访问被拒绝 — its word for a
+    missing permission — and send the full URL as `next`. A page the public role may open (the
+    same check has_access makes) and every page without has_access are left alone."""
+    if current_user.is_authenticated:
+        return None
+    page = current_app.view_functions.get(request.endpoint)
+    view = getattr(page, "__self__", None)
+    name = getattr(page, "_permission_name", None)  # set by has_access (and permission_name)
+    if not isinstance(view, BaseView) or name is None:
+        return None
+    permission = PERMISSION_PREFIX + ((view.method_permission_name or {}).get(page.__name__) or name)
+    if permission in view.base_permissions and current_app.appbuilder.sm.has_access(
+            permission, view.class_permission_name):
+        return None
+    return to_login(LOGIN_FIRST_MESSAGE)
 
 
 def end_current_session(reason):
@@ -327,6 +353,10 @@ class AuthDBView(FabAuthDBView):
             if mode == "student":
                 # Unknown 学号: still run a password check so timing does not tell (FAB balances too).
                 username = student_username(request.form.get("school"), username) or "#no-such-user#"
+            # A refused login goes back to the form on the tab it was made on (毕业生登录 keeps
+            # its school), with the page it was meant to open.
+            school = labels.parse_id(request.form.get("school")) if mode == "student" else None
+            again = redirect(url_for("AuthDBView.login", next=next_url or None, mode=mode, school=school))
             user = self.appbuilder.sm.auth_user_db(username, password)
             if not user:
                 locked_until = g.pop("login_locked_until", None)
@@ -334,12 +364,11 @@ class AuthDBView(FabAuthDBView):
                     flash(LOCKED_MESSAGE.format(until=labels.local(locked_until).strftime("%H:%M")), "danger")
                 else:
                     flash("账号或密码不正确" if mode != "student" else "学校、学号/身份证号或密码不正确", "warning")
-                school = labels.parse_id(request.form.get("school")) if mode == "student" else None
-                return redirect(url_for("AuthDBView.login", next=next_url or None, mode=mode, school=school))
+                return again
             reason = login_block_reason(user)
             if reason:
                 flash(reason, "danger")
-                return redirect(self.appbuilder.get_url_for_login)
+                return again
             start_session(user)
             return redirect(next_url)
         schools = db.session.scalars(select(School).order_by(School.code)).all()

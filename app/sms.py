@@ -26,6 +26,11 @@ from .extensions import db
 from .models import SmsCode, SmsMessage, utcnow
 
 
+# After a code is sent, 发送验证码 counts down this long (static/sms-countdown.js): the phone gets
+# SMS_PER_PHONE_MINUTE codes a minute, so an earlier click would only be refused.
+RESEND_SECONDS = 60
+
+
 class SmsError(Exception):
     """A refused send or a wrong code; the message is shown to the user."""
 

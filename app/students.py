@@ -1,8 +1,9 @@
-"""Students' records and accounts: 账号激活 (SMS), 信息验证 (first login), 学生管理 (add, edit,
-重置密码) and 限制签约. These change no status; the identity printed on a live agreement is frozen
-(R19). R18: a school never sets or learns a student's password; its change of a verified
-student's phone or e-mail and every reset is recorded (accounts.record_event), told to the
-student's previous contact, and sends the student back through 信息验证."""
+"""Students' records and accounts: 账号激活 (SMS), 信息验证 (first login), 基本信息管理 (the
+student's own 邮箱, 通讯地址 and 手机), 学生管理 (add, edit, 重置密码) and 限制签约. These change no
+status; the identity printed on a live agreement is frozen (R19). R18: a school never sets or
+learns a student's password; its change of a verified student's phone or e-mail and every reset
+is recorded (accounts.record_event), told to the student's previous contact, and sends the
+student back through 信息验证. The student's own change is recorded and told the same way."""
 import re
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ from .passwords import password_problem
 from .profiles import email_taken
 from .workflow import WorkflowError, identity_frozen, identity_refusal
 from .workflow.base import commit, lock_student, transition, utc
-from .workflow.fields import valid_email
+from .workflow.fields import contact_fields, mobile_field
 
 
 def _own_student(reviewer, student):
@@ -32,13 +33,9 @@ def verify_student(student, email, address, code, now=None):
     from . import sms
 
     n = utc(now)
-    errors = {}
-    email = (email or "").strip()
-    address = (address or "").strip()
-    if not valid_email(email):
-        errors["email"] = "请输入正确的邮箱"
-    if not address or len(address) > 200:
-        errors["address"] = "请输入通讯地址（200字以内）"
+    errors, clean = {}, {}
+    contact_fields({"email": email, "address": address}, errors, clean)
+    email, address = clean["email"], clean["address"]
     proven = phone_proven(student)
     if not proven and not re.fullmatch(r"\d{6}", (code or "").strip()):
         errors["code"] = "请输入6位短信验证码"
@@ -58,6 +55,84 @@ def verify_student(student, email, address, code, now=None):
         user.email = email  # the placeholder address of a roster login is replaced here
     if student.verified_at is None:
         student.verified_at = n
+    commit()
+    return student
+
+
+# ---------------------------------------------------------------- 基本信息管理 (the student's own)
+
+PHONE_CHANGE_PURPOSE = "phone_change"
+
+
+@transition
+def update_contact(student, values, now=None):
+    """基本信息管理: the student's own 邮箱 and 通讯地址 (R15, as at 信息验证). A changed e-mail is
+    recorded in 账号安全记录 and told to the previous address (R18); the student stays verified."""
+    from . import accounts
+
+    errors, clean = {}, {}
+    contact_fields(values, errors, clean)
+    user = accounts.login_of(student)
+    if not errors and email_taken(clean["email"], except_user_id=user.id if user else None):
+        errors["email"] = "该邮箱已被其他账号使用"
+    if errors:
+        raise WorkflowError("联系方式填写有误，请按提示修改", "R15", errors)
+    student = lock_student(student.id)
+    old_email = student.email
+    student.email, student.address = clean["email"], clean["address"]
+    if user is not None:
+        old_login_email = user.email
+        user.email = clean["email"]
+        record_contact_changes(user, student.phone, student.phone, old_email, student.email, old_login_email,
+                               None, now, actor=user)
+    commit()
+    return student
+
+
+def _new_phone(student, phone, errors, clean):
+    mobile_field({"phone": phone}, errors, clean, label="新手机号")
+    if "phone" not in errors and clean["phone"] == student.phone:
+        errors["phone"] = "新手机号与当前手机号相同"
+
+
+def send_phone_code(student, phone, ip=None, now=None):
+    """更换手机号, step 1: a code to the NEW number (R15: a mobile, not the current one). Raises
+    WorkflowError for the input, sms.SmsError when a sending limit says no."""
+    from . import sms
+
+    errors, clean = {}, {}
+    _new_phone(student, phone, errors, clean)
+    if errors:
+        raise WorkflowError(errors["phone"], "R15", errors)
+    return sms.send_code(clean["phone"], ip=ip, student_id=student.id, purpose=PHONE_CHANGE_PURPOSE,
+                         now=utc(now))
+
+
+@transition
+def change_phone(student, phone, code, password, now=None):
+    """更换手机号, step 2: the code sent to the new number proves it, the login password proves the
+    person (a borrowed session alone cannot move the account's recovery phone). Recorded in
+    账号安全记录 and told to the previous phone and e-mail (R18); being the student's own change,
+    it neither holds the new phone (contact_hold_until) nor asks for 信息验证 again."""
+    from . import accounts, sms
+
+    n = utc(now)
+    errors, clean = {}, {}
+    _new_phone(student, phone, errors, clean)
+    if not re.fullmatch(r"\d{6}", (code or "").strip()):
+        errors["code"] = "请输入6位短信验证码"
+    user = accounts.login_of(student)
+    if user is None or not accounts.check_password(user, password):
+        errors["password"] = "登录密码不正确"
+    if errors:
+        raise WorkflowError(next(iter(errors.values())), "R18", errors)
+    student = lock_student(student.id)
+    try:
+        sms.consume_code(clean["phone"], code, purpose=PHONE_CHANGE_PURPOSE, now=n)
+    except sms.SmsError as exc:
+        raise WorkflowError(str(exc), "R18", {"code": str(exc)})
+    old_phone, student.phone = student.phone, clean["phone"]
+    record_contact_changes(user, old_phone, student.phone, user.email, user.email, user.email, None, n, actor=user)
     commit()
     return student
 
@@ -88,24 +163,27 @@ def save_student(reviewer, values, student=None, now=None):
         changed = {f for f in ("name", "id_number") if row[f].upper() != (getattr(student, f) or "").upper()}
         refusal = identity_refusal(changed)
         if refusal is not None and student.id in identity_frozen([student.id]):
-            raise refusal.error()
+            raise WorkflowError(refusal.message, refusal.rule, {f: refusal.message for f in changed})
     checked = roster_validate.check(Table(frame=pd.DataFrame([row], index=[1]), extra=[]), roster_spec.ROSTER)
-    problems = list(checked.errors.get(1, []))
+    # Each reason beside its field, as on every other form (the form is one roster row).
+    problems = dict(checked.fields.get(1, {}))
+    unplaced = [reason for reason in checked.errors.get(1, []) if reason not in problems.values()]
     clean = checked.values.get(1, {})
-    if not problems:
+    if not problems and not unplaced:
         clash = select(Student).where(Student.school_id == school_id,
                                       (Student.student_no == clean["student_no"]) | (Student.id_number == clean["id_number"]))
         if student is not None:
             clash = clash.where(Student.id != student.id)
         other = db.session.scalar(clash)
         if other is not None:
-            problems.append(f"学号或身份证号与本校学生{other.name}（{other.student_no}）重复")
+            key = "student_no" if other.student_no == clean["student_no"] else "id_number"
+            problems[key] = f"{roster_spec.ROSTER.column(key).label}与本校学生{other.name}（{other.student_no}）重复"
         if clean.get("email"):
             login = accounts.login_of(student) if student is not None else None
             if email_taken(clean["email"], except_user_id=login.id if login else None):
-                problems.append("邮箱已被其他账号使用")
-    if problems:
-        raise WorkflowError("；".join(problems), "R15")
+                problems["email"] = "邮箱已被其他账号使用"
+    if problems or unplaced:
+        raise WorkflowError("；".join(unplaced) or "学生信息填写有误，请按提示修改", "R15", problems)
     clean["email"] = clean.get("email") or None
     plan = bool(values.get("plan_submitted"))
     if student is None:
@@ -147,7 +225,8 @@ def _acted_by(reviewer):
 def record_contact_changes(user, old_phone, new_phone, old_email, new_email, old_login_email, by, now,
                            actor=None):
     """The events and notices of one verified student's contact change (R18); True if anything
-    changed (the caller then sets verified_at back to empty). `by`: (name, party) of who acted."""
+    changed (the caller then sets verified_at back to empty when somebody else changed it).
+    `by`: (name, party) of who acted; None with `actor` the student's own login (基本信息管理)."""
     from . import accounts
 
     changes = []
@@ -159,20 +238,24 @@ def record_contact_changes(user, old_phone, new_phone, old_email, new_email, old
         accounts.record_event(user, kind, actor=actor, old=old, new=new, now=now, by=None if actor else by)
     if changes:
         what = "、".join(f"{accounts.EVENT_KINDS[k]}（{o} → {n}）" for k, o, n in changes)
-        _tell_previous_contact(by, user, old_phone, old_login_email,
-                               f"学校就业部门修改了你的账号联系方式：{what}。", now)
+        who = "学校就业部门" if by is not None else "你在基本信息管理中"
+        _tell_previous_contact(by, user, old_phone, old_login_email, f"{who}修改了你的账号联系方式：{what}。", now)
     return bool(changes)
 
 
 def _tell_previous_contact(by, user, old_phone, old_email, text, now):
     """The notice goes where the student could read it BEFORE the change: the in-app box and the
-    previous e-mail address (the login's, before update_login), and an SMS to the previous phone."""
+    previous e-mail address (the login's, before update_login), and an SMS to the previous phone.
+    `by`: (name, party) of the school or import that acted; None for the student's own change."""
     from . import sms
 
     n = utc(now)
-    name, party = by
-    body = (f"{text}操作人：{party} {name}。如非你本人申请，请立即联系学校就业部门"
-            "并在登录页通过“首次登录 / 忘记密码”凭手机验证码重新设置密码。")
+    if by is None:
+        body = f"{text}如非你本人操作，请立即修改密码并联系学校就业部门。"
+    else:
+        name, party = by
+        body = (f"{text}操作人：{party} {name}。如非你本人申请，请立即联系学校就业部门"
+                "并在登录页通过“首次登录 / 忘记密码”凭手机验证码重新设置密码。")
     notify([(user.id, old_email)], "账号安全提醒", body, now=n)
     if old_phone:
         sms.send(old_phone, f"{current_app.config['SMS_SIGN']}{text}如非本人申请，请立即联系学校就业部门。", now=n)
@@ -277,19 +360,19 @@ def activate_student(school_id, account, code, password, now=None):
 
 
 def contact_hold_until(student, user, now=None):
-    """R18: when somebody other than the student changed a verified student's phone within
-    CONTACT_HOLD_HOURS, the end of that hold (naive UTC), else None. Until then the new phone does
-    not set a password: the student, told on the previous phone and e-mail, has time to object,
-    and a school cannot change the phone and take the account over at once."""
+    """R18: when the newest change of a verified student's phone was made by somebody other than
+    the student within CONTACT_HOLD_HOURS, the end of that hold (naive UTC), else None. Until then
+    the new phone does not set a password: the student, told on the previous phone and e-mail, has
+    time to object, and a school cannot change the phone and take the account over at once."""
     hours = current_app.config.get("CONTACT_HOLD_HOURS", 72)
-    changed = db.session.scalar(
-        select(AccountEvent.created_at).where(
-            AccountEvent.student_id == student.id, AccountEvent.kind == "phone_changed",
-            (AccountEvent.actor_id.is_(None)) | (AccountEvent.actor_id != user.id))
-        .order_by(AccountEvent.created_at.desc()).limit(1))
-    if changed is None or not hours:
+    newest = db.session.execute(
+        select(AccountEvent.created_at, AccountEvent.actor_id).where(
+            AccountEvent.student_id == student.id, AccountEvent.kind == "phone_changed")
+        .order_by(AccountEvent.created_at.desc(), AccountEvent.id.desc()).limit(1)).first()
+    # The student's own change (基本信息管理, proven by a code to the new phone) holds nothing.
+    if newest is None or newest.actor_id == user.id or not hours:
         return None
-    until = changed + timedelta(hours=hours)
+    until = newest.created_at + timedelta(hours=hours)
     return until if utc(now) < until else None
 
 

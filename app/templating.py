@@ -9,6 +9,7 @@ def register_template_helpers(app):
         date=labels.fmt_date,
         datetime=labels.fmt_datetime,
         money=labels.fmt_money,
+        clause=labels.clause,
         mask_id=labels.mask_id,
         mask_phone=labels.mask_phone,
         mask_email=labels.mask_email,

@@ -49,11 +49,15 @@ class Checked:
     values: dict  # row number → {key: clean value}
     errors: dict = field(default_factory=dict)  # row number → [reason, ...]
     total: int = 0
+    # row number → {column key: its reason}: where a one-row form (新增学生) shows each reason
+    fields: dict = field(default_factory=dict)
 
-    def refuse(self, row, reason):
+    def refuse(self, row, reason, key=None):
         reasons = self.errors.setdefault(row, [])
         if reason not in reasons:
             reasons.append(reason)
+        if key is not None:
+            self.fields.setdefault(row, {}).setdefault(key, reason)
 
     @property
     def valid(self):
@@ -160,15 +164,15 @@ def check(table, spec: Spec, years=None, progress=None, every=1000):
         for column, value in zip(columns, cells):
             problem = _cell_problem(column, value, years)
             if problem:
-                reasons.append(problem)
+                reasons.append((problem, column.key))
             else:
                 clean[column.key] = _clean(column, value)
         # Cross-field: 性别 must agree with the ID number's 17th digit.
         if clean.get("gender") and clean.get("id_number") and gender_of_id(clean["id_number"]) != clean["gender"]:
-            reasons.append("性别与身份证号不一致")
+            reasons.append(("性别与身份证号不一致", "gender"))
         checked.values[row] = clean
-        for reason in reasons:
-            checked.refuse(row, reason)
+        for reason, key in reasons:
+            checked.refuse(row, reason, key)
     _sample_rows(checked, frame, spec)
     _duplicates(checked, frame, spec)
     if progress:

@@ -96,7 +96,7 @@ def test_console_student_details_show_whole_history(stats_world, prov):
     s7 = stats_world["s"][6]  # certified, then terminated
     page = prov.get(f"/console/students/details/?id={s7.id}").get_data(as_text=True)
     assert "流程追踪" in page
-    for action in ("发起邀约", "同意签约，待管理员审核", "签约审核通过", "提出解约申请", "同意解约，待学校审核", "解约审核通过"):
+    for action in ("发起邀约", "同意签约，待学校审核", "签约审核通过", "提出解约申请", "同意解约，待学校审核", "解约审核通过"):
         assert action in page, action
     s4 = stats_world["s"][3]
     page = prov.get(f"/console/students/details/?id={s4.id}").get_data(as_text=True)

@@ -316,7 +316,7 @@ def test_targeted_or_plan_submitted_student_cannot_log_in_and_sees_why(client, s
     make_user("student", student)
     response = student_login(client, schools[0], student.student_no)
     assert reason in response.get_data(as_text=True)
-    assert redirect_of(client.get("/student/")) == (302, "/login/?next=http://localhost/student/")  # not logged in
+    assert redirect_of(client.get("/student/")) == (302, "/login/?next=/student/")  # not logged in
 
 
 def test_forced_password_change_then_normal_use(client, schools):

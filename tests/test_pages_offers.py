@@ -125,7 +125,7 @@ def test_student_sees_todo_and_accepts_after_reading_notice(client, login, world
 
     done = client.post(f"/student/offers/{agreement.id}/accept", data={"agree": "1"}, follow_redirects=True)
     text = done.get_data(as_text=True)
-    assert "签约成功" in text and "流程追踪" in text and "同意签约，待管理员审核" in text
+    assert "签约成功" in text and "流程追踪" in text and "同意签约，待学校审核" in text
     assert db.session.get(Agreement, agreement.id).status == "accepted"
 
 

@@ -19,7 +19,7 @@ MENUS = {
     ROLE_STUDENT: ("学生用户中心", [
         ("就业信息维护", [("电子签约", "StudentPortal.offers"), ("纸质签约", "StudentPortal.paper"),
                     ("其他去向", "StudentPortal.destinations"), ("解约办理", "StudentPortal.terminations")]),
-        ("个人信息维护", [("基本信息管理", "StudentPortal.home"), PASSWORD]),
+        ("个人信息维护", [("基本信息管理", "StudentPortal.account"), PASSWORD]),
     ]),
     ROLE_SCHOOL: ("学校用户中心", [
         ("签约管理", [("签约审核", "SchoolPortal.reviews"), ("解约审核", "SchoolPortal.terminations"),

@@ -100,7 +100,7 @@ class RecoveryView(BaseView):
         if current_user.is_authenticated:
             return redirect("/")
         values = {"school": request.values.get("school", ""), "account": request.form.get("account", "").strip()}
-        errors, sent = {}, False
+        errors, sent, wait = {}, False, 0
         minutes = current_app.config["SMS_CODE_MINUTES"]
         if request.method == "POST":
             if request.form.get("step") == "send":
@@ -114,7 +114,7 @@ class RecoveryView(BaseView):
                     except sms.SmsError as e:
                         errors["account"] = str(e)
                     else:
-                        sent = True
+                        sent, wait = True, sms.RESEND_SECONDS  # the same answer (and countdown) for any account
                         flash(SENT.format(minutes=minutes), "success")
             else:
                 password = request.form.get("password", "")
@@ -134,7 +134,7 @@ class RecoveryView(BaseView):
                 flash(next(iter(errors.values())), "danger")
         schools = db.session.scalars(select(School).order_by(School.code)).all()
         return self.render_template("account/activate.html", schools=schools, values=values, errors=errors,
-                                    sent=sent, minutes=minutes, rule=PASSWORD_RULE)
+                                    sent=sent, minutes=minutes, rule=PASSWORD_RULE, sms_wait=wait)
 
 
 class ProfileView(BaseView):

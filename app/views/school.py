@@ -240,12 +240,14 @@ class SchoolPortal(PortalView):
         return self._student_form(self._student(student_id))
 
     def _student_form(self, student):
+        errors = {}
         if request.method == "POST":
             values = {f: request.form.get(f, "").strip() for f in self.STUDENT_FIELDS}
             try:
                 saved = students.save_student(current_user, values, student)
             except workflow.WorkflowError as e:
                 flash_error(e)
+                errors = e.fields
             else:
                 flash("学生信息已保存" if student else f"已新增学生{saved.name}，登录账号已生成", "success")
                 return redirect(url_for("SchoolStudentView.show", pk=saved.id))
@@ -253,7 +255,7 @@ class SchoolPortal(PortalView):
             values = {f: getattr(student, f) for f in self.STUDENT_FIELDS}
         else:
             values = {"training_mode": "non_targeted", "education": "本科生毕业"}
-        return self.render_template("school/student_form.html", values=values, student=student,
+        return self.render_template("school/student_form.html", values=values, errors=errors, student=student,
                                     password_rule=accounts.INITIAL_PASSWORD_RULE,
                                     education_options=[(e, e) for e in labels.EDUCATION])
 

@@ -1,4 +1,5 @@
-"""毕业生: 学生首页, 电子签约 (查看邀请函: 同意 / 拒绝), 纸质签约 (录入协议书), 其他去向, 解约办理."""
+"""毕业生: 学生首页, 信息验证, 基本信息管理, 电子签约 (查看邀请函: 同意 / 拒绝), 纸质签约 (录入协议书),
+其他去向, 解约办理."""
 from flask import current_app, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
@@ -57,20 +58,58 @@ class StudentPortal(PortalView):
     @expose("/verify/send-code", methods=["POST"])
     @has_access
     def send_code(self):
-        """发送验证码 to the phone on file (the school changes phones, not the student)."""
+        """发送验证码 to the phone on file (a verified student changes it at 基本信息管理)."""
         student = current_student()
         values = {"email": request.form.get("email", ""), "address": request.form.get("address", "")}
-        errors = {}
-        try:
-            if not rate_allowed("sms-send", "SMS_RATE_LIMIT", request.remote_addr or "-"):
-                raise sms.SmsError("操作过于频繁，请稍后再试")
-            sms.send_code(student.phone, ip=request.remote_addr, student_id=student.id)
-        except sms.SmsError as e:
-            errors["code"] = str(e)
-            flash(str(e), "danger")
-        else:
-            flash(f"验证码已发送至 {labels.mask_phone(student.phone)}，{current_app.config['SMS_CODE_MINUTES']}分钟内有效", "success")
-        return self.render_template("student/verify.html", student=student, values=values, errors=errors)
+        errors, wait = _send_sms(student.phone, "code", lambda: sms.send_code(
+            student.phone, ip=request.remote_addr, student_id=student.id))
+        return self.render_template("student/verify.html", student=student, values=values, errors=errors,
+                                    sms_wait=wait)
+
+    # ------------------------------------------------------------ 基本信息管理
+
+    def _account_page(self, student, values=None, errors=None, phone="", wait=0):
+        contact = {"email": "" if accounts.is_placeholder_email(student.email) else student.email or "",
+                   "address": student.address or ""}
+        return self.render_template("student/account.html", student=student, values={**contact, **(values or {})},
+                                    errors=errors or {}, phone=phone, sms_wait=wait,
+                                    events=accounts.recent_events(current_user.id, 10), kinds=accounts.EVENT_KINDS)
+
+    @expose("/account", methods=["GET", "POST"])
+    @has_access
+    def account(self):
+        """基本信息管理: the record the school keeps, and the student's own 邮箱, 通讯地址 and 手机."""
+        student = current_student()
+        if request.method == "GET":
+            return self._account_page(student)
+        values = {"email": request.form.get("email", ""), "address": request.form.get("address", "")}
+        errors = attempt(lambda: students.update_contact(student, values), "联系方式已保存")
+        if errors is None:
+            return redirect(url_for(".account"))
+        return self._account_page(student, values, errors)
+
+    @expose("/account/phone/send-code", methods=["POST"])
+    @has_access
+    def phone_code(self):
+        """更换手机号, step 1: 发送验证码 to the new number."""
+        student = current_student()
+        phone = request.form.get("phone", "").strip()
+        errors, wait = _send_sms(phone, "phone", lambda: students.send_phone_code(
+            student, phone, ip=request.remote_addr))
+        return self._account_page(student, errors=errors, phone=phone, wait=wait)
+
+    @expose("/account/phone", methods=["POST"])
+    @has_access
+    def phone(self):
+        """更换手机号, step 2: the code and the login password."""
+        student = current_student()
+        phone = request.form.get("phone", "").strip()
+        errors = attempt(lambda: students.change_phone(student, phone, request.form.get("code"),
+                                                       request.form.get("password", "")),
+                         f"手机号已更换为 {labels.mask_phone(phone)}；原手机号已收到变更提醒")
+        if errors is None:
+            return redirect(url_for(".account"))
+        return self._account_page(student, errors=errors, phone=phone)
 
     @expose("/offers/")
     @has_access
@@ -292,6 +331,23 @@ class StudentPortal(PortalView):
     def termination_file(self, termination_id):
         _student, termination = self._termination(termination_id)
         return uploads.send(termination.proof_path, f"解约证明-{termination.id}")
+
+
+def _send_sms(phone, field, send):
+    """发送验证码 (信息验证, 更换手机号): the per-address limit, then `send`; the answer flashed.
+    Returns (field errors, seconds the button counts down)."""
+    try:
+        if not rate_allowed("sms-send", "SMS_RATE_LIMIT", request.remote_addr or "-"):
+            raise sms.SmsError("操作过于频繁，请稍后再试")
+        send()
+    except workflow.WorkflowError as e:
+        flash(e.message, "danger")
+        return e.fields, 0
+    except sms.SmsError as e:
+        flash(str(e), "danger")
+        return {field: str(e)}, 0
+    flash(f"验证码已发送至 {labels.mask_phone(phone)}，{current_app.config['SMS_CODE_MINUTES']}分钟内有效", "success")
+    return {}, sms.RESEND_SECONDS
 
 
 def register(appbuilder):

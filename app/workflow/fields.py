@@ -285,6 +285,23 @@ def valid_email(value):
     return is_email(value)  # the one rule, shared with the roster import (imports.validate)
 
 
+def contact_fields(values, errors, clean):
+    """A student's 邮箱 and 通讯地址 (信息验证 and 基本信息管理): both required, one line each."""
+    email = str(values.get("email") or "").strip()
+    if not valid_email(email):
+        errors["email"] = "请输入正确的邮箱"
+    clean["email"] = email
+    _text_field(values, errors, clean, "address", "通讯地址", 200)
+
+
+def mobile_field(values, errors, clean, name="phone", label="手机号"):
+    """An 11-digit mobile number (R15; the one rule of imports.validate.is_mobile)."""
+    value = str(values.get(name) or "").strip()
+    if not is_mobile(value):
+        errors[name] = f"请输入正确的{label}（11位，1开头）"
+    clean[name] = value
+
+
 def profile_fields(values, errors, clean):
     """单位性质, 单位所在地 and the contact fields of an employer (registration and 基本信息维护)."""
     _choice_field(values, errors, clean, "nature", labels.EMPLOYER_NATURE, "单位性质")

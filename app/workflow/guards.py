@@ -313,15 +313,17 @@ def paper_by_student(party, agreement, _now):
 
 
 @batched
-def termination_left(_actor, rows, _now):
+def termination_left(actor, rows, _now):
     """R12: a student completes at most TERMINATION_LIMIT approved terminations (refused ones do
-    not count). `rows` are agreements or terminations: anything with a student_id."""
+    not count). `rows` are agreements or terminations: anything with a student_id. The student is
+    told of 你的 chances; the employer and the school of 该生's."""
     limit = termination_limit()
     used = dict(db.session.execute(
         select(Termination.student_id, func.count()).where(
             Termination.student_id.in_({r.student_id for r in rows}), Termination.status == "approved")
         .group_by(Termination.student_id)).all())
-    return {r: Refusal(f"每名学生只能办理{limit}次解约，该生的解约机会已用完", "R12")
+    whose = "你的" if isinstance(actor, Student) else "该生的"
+    return {r: Refusal(f"每名学生只能办理{limit}次解约，{whose}解约机会已用完", "R12")
             for r in rows if used.get(r.student_id, 0) >= limit}
 
 

@@ -3,7 +3,7 @@ refused by the school. A paper agreement's termination is asked by the student w
 employer's release letter and goes straight to the school."""
 from sqlalchemy.exc import IntegrityError
 
-from .. import uploads
+from .. import labels, uploads
 from ..extensions import db
 from ..models import Agreement, Student, Termination
 from ..notify import notify, users_of
@@ -57,17 +57,18 @@ def request_termination(party, agreement, reason, proof=None, now=None):
     event(party_name(party), "termination_request", reason, n,
           agreement_id=agreement.id, termination_id=termination.id)
     student = db.session.get(Student, agreement.student_id)
+    why = labels.clause(reason)  # inside our sentences: no "…。。" whatever was typed
     if paper:
         notify(users_of(school_id=agreement.school_id), f"待解约审核：{student.name}",
-               f"{student.name}申请解除与{agreement.employer_name}的纸质协议书（{agreement.number}），原因：{reason}",
+               f"{student.name}申请解除与{agreement.employer_name}的纸质协议书（{agreement.number}），原因：{why}。",
                link=f"/school/terminations/{termination.id}", now=n)
     elif side == "student":
         notify(users_of(employer_id=agreement.employer_id), f"{student.name}提出解约申请",
-               f"{student.name}申请解除编号 {agreement.number} 的就业协议，原因：{reason}。请在解约办理中处理。",
+               f"{student.name}申请解除编号 {agreement.number} 的就业协议，原因：{why}。请在解约办理中处理。",
                link=f"/employer/terminations/{termination.id}", now=n)
     else:
         notify(users_of(student_id=agreement.student_id), f"{agreement.employer_name}提出解约",
-               f"{agreement.employer_name}决定与你解除编号 {agreement.number} 的就业协议，原因：{reason}。"
+               f"{agreement.employer_name}决定与你解除编号 {agreement.number} 的就业协议，原因：{why}。"
                f"请在解约办理中查看。", link=f"/student/terminations/{termination.id}", now=n)
     key = None
     if proof is not None:
