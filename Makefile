@@ -3,7 +3,8 @@
 #   make run        venv + Debian packages + migrations + demo data, then serve
 #                   http://127.0.0.1:8080 on SQLite (instance/app.db); prints the demo logins
 #   make test       lint-imports (the layer contracts in .importlinter), then pytest on SQLite, then
-#                   on PostgreSQL (PG_URL); fails if any of the three fails
+#                   on PostgreSQL (PG_URL); fails if any of the three fails (first `npm ci`
+#                   when node_modules is missing: axe-core for the browser tests)
 #   make migration  after changing app/models.py: compare the models with the migrations and
 #                   write a new revision into migrations/versions when they differ (review it!)
 #   make worker     an rq worker (app.jobs.worker.AppWorker, with its scheduler) on REDIS_URL serving
@@ -45,6 +46,8 @@ APT_INSTALL := apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install 
 
 VENV_STAMP := $(VENV)/.stamp-requirements
 DEB_STAMP := .stamp-deb
+# npm ci writes this file; it reruns when package-lock.json changes or node_modules is deleted.
+NODE_STAMP := node_modules/.package-lock.json
 
 RQ := $(VENV)/bin/rq
 QUEUES ?= mail default bulk
@@ -55,7 +58,7 @@ SUPERVISE := deploy/supervise.sh
 # Exit status 0 when Redis answers on $REDIS_URL within a second.
 REDIS_PING = $(PY) -c 'import os, redis; redis.Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=1).ping()' 2>/dev/null
 
-.PHONY: help venv deb migrate seed run test migration worker cron
+.PHONY: help venv deb node migrate seed run test migration worker cron
 
 help:
 	@echo "make run        serve the demo on http://$(HOST):$(PORT) (SQLite) and print the demo logins"
@@ -63,7 +66,7 @@ help:
 	@echo "make migration  compare app/models.py with migrations/; write a new revision if they differ"
 	@echo "make worker     an rq worker on REDIS_URL serving QUEUES ($(QUEUES))"
 	@echo "make cron       the one rq cron process on REDIS_URL (expiry, reminders, outbox sweep)"
-	@echo "make venv | deb | migrate | seed   the single steps"
+	@echo "make venv | deb | node | migrate | seed   the single steps"
 
 # ---------------------------------------------------------------- environment
 
@@ -95,6 +98,16 @@ $(DEB_STAMP): Makefile
 	else \
 	  echo "Debian packages present: $(DEB_PACKAGES)"; \
 	fi
+	touch $@
+
+node: $(NODE_STAMP)
+
+# Test-only JavaScript (axe-core for tests/browser), exactly as package-lock.json pins it. Debian's
+# nodejs and npm are installed only when there is no npm at all: a NodeSource nodejs brings its own
+# npm and conflicts with Debian's npm package.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "installing Debian packages: nodejs npm"; $(APT_INSTALL) nodejs npm; }
+	npm ci --no-audit --no-fund
 	touch $@
 
 # ---------------------------------------------------------------- database
@@ -152,7 +165,7 @@ migration: venv
 
 # ---------------------------------------------------------------- tests
 
-test: venv deb
+test: venv deb node
 	@status=0; \
 	echo "== lint-imports (.importlinter: layers, imports/ without Flask, no cycles)"; \
 	$(VENV)/bin/lint-imports || status=1; \

@@ -197,6 +197,23 @@ def clause(text):
     return text.rstrip(_CLAUSE_END) or text
 
 
+# A login's browser as a person names it (登录设备, 修改密码), not the raw User-Agent header. First
+# match wins: Edge and most Chinese browsers also say "Chrome", Chrome also says "Safari".
+BROWSERS = (("MicroMessenger", "微信"), ("Edg", "Edge 浏览器"), ("Firefox", "火狐浏览器"),
+            ("Chrome", "谷歌浏览器"), ("Safari", "Safari 浏览器"))
+SYSTEMS = (("Android", "安卓手机"), ("iPhone", "苹果手机"), ("iPad", "苹果平板"), ("Mac OS", "苹果电脑"),
+           ("Windows", "Windows 电脑"), ("Linux", "Linux 电脑"))
+
+
+def browser_of(user_agent):
+    """'谷歌浏览器（Linux 电脑）' for a Chrome User-Agent; '其他浏览器' when nothing is known."""
+    if not user_agent:
+        return "-"
+    browser = next((name for key, name in BROWSERS if key in user_agent), "其他浏览器")
+    system = next((name for key, name in SYSTEMS if key in user_agent), None)
+    return f"{browser}（{system}）" if system else browser
+
+
 def mask_id(id_number):
     """R2: 110101*****0839 style (first 6, last 4)."""
     if not id_number:

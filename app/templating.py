@@ -11,6 +11,7 @@ def register_template_helpers(app):
         money=labels.fmt_money,
         clause=labels.clause,
         mask_id=labels.mask_id,
+        browser=labels.browser_of,
         mask_phone=labels.mask_phone,
         mask_email=labels.mask_email,
         region=regions.full_name,

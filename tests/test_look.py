@@ -203,3 +203,21 @@ def test_blank_user_statistics_chart_is_gone(client, login):
     login(client, "root")
     assert client.get("/userstatschartview/chart/").status_code == 404
     assert "用户统计" not in page(client, "/users/list/")
+
+
+# ---------------------------------------------------------------- 登录设备
+
+@pytest.mark.parametrize("agent,shown", [
+    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+     "谷歌浏览器（Linux 电脑）"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36 Edg/120.0",
+     "Edge 浏览器（Windows 电脑）"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Safari/604.1",
+     "Safari 浏览器（苹果手机）"),
+    ("测试浏览器/1.0", "其他浏览器"),
+    (None, "-"),
+])
+def test_login_device_names_the_browser_not_the_user_agent(agent, shown):
+    from app.labels import browser_of
+
+    assert browser_of(agent) == shown

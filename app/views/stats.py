@@ -43,7 +43,9 @@ def hbar_svg(items, fmt=str, width=640, label_width=170, colour=COLOURS[0]):
     top_value = max((v for _, v in items), default=0) or 1
     bar_space = width - label_width - 90
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
-             f'xmlns="http://www.w3.org/2000/svg" style="max-width:{width}px">']
+             f'xmlns="http://www.w3.org/2000/svg" style="max-width:{width}px">',
+             # the chart's text for screen readers (an svg with role="img" needs a name)
+             f'<title>{escape("；".join(f"{label}：{fmt(value)}" for label, value in items))}</title>']
     for i, (label, value) in enumerate(items):
         y = top + i * row
         w = max(1.0, bar_space * (value / top_value)) if value else 0
@@ -68,6 +70,7 @@ def line_svg(days, series, width=720, height=220):
 
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
              f'xmlns="http://www.w3.org/2000/svg" style="max-width:{width}px">',
+             f'<title>{escape("、".join(name for name, _ in series))}：{escape(days[0])} 至 {escape(days[-1])}</title>',
              f'<line x1="{left}" y1="{top + span_y}" x2="{width - right}" y2="{top + span_y}" stroke="#ccc"/>',
              f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" font-size="11">{top_value}</text>',
              f'<text x="{left - 4}" y="{top + span_y}" text-anchor="end" font-size="11">0</text>',
