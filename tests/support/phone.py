@@ -86,7 +86,7 @@ TARGETS_JS = "([min]) => {" + _VISIBLE + """
     return rest.length > 1 && getComputedStyle(a).display === 'inline';
   };
   const seen = new Set();
-  for (let el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, [role=button]')) {
+  for (let el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, [role=button], [role=combobox]')) {
     if (['checkbox', 'radio'].includes(el.type)) el = el.closest('label') || (el.id && document.querySelector('label[for="' + el.id + '"]')) || el;
     if (el.type === 'file' && !visible(el) && el.id) el = document.querySelector('label[for="' + el.id + '"]') || el;
     if (seen.has(el) || !visible(el) || fixedInside(el) && !el.closest('.mobile-tabs, .portal-side')) continue;
