@@ -42,10 +42,12 @@ def create_app(overrides=None):
         hops = int(app.config["PROXY_FIX_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from .assets import init_assets
     from .headers import init_headers
 
     init_observability(app)  # first of all: the request id and the clock start before any other hook
     init_headers(app)  # next: its nonce and https redirect come before any extension's hook
+    init_assets(app)  # far-future Cache-Control on fingerprinted static files (app/assets.py)
     db.init_app(app)
     csrf.init_app(app)
     # migrations/env.py targets flask_appbuilder.Model.metadata (our tables are not on db.metadata).

@@ -10,7 +10,10 @@
      <a href="#" data-history-back>     back to the previous page
      <button data-require-checked="selector" data-require-message="…">
                                         alert() and do not click while no box the selector finds is checked
-     <form data-drop-empty>             a GET search form leaves its blank fields out of the URL */
+     <form data-drop-empty>             a GET search form leaves its blank fields out of the URL
+     <input type=file data-capture-into="id">
+                                        the chosen file (a phone's camera photo) becomes the file of
+                                        the input with that id (macros.camera_button) */
 (function () {
   'use strict';
   document.addEventListener('click', function (event) {
@@ -50,6 +53,11 @@
     }
   });
   document.addEventListener('change', function (event) {
+    var into = event.target instanceof Element && event.target.getAttribute('data-capture-into');
+    if (into && event.target.files.length) {
+      document.getElementById(into).files = event.target.files;
+      return;
+    }
     var selector = event.target instanceof Element && event.target.getAttribute('data-check-all');
     if (selector) {
       document.querySelectorAll(selector).forEach(function (box) { box.checked = event.target.checked; });

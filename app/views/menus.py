@@ -54,6 +54,32 @@ def portal_menu():
     return {"title": title, "groups": groups}
 
 
+# The bottom tab bar of a phone (issue 25; portal/_mobile_tabs.html, shown below 768 px): the
+# student's four places; every other role gets 首页 and its menu. `None` as the endpoint: the role
+# menu (the sidebar, opened as a sheet by its #portal-menu anchor).
+MOBILE_TABS = {
+    ROLE_STUDENT: [("首页", "StudentPortal.home", ""), ("电子签约", "StudentPortal.offers", ""),
+                   ("消息", "StudentPortal.home", "#messages"), ("我的", None, "")],
+}
+OTHER_TABS = [("首页", "/", ""), ("菜单", None, "")]
+
+
+def mobile_tabs():
+    """[(label, href, active)] of the phone's tab bar, or [] for an anonymous page."""
+    role = role_of()
+    if role is None:
+        return []
+    out = []
+    for label, endpoint, anchor in MOBILE_TABS.get(role, OTHER_TABS):
+        if endpoint is None:
+            out.append((label, "#portal-menu", False))
+        elif endpoint.startswith("/"):
+            out.append((label, endpoint, request.path == endpoint))
+        else:
+            out.append((label, url_for(endpoint) + anchor, not anchor and request.endpoint == endpoint))
+    return out
+
+
 def _find(groups, endpoint):
     """(group, label) of `endpoint` in a role's menu, or None."""
     for group, items in groups:

@@ -1,0 +1,394 @@
+"""The graduate's journey on a phone (issue 25): 390×844, Chromium's mobile emulation with touch.
+Every page on the way passes tests/support/phone.py `check_page` (no sideways scrolling, no text
+over text, touch targets ≥ 44 px, text ≥ 12 px, the role menu closed) and is photographed into
+docs/screenshots/mobile/ (UPDATE_SCREENSHOTS=1) or pytest's tmp dir.
+
+The student's side is done on the phone; the employers' offers and the school's certification
+are written by the workflow functions, in this process, on the server's database file.
+One graduate of 华中科技大学 (10487), the demo's 未验证 one, goes from the SMS code of 信息验证 to
+a certified agreement, its PDF and 解约申请; another records a 纸质签约 with a camera photo as the scan.
+Static bytes: a first visit stays under 300 KB, later pages take the static files from the cache.
+"""
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import DEMO_PASSWORD, Actor
+from tests.browser.test_browser_first_login import _sms_code
+from app.demo import credit_code
+from tests.support.phone import PHONE, check_page
+
+STATE = {}
+SCHOOL = "华中科技大学"
+BUDGET_BYTES = 300 * 1024
+USER_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/120.0.0.0 Mobile Safari/537.36")
+# A small real JPEG (a phone camera's format): 8×8 grey, baseline.
+JPEG_BYTES = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c1912130f14"
+    "1d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc0000b080008000801011100"
+    "ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400b5100002010303020403050504040000"
+    "017d01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a2526272829"
+    "2a3435363738393a434445464748494a535455565758595a636465666768696a737475767778797a838485868788898a9293"
+    "9495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8"
+    "e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00fbfcffd9")
+
+
+def need(*keys):
+    missing = [k for k in keys if k not in STATE]
+    if missing:
+        pytest.skip(f"an earlier step failed ({', '.join(missing)} missing)")
+
+
+class Phone(Actor):
+    """An Actor on a phone: every shot is checked first, and files go to <shots>/mobile/."""
+
+    def shot(self, name, full_page=False, top=True):
+        if top:
+            self.page.evaluate("window.scrollTo(0, 0)")
+        problems = check_page(self.page)
+        assert problems == [], f"{name} ({self.page.url}):\n" + "\n".join(problems)
+        folder = self.shots / "mobile"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page, scale="css")
+
+    def tap(self, locator):
+        """A tap that loads a new page."""
+        with self.page.expect_navigation():
+            locator.tap()
+        self.page.wait_for_load_state()
+
+
+def phone_context(browser):
+    return browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                               user_agent=USER_AGENT, locale="zh-CN", timezone_id="Asia/Shanghai",
+                               accept_downloads=True)
+
+
+@pytest.fixture(scope="module")
+def phones(browser, server, shots_dir):
+    made = {}
+
+    def get(name):
+        if name not in made:
+            made[name] = Phone(phone_context(browser), server, shots_dir)
+        return made[name]
+
+    yield get
+    for actor in made.values():
+        actor.context.close()
+
+
+@pytest.fixture(scope="module")
+def office(server):
+    """The employers' and the school's side: an app on the server's database file, in this process."""
+    from app import create_app
+
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + server.db_path, "SECRET_KEY": "browser-tests-secret-0123456789abcdef",
+        "SERVER_NAME": None, "REDIS_URL": None, "RATELIMIT_ENABLED": False, "COOLING_OFF_MINUTES": 0,
+        "UPLOAD_DIR": str(Path(server.db_path).parent / "uploads"), "SMS_BACKEND": "dev", "MAIL_SERVER": None,
+        "PUBLIC_BASE_URL": "http://127.0.0.1"})
+    return app
+
+
+def _student(server, where):
+    [row] = server.query(
+        "SELECT s.id, s.student_no, s.phone FROM student s JOIN school c ON c.id = s.school_id "
+        "WHERE c.code = '10487' AND " + where + " ORDER BY s.id LIMIT 1")
+    return dict(zip(("id", "student_no", "phone"), row))
+
+
+def _send_offers(office, student_id):
+    """Two offers, from 光谷云帆 and from 长江, sent now (workflow.invite)."""
+    from app import workflow
+    from app.extensions import db
+    from app.models import Employer, Student
+    from tests.support.factories import valid_terms
+
+    now = datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(minutes=5)
+    with office.app_context():
+        student = db.session.get(Student, student_id)
+        ids = {}
+        for prefix, position in (("武汉光谷", "移动开发工程师"), ("湖北长江", "数据工程师")):
+            employer = db.session.query(Employer).filter(Employer.name.startswith(prefix)).one()
+            agreement = workflow.invite(employer, [student], valid_terms(position=position), now=now)[0]
+            ids[position] = agreement.id
+        db.session.remove()
+    return ids
+
+
+def _certify(office, agreement_id):
+    from app import workflow
+    from app.extensions import db
+    from app.models import Agreement
+
+    with office.app_context():
+        reviewer = office.appbuilder.sm.find_user(username="school-10487")
+        workflow.certify(reviewer, db.session.get(Agreement, agreement_id))
+        db.session.remove()
+
+
+# ---------------------------------------------------------------- public pages
+
+def test_login_tabs_register_and_verify_fit_a_phone(phones):
+    anon = phones("anonymous")
+    anon.goto("/login/")
+    anon.shot("login")
+    anon.tap(anon.page.get_by_role("link", name="毕业生登录"))
+    expect(anon.page.locator("#school")).to_be_visible()
+    anon.shot("login-student")
+    anon.tap(anon.page.locator("#activate-link"))
+    anon.shot("activate")
+    anon.goto("/register/")
+    anon.shot("register")
+    anon.page.locator("form button[type=submit]").last.scroll_into_view_if_needed()
+    anon.shot("register-bottom", top=False)
+    anon.page.goto(anon.server.url("/verify?number=420000000000000&code=ABCD1234"))  # 404, by design
+    expect(anon.page.locator(".verify-error")).to_be_visible()
+    anon.shot("verify-not-found")
+
+
+# ---------------------------------------------------------------- the graduate's journey
+
+def test_student_verifies_with_sms_code_on_phone(server, phones):
+    student = _student(server, "s.verified_at IS NULL AND s.name != '欧阳新生'")
+    stu = phones("student")
+    stu.student_login(SCHOOL, student["student_no"], DEMO_PASSWORD)
+    page = stu.page
+    assert page.url.endswith("/student/verify"), page.url
+    stu.shot("verify")
+    stu.tap(page.locator("#send-code"))
+    page.fill("#email", "mobile.grad@example.com")
+    page.fill("#address", "湖北省武汉市洪山区珞喻路1037号")
+    page.fill("#code", _sms_code(server, student["phone"]))
+    stu.shot("verify-filled")
+    stu.tap(page.get_by_role("button", name="认证"))
+    expect(page.locator(".alert-success")).to_contain_text("信息验证通过")
+    expect(page.locator(".mobile-tabs")).to_be_visible()
+    expect(page.locator(".portal-side")).to_be_hidden()
+    stu.shot("home")
+    STATE["student"] = student
+
+
+def test_student_rejects_one_offer_and_accepts_the_other(server, phones, office):
+    need("student")
+    STATE["offers"] = offers = _send_offers(office, STATE["student"]["id"])
+    stu = phones("student")
+    page = stu.page
+    stu.goto("/student/")
+    expect(page.locator(".stat-card", has_text="邀约待办").locator(".num a")).to_have_text("2")
+    stu.shot("home-todo")
+    stu.tap(page.locator(".mobile-tabs").get_by_role("link", name="电子签约"))
+    cards = page.locator("table.cards tbody tr")
+    expect(cards).to_have_count(2)
+    # One card per offer: its deadline and its buttons are on the screen, no sideways scroll.
+    card = cards.filter(has_text="数据工程师")
+    expect(card.locator("td[data-label=应约过期日期]")).to_be_in_viewport()
+    stu.shot("offers")
+
+    stu.tap(card.get_by_role("link", name="查看邀请函"))
+    stu.shot("offer-reject")
+    stu.tap(page.get_by_role("button", name="拒绝"))
+    assert any("拒绝" in d for d in stu.dialogs), stu.dialogs
+    assert server.query("SELECT status FROM agreement WHERE id = ?", offers["数据工程师"]) == [("rejected",)]
+
+    stu.goto("/student/offers")
+    stu.tap(page.locator("table.cards tbody tr", has_text="移动开发工程师").get_by_role("link", name="查看邀请函"))
+    expect(page.locator(".letter")).to_contain_text("移动开发工程师")
+    stu.shot("offer")
+    page.locator(".letter").scroll_into_view_if_needed()
+    stu.shot("offer-letter", top=False)
+    page.get_by_role("button", name="同意").tap()
+    modal = page.locator("#sign-modal")
+    expect(modal.locator(".modal-title")).to_have_text("签约前必读")
+    page.wait_for_timeout(400)  # the fade-in
+    for button in ("#sign-now", "#agree"):
+        expect(page.locator(button)).to_be_in_viewport()
+    page.locator("label", has=page.locator("#agree")).tap()
+    expect(page.locator("#agree")).to_be_checked()
+    stu.shot("sign-dialog", top=False)
+    stu.tap(page.locator("#sign-now"))
+    expect(page.locator(".alert-success")).to_be_visible()
+    assert server.query("SELECT status FROM agreement WHERE id = ?", offers["移动开发工程师"]) == [("accepted",)]
+    STATE["accepted"] = offers["移动开发工程师"]
+
+
+def test_student_reads_the_certified_agreement_and_downloads_the_pdf(server, phones, office):
+    need("accepted")
+    _certify(office, STATE["accepted"])
+    [(number, code)] = server.query("SELECT number, check_code FROM agreement WHERE id = ?", STATE["accepted"])
+    stu = phones("student")
+    page = stu.page
+    stu.goto("/student/offers")
+    stu.tap(page.locator("table.cards tbody tr", has_text="移动开发工程师").get_by_role("link", name="查看详情"))
+    expect(page.locator("body")).to_contain_text(number)
+    stu.shot("detail")
+    page.locator("table.trace").scroll_into_view_if_needed()
+    stu.shot("detail-trace", top=False)
+    pdf = stu.download(lambda: page.get_by_role("link", name="下载协议书").tap())
+    assert pdf.startswith(b"%PDF")
+
+    anon = phones("anonymous")
+    anon.goto(f"/verify?number={number}&code={code}")
+    expect(anon.page.locator(".verify-result")).to_contain_text(number)
+    anon.shot("verify-certified")
+    STATE["number"] = number
+
+
+def test_student_asks_to_terminate_in_a_dialog_that_fits(server, phones):
+    need("number")
+    stu = phones("student")
+    page = stu.page
+    stu.goto("/student/terminations")
+    card = page.locator("table.cards tbody tr", has_text=STATE["number"])
+    stu.shot("terminations")
+    card.get_by_role("button", name="解约申请").tap()
+    expect(page.locator("#termination-modal .modal-title")).to_have_text("解约须知")
+    page.wait_for_timeout(400)
+    stu.shot("termination-notice", top=False)
+    page.locator("label", has=page.locator("#termination-agree")).tap()
+    page.locator("#to-reason").tap()
+    page.fill("#reason", "考取研究生，申请解除协议")
+    expect(page.locator("#send-termination")).to_be_in_viewport()
+    stu.shot("termination-reason", top=False)
+    stu.tap(page.locator("#send-termination"))
+    expect(page.locator(".alert-success")).to_be_visible()
+    assert server.query("SELECT t.status FROM termination t WHERE t.agreement_id = ?", STATE["accepted"]) == [
+        ("requested",)]
+
+
+def test_messages_menu_account_and_password_pages(phones):
+    need("student")
+    stu = phones("student")
+    page = stu.page
+    stu.goto("/student/")
+    page.locator(".mobile-tabs").get_by_role("link", name="消息").tap()
+    expect(page.locator("#messages")).to_be_in_viewport()
+    expect(page.locator("#messages")).to_contain_text("邀请")
+    stu.shot("messages", top=False)
+    page.locator(".mobile-tabs").get_by_role("link", name="我的").tap()
+    menu = page.locator("#portal-menu")
+    expect(menu).to_be_visible()
+    expect(menu.get_by_role("button", name="退出")).to_be_visible()
+    stu.shot("menu", top=False)
+    stu.tap(menu.get_by_role("link", name="基本信息管理"))
+    stu.shot("account")
+    stu.goto("/account/password")
+    stu.shot("password")
+    stu.goto("/student/destinations")
+    stu.shot("destinations-blocked")
+
+
+def test_paper_agreement_with_a_camera_photo(server, phones):
+    student = _student(server, "s.verified_at IS NOT NULL AND s.signing_restricted = 0 AND s.plan_submitted = 0 "
+                               "AND s.training_mode = 'non_targeted' AND NOT EXISTS (SELECT 1 FROM agreement a "
+                               "WHERE a.student_id = s.id) AND NOT EXISTS (SELECT 1 FROM destination d WHERE d.student_id = s.id)")
+    stu = phones("paper")
+    stu.student_login(SCHOOL, student["student_no"], DEMO_PASSWORD)
+    page = stu.page
+    page.locator(".mobile-tabs").get_by_role("link", name="我的").tap()
+    stu.tap(page.locator("#portal-menu").get_by_role("link", name="纸质签约"))
+    stu.shot("paper")
+    stu.tap(page.get_by_role("link", name="录入协议书"))
+    stu.shot("paper-form")
+    page.fill("#employer_name", "湖北楚天新材料有限公司")
+    page.fill("#employer_credit_code", credit_code("91420111", "MB7Q3M2K"))
+    page.select_option("#job_category", index=1)
+    page.fill("#position", "材料工程师")
+    for field in ("#report_region", "#work_region"):
+        page.select_option(field, value="420111", force=True)
+    page.fill("#report_deadline", "2027-07-31")
+    page.fill("#contact_name", "周经理")
+    page.fill("#contact_phone", "13907150002")
+    page.select_option("#archive_mode", value="none")
+    page.select_option("#hukou_mode", value="none")
+    camera = page.locator("#proof-camera")
+    assert camera.get_attribute("capture") == "environment" and camera.get_attribute("accept") == "image/*"
+    with page.expect_file_chooser() as chooser:
+        page.locator("label[for=proof-camera]").tap()
+    chooser.value.set_files(files=[{"name": "协议书.jpg", "mimeType": "image/jpeg", "buffer": JPEG_BYTES}])
+    assert page.evaluate("document.getElementById('proof').files[0].name") == "协议书.jpg"
+    page.locator("label[for=proof-camera]").scroll_into_view_if_needed()
+    stu.shot("paper-form-photo", top=False)
+    stu.tap(page.get_by_role("button", name="提交审核"))
+    expect(page.locator(".alert-success")).to_be_visible()
+    [(status, proof)] = server.query("SELECT status, proof_path FROM agreement WHERE student_id = ?", student["id"])
+    assert status == "accepted" and proof.endswith((".jpg", ".jpeg")), (status, proof)
+    stu.shot("paper-recorded")
+
+
+# ---------------------------------------------------------------- bytes on a phone network
+
+def _transfer_meter(context, page):
+    """Bytes on the wire per request (CDP encodedDataLength: 0 for a file from the cache)."""
+    client = context.new_cdp_session(page)
+    client.send("Network.enable")
+    seen = {}
+    urls = {}
+    client.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
+    client.on("Network.loadingFinished", lambda e: seen.__setitem__(urls.get(e["requestId"], e["requestId"]),
+                                                                     e["encodedDataLength"]))
+    return seen
+
+
+def test_student_pages_stay_within_the_static_budget_and_are_cached(server, browser, capsys):
+    context = phone_context(browser)
+    try:
+        page = context.new_page()
+        seen = _transfer_meter(context, page)
+        page.goto(server.url("/login/?mode=student"))
+        page.wait_for_load_state("load")
+        first = sum(seen.values())
+        statics = [u for u in seen if "/static/" in u]
+        assert statics and all("?v=" in u for u in statics), statics
+        assert first <= BUDGET_BYTES, f"first visit: {first} bytes: {seen}"
+
+        # The same files on the next pages: from the cache, not the network.
+        student = _student(server, "s.verified_at IS NOT NULL AND s.training_mode = 'non_targeted' "
+                                   "AND s.signing_restricted = 0 AND s.plan_submitted = 0")
+        seen.clear()
+        option = page.locator("#school option", has_text=SCHOOL).first
+        page.select_option("#school", value=option.get_attribute("value"))
+        page.fill("#username", student["student_no"])
+        page.fill("#password", DEMO_PASSWORD)
+        with page.expect_navigation():
+            page.locator("input[type=submit]").tap()
+        page.wait_for_load_state("load")
+        assert "/student" in page.url, page.url
+        home = {u: n for u, n in seen.items() if "/static/" in u}
+        assert home and sum(home.values()) < 2048, f"static files fetched again on the home page: {home}"
+        with capsys.disabled():
+            print(f"\nphone bytes: login first visit {first} B; home after login {sum(seen.values())} B "
+                  f"(static {sum(home.values())} B)")
+    finally:
+        context.close()
+
+
+# ---------------------------------------------------------------- the checks can fail
+
+def test_checks_find_the_desktop_layout_on_a_phone(server, browser):
+    """Without app/static/mobile.css a student's home at 390 px is the desktop page shrunk: the
+    checks must say so (the sidebar first, labels over their values, targets under 44 px)."""
+    context = phone_context(browser)
+    try:
+        context.route("**/static/mobile.css*", lambda route: route.fulfill(status=200, content_type="text/css", body=""))
+        page = context.new_page()
+        page.goto(server.url("/login/?mode=student"))
+        student = _student(server, "s.verified_at IS NOT NULL AND s.training_mode = 'non_targeted' "
+                                   "AND s.signing_restricted = 0 AND s.plan_submitted = 0")
+        page.select_option("#school", value=page.locator("#school option", has_text=SCHOOL).first.get_attribute("value"))
+        page.fill("#username", student["student_no"])
+        page.fill("#password", DEMO_PASSWORD)
+        with page.expect_navigation():
+            page.locator("input[type=submit]").click()
+        problems = check_page(page)
+        for kind in ("menu:", "overlap:", "touch target:"):
+            assert any(p.startswith(kind) for p in problems), (kind, problems)
+        page.goto(server.url("/student/offers"))
+        assert any(p.startswith("overflow:") for p in check_page(page)), check_page(page)
+    finally:
+        context.close()
