@@ -19,8 +19,12 @@ from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
 from flask_appbuilder.security.views import ResetMyPasswordView as FabResetMyPasswordView
 from flask_appbuilder.security.views import RoleModelView as FabRoleModelView
 from flask_appbuilder.security.views import UserDBModelView as FabUserDBModelView
-from flask_appbuilder.widgets import ListWidget
-from flask_appbuilder.security.decorators import no_cache
+from flask_appbuilder.fields import QuerySelectMultipleField
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, Select2ManyWidget
+from flask_appbuilder.security.sqla.models import Role
+from flask_appbuilder.validators import PasswordComplexityValidator
+from wtforms import PasswordField, validators
+from flask_appbuilder.security.decorators import has_access, no_cache
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session, attributes, joinedload
@@ -31,8 +35,10 @@ from .extensions import db
 from .models import AppUser, Employer, LoginEvent, School, Student, UserSession, utcnow
 from .passwords import PASSWORD_RULE, password_hash, password_problem, password_validator  # noqa: F401
 from .roles import (  # noqa: F401
-    ROLE_ADMIN, ROLE_EMPLOYER, ROLE_LABELS, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT, ROLE_VIEWS, ROLES, SELF_SERVICE,
+    MENUS, ROLE_ADMIN, ROLE_EMPLOYER, ROLE_LABELS, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT, ROLE_VIEWS, ROLES,
+    SELF_SERVICE,
 )
+from .queries.accounts import RECENT_DAYS, accounts_by_role
 
 # Roles and the password rule live in app.roles and app.passwords (no Flask, no cycle with
 # app.accounts); the names stay importable from here for code not yet moved over.
@@ -393,16 +399,54 @@ class UserDBModelView(FabUserDBModelView):
     """用户列表 for admins: Chinese values instead of True / [admin] / an empty Groups column.
     (FAB's class name kept: endpoints and permission names stay UserDBModelView.*.)"""
 
-    list_columns = ["first_name", "last_name", "username", "email", "active", "roles", "fail_login_count",
+    list_columns = ["last_name", "first_name", "username", "email", "active", "roles", "fail_login_count",
                     "locked_until"]
-    label_columns = {**FabUserDBModelView.label_columns,
-                     "fail_login_count": "连续登录失败", "locked_until": "登录锁定"}
+    add_columns = ["last_name", "first_name", "username", "email", "active", "roles", "password", "conf_password"]
+    edit_columns = ["last_name", "first_name", "username", "email", "active", "roles"]
+    show_fieldsets = [
+        ("账号", {"fields": ["username", "last_name", "first_name", "email", "roles", "active"], "expanded": True}),
+        ("登录", {"fields": ["last_login", "login_count", "fail_login_count", "locked_until"], "expanded": True}),
+        ("记录", {"fields": ["created_on", "created_by", "changed_on", "changed_by"], "expanded": True}),
+    ]
+    label_columns = {**FabUserDBModelView.label_columns, "active": "启用", "last_login": "最近登录",
+                     "login_count": "登录次数", "fail_login_count": "连续登录失败", "locked_until": "登录锁定",
+                     "created_on": "创建时间", "created_by": "创建人", "changed_on": "修改时间", "changed_by": "修改人"}
+    description_columns = {
+        "username": "登录时填写的用户名（学生账号为“院校代码-学号”）",
+        "active": "停用的账号不能登录；不要删除账号，停用即可",
+        "email": "找回密码与通知发到此邮箱",
+        "roles": "每个账号一个角色：它决定账号能打开哪些页面（见角色列表）",
+        "password": PASSWORD_RULE,
+        "conf_password": "再输入一次密码",
+    }
     formatters_columns = {
         "active": lambda value: "是" if value else "否",
         "roles": lambda roles: "、".join(ROLE_LABELS.get(r.name, r.name) for r in roles or []),
         "fail_login_count": lambda value: f"{value}次" if value else "-",
         "locked_until": lambda value: f"锁定至{labels.fmt_datetime(value)}" if value and value > now() else "-",
+        "login_count": lambda value: f"{value or 0}次",
+        "last_login": lambda value: labels.fmt_datetime(value) if value else "从未登录",
+        "created_on": lambda value: labels.fmt_datetime(value) if value else "-",
+        "changed_on": lambda value: labels.fmt_datetime(value) if value else "-",
+        "created_by": lambda user: user.username if user else "系统",
+        "changed_by": lambda user: user.username if user else "系统",
     }
+    # 角色 as a choice of the five roles in Chinese (FAB's field lists every role by its code name).
+    add_form_extra_fields = {
+        "roles": QuerySelectMultipleField(
+            "角色", description=description_columns["roles"], validators=[validators.DataRequired("请选择角色")],
+            query_func=lambda: db.session.scalars(select(Role).where(Role.name.in_(ROLES)).order_by(Role.id)).all(),
+            get_pk_func=lambda role: role.id, get_label=lambda role: ROLE_LABELS.get(role.name, role.name),
+            widget=Select2ManyWidget()),
+    }
+    add_form_extra_fields["password"] = PasswordField(
+        "密码", description=PASSWORD_RULE, validators=[validators.DataRequired("请输入密码"), PasswordComplexityValidator()],
+        widget=BS3PasswordFieldWidget())
+    add_form_extra_fields["conf_password"] = PasswordField(
+        "确认密码", description="再输入一次密码",
+        validators=[validators.DataRequired("请再输入一次密码"), validators.EqualTo("password", message="两次输入的密码不一致")],
+        widget=BS3PasswordFieldWidget())
+    edit_form_extra_fields = {"roles": add_form_extra_fields["roles"]}
 
     @expose("/download/<string:filename>")
     def download(self, filename):
@@ -464,12 +508,53 @@ LOGIN_EVENT_KINDS = {"success": "登录成功", "failure": "密码错误", "lock
 
 
 class RoleModelView(FabRoleModelView):
-    """角色列表: names only (the permission list is thousands of English pairs wide)."""
+    """角色列表 (admin), read-only: the five roles in Chinese, their accounts and the pages each may
+    open — read from `roles.MENUS`, the menu definition `flask roles sync` grants from. FAB's own
+    add/edit pages (thousands of English permission pairs) are gone: an edit there was undone by
+    the next `flask roles sync`. A login's role is given on 用户列表 → 编辑."""
 
-    list_columns = ["name"]
-    search_columns = ["name"]  # not the permissions: thousands of English pairs in the filter's choices
-    formatters_columns = {"name": lambda name: ROLE_LABELS.get(name, name)}
-    list_widget = ListWidget  # FAB's roles widget ignores formatters_columns
+    base_permissions = ["can_list", "can_show"]
+    list_title = show_title = "角色列表"
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        counts = accounts_by_role(now())
+        roles = {r.name: r for r in db.session.scalars(select(self.datamodel.obj)).all()}
+        rows = [(roles.get(name), name, counts[name]) for name in ROLES]
+        return self.render_template("admin/roles.html", rows=rows, labels=ROLE_LABELS, menus=MENUS,
+                                    admin=ROLE_ADMIN)
+
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        role = db.session.get(self.datamodel.obj, pk) if str(pk).isdigit() else None
+        if role is None or role.name not in ROLES:
+            abort(404)
+        return self.render_template("admin/role.html", role=role, label=ROLE_LABELS[role.name],
+                                    counts=accounts_by_role(now())[role.name], recent_days=RECENT_DAYS,
+                                    menu=MENUS[role.name], admin=role.name == ROLE_ADMIN)
+
+    # FAB's write routes answer 404 even where an older database still grants can_add/can_edit.
+    @expose("/add", methods=["GET", "POST"])
+    def add(self):
+        abort(404)
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    def edit(self, pk):
+        abort(404)
+
+    @expose("/delete/<pk>", methods=["GET", "POST"])
+    def delete(self, pk):
+        abort(404)
+
+    @expose("/action/<string:name>/<pk>", methods=["GET"])
+    def action(self, name, pk):
+        abort(404)
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        abort(404)
 
 
 class AppSecurityManager(SecurityManager):

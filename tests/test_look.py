@@ -202,7 +202,7 @@ def test_blank_user_statistics_chart_is_gone(client, login):
     make_user("admin", username="root")
     login(client, "root")
     assert client.get("/userstatschartview/chart/").status_code == 404
-    assert "用户统计" not in page(client, "/users/list/")
+    assert "用户统计" in page(client, "/admin/user-stats/")  # its replacement: tests/test_admin_pages.py
 
 
 # ---------------------------------------------------------------- 登录设备

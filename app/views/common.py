@@ -16,7 +16,7 @@ from ..workflow import DESTINATION_FIELDS
 
 
 class PortalView(BaseView):
-    """A role's pages; the sidebar comes from `menus.MENUS`."""
+    """A role's pages; the sidebar comes from `roles.MENUS`."""
 
     default_view = "home"
 

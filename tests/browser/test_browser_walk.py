@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from app.roles import ROLE_ADMIN, ROLE_EMPLOYER, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT
-from app.views.menus import MENUS
+from app.roles import MENUS
 
 from .conftest import ROOT
 
