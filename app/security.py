@@ -17,6 +17,8 @@ from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
 from flask_appbuilder.security.views import ResetMyPasswordView as FabResetMyPasswordView
+from flask_appbuilder.security.views import ResetPasswordView as FabResetPasswordView
+from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.security.views import RoleModelView as FabRoleModelView
 from flask_appbuilder.security.views import UserDBModelView as FabUserDBModelView
 from flask_appbuilder.fields import QuerySelectMultipleField
@@ -399,6 +401,7 @@ class UserDBModelView(FabUserDBModelView):
     """用户列表 for admins: Chinese values instead of True / [admin] / an empty Groups column.
     (FAB's class name kept: endpoints and permission names stay UserDBModelView.*.)"""
 
+    list_title, show_title, add_title, edit_title = "用户列表", "用户详情", "新增用户", "编辑用户"
     list_columns = ["last_name", "first_name", "username", "email", "active", "roles", "fail_login_count",
                     "locked_until"]
     add_columns = ["last_name", "first_name", "username", "email", "active", "roles", "password", "conf_password"]
@@ -482,6 +485,25 @@ class ResetMyPasswordView(FabResetMyPasswordView):
     @expose("/form", methods=["POST"])
     def this_form_post(self):
         return redirect(url_for("AccountView.password"))
+
+
+class AdminResetPasswordForm(DynamicForm):
+    password = PasswordField("临时密码", description=f"{PASSWORD_RULE}；用户用它登录后须立即修改密码",
+                             validators=[validators.DataRequired("请输入临时密码"), PasswordComplexityValidator()],
+                             widget=BS3PasswordFieldWidget())
+    conf_password = PasswordField("确认密码", description="再输入一次临时密码",
+                                  validators=[validators.EqualTo("password", message="两次输入的密码不一致")],
+                                  widget=BS3PasswordFieldWidget())
+
+
+class ResetPasswordView(FabResetPasswordView):
+    """用户列表 → 重设密码 (admin): a temporary password in Chinese wording (FAB's form says the
+    application does not check passwords — ours does); `AppSecurityManager.reset_password` records
+    it and makes the user change it. (FAB's class name kept: the endpoint and permission.)"""
+
+    form = AdminResetPasswordForm
+    form_title = "重设密码"
+    message = "密码已重设，用户下次登录时须修改密码"
 
 
 class LoginEventView(ModelView):
@@ -571,6 +593,7 @@ class AppSecurityManager(SecurityManager):
     userdbmodelview = UserDBModelView
     rolemodelview = RoleModelView
     resetmypasswordview = ResetMyPasswordView
+    resetpasswordview = ResetPasswordView
     # FAB's 用户统计 draws with Google Charts, which the Content-Security-Policy refuses: a blank page.
     # Not registered (404); 登录记录 and 用户列表 (连续登录失败, 登录锁定) tell an admin about logins.
     userstatschartview = None

@@ -130,3 +130,42 @@ def test_user_add_refuses_a_missing_role_and_a_weak_password_in_chinese(admin, c
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "请选择角色" in html and "两次输入的密码不一致" in html
     assert db.session.scalar(select(AppUser).where(AppUser.username == "wang2")) is None
+
+
+def test_fab_forms_use_the_product_form_layout(admin, client):
+    """FAB's add/edit forms look like the product's forms: a horizontal form, not FAB's table."""
+    for url in (f"/users/edit/{admin.id}", "/users/add", f"/resetpassword/form?pk={admin.id}"):
+        html = client.get(url).get_data(as_text=True)
+        form = html[html.index('<form id="model_form"'):]
+        form = form[:form.index("</form>")]
+        assert 'class="form-horizontal"' in html[html.index('<form id="model_form"'):][:300], url
+        assert "<table" not in form and 'class="col-sm-3 control-label"' in form, url
+
+
+def test_admin_password_reset_is_in_chinese_and_checks_the_rule(admin, client):
+    from tests.test_look import crumbs_of
+
+    user = make_user("province")
+    old_hash = user.password
+    html = client.get(f"/resetpassword/form?pk={user.id}").get_data(as_text=True)
+    assert crumbs_of(html) == "首页 / 账号与权限 / 用户列表 / 重设密码"
+    assert "临时密码" in html and "does not check" not in html and "不会检查密码" not in html
+    r = client.post(f"/resetpassword/form?pk={user.id}", data={"password": "abc", "conf_password": "abc"})
+    assert r.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(AppUser, user.id).password == old_hash
+    r = client.post(f"/resetpassword/form?pk={user.id}", data={"password": "Tmp0rary!X", "conf_password": "Tmp0rary!X"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    changed = db.session.get(AppUser, user.id)
+    assert changed.password != old_hash and changed.must_change_password is True
+
+
+def test_fab_detail_page_uses_the_product_detail_layout(admin, client):
+    html = client.get(f"/users/show/{admin.id}").get_data(as_text=True)
+    assert "<h3>用户详情</h3>" in html and 'class="table table-condensed terms"' in html
+    assert "accordion-toggle" not in html and "panel-primary" not in html
+    assert ">None<" not in html and "登录次数" in html
+    never = make_user("province")
+    html = client.get(f"/users/show/{never.id}").get_data(as_text=True)
+    assert ">None<" not in html and "从未登录" in html and "0次" in html

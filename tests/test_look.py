@@ -42,8 +42,8 @@ def test_breadcrumb_of_a_detail_page_links_its_menu_entry(signed, client, login)
     ("/roles/list/", "首页 / 账号与权限 / 角色列表"),
     ("/admin/sms/list/", "首页 / 账号与权限 / 短信发件箱"),
     ("/admin/login-events/list/", "首页 / 账号与权限 / 登录记录"),
-    ("/users/show/{admin}", "首页 / 账号与权限 / 用户列表 / 显示用户"),
-    ("/users/add", "首页 / 账号与权限 / 用户列表 / 添加用户"),
+    ("/users/show/{admin}", "首页 / 账号与权限 / 用户列表 / 用户详情"),
+    ("/users/add", "首页 / 账号与权限 / 用户列表 / 新增用户"),
 ])
 def test_fab_screens_have_the_product_header_and_menu_breadcrumb(client, login, url, expected):
     admin = make_user("admin", username="root")

@@ -50,11 +50,17 @@ def _find(groups, endpoint):
     return None
 
 
+# Pages of a view without a menu entry, reached from one entry's pages: their breadcrumb runs through it.
+BELONGS_TO = {"ResetPasswordView": "UserDBModelView.list"}
+
+
 def _owner(groups, endpoint):
     """The one menu entry of the view that serves `endpoint` (FAB's show/edit/add pages of a list
     in the menu: UserDBModelView.show → 用户列表), or None when the view has no entry or several
     (a portal's detail pages name their entry themselves)."""
     blueprint = endpoint.partition(".")[0]
+    if blueprint in BELONGS_TO:
+        return BELONGS_TO[blueprint]
     found = [item for _group, items in groups for item in items if item[1].partition(".")[0] == blueprint]
     return found[0][1] if len(found) == 1 else None
 
