@@ -221,3 +221,12 @@ def test_login_device_names_the_browser_not_the_user_agent(agent, shown):
     from app.labels import browser_of
 
     assert browser_of(agent) == shown
+
+
+def test_public_pages_have_the_product_page_and_a_breadcrumb(client):
+    """协议书查验 opened from a QR code (no login): the product's white page with 我的位置; the login
+    page and its kin keep their own centred box."""
+    html = page(client, "/verify")
+    assert '<div class="public-page">' in html and crumbs_of(html) == "首页 / 协议书查验"
+    for url in ("/login/", "/register/"):
+        assert "public-page" not in page(client, url)
