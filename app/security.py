@@ -402,6 +402,10 @@ class UserDBModelView(FabUserDBModelView):
     (FAB's class name kept: endpoints and permission names stay UserDBModelView.*.)"""
 
     list_title, show_title, add_title, edit_title = "用户列表", "用户详情", "新增用户", "编辑用户"
+    # No 删除: a login's records (登录记录, 流程追踪, 账号安全记录) point at it; an account is 停用 instead.
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "resetmypassword", "resetpasswords", "unlock",
+                        "userinfoedit"]
+    search_columns = ["username", "last_name", "first_name", "email", "roles", "active"]
     list_columns = ["last_name", "first_name", "username", "email", "active", "roles", "fail_login_count",
                     "locked_until"]
     add_columns = ["last_name", "first_name", "username", "email", "active", "roles", "password", "conf_password"]

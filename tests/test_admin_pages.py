@@ -169,3 +169,12 @@ def test_fab_detail_page_uses_the_product_detail_layout(admin, client):
     never = make_user("province")
     html = client.get(f"/users/show/{never.id}").get_data(as_text=True)
     assert ">None<" not in html and "从未登录" in html and "0次" in html
+
+
+def test_logins_are_disabled_not_deleted(admin, client):
+    user = make_user("province")
+    html = client.get("/users/list/").get_data(as_text=True)
+    assert ">删除<" not in html and "/users/delete/" not in html
+    assert client.post(f"/users/delete/{user.id}").status_code in (403, 404)
+    db.session.expire_all()
+    assert db.session.get(AppUser, user.id) is not None

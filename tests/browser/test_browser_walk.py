@@ -140,7 +140,7 @@ class Walker:
 
 
 def menu_entries(role):
-    return [(group, label) for group, items in MENUS[role][1] for label, _endpoint in items]
+    return [(group, label, endpoint) for group, items in MENUS[role][1] for label, endpoint in items]
 
 
 def walk(actor, role, details=()):
@@ -156,11 +156,12 @@ def walk(actor, role, details=()):
 
     actor.goto("/")
     visit("首页")
-    for group, label in menu_entries(role):
+    for group, label, endpoint in menu_entries(role):
         actor.goto("/")
         side = actor.page.locator(".portal-side")
         actor.submit(side.get_by_role("link", name=label, exact=True).first)
         visit(f"{group} / {label}")
+        actor.shot(f"{role}-{endpoint}")  # docs/screenshots/<role>-<endpoint>.png: every menu page
     for label, link in details:
         actor.goto("/")
         actor.submit(actor.page.locator(".portal-side").get_by_role("link", name=label, exact=True).first)
