@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
-from . import accounts, students, workflow
+from . import accounts, codes, regions, students, workflow
 from .extensions import db
 from .models import AppUser, InviteListEntry, School, Student
 
@@ -82,18 +82,32 @@ def _commit():
 
 ROSTER_FIELDS = ("name", "id_number", "gender", "phone", "email", "department", "major", "education",
                  "graduation_year", "training_mode")
+# Kept from the national layout only (our template has no such columns: a re-import with it leaves them).
+NATIONAL_FIELDS = ("exam_no", "ethnicity", "political", "major_code", "origin_region")
+
+# The national 毕业生生源信息 layout (pinyin column codes, code values; docs/national-formats.md).
+NATIONAL_ROSTER = imports.national_roster({name: codes.table(name) for name in codes.TABLES}, codes.TABLES,
+                                          regions.codes())
+# What 导入学生生源 reads: the file's header row picks the layout.
+ROSTER_LAYOUTS = (imports.ROSTER, NATIONAL_ROSTER)
 
 
 def import_roster(school, table, valid_only=False, progress=None):
-    spec = imports.ROSTER
+    spec = table.spec or imports.ROSTER
     checked = imports.check(table, spec, progress=progress)
+    keys = {c.key for c in spec.columns}
+    fields = ROSTER_FIELDS + tuple(f for f in NATIONAL_FIELDS if f in keys)
+    if "school_code" in keys:  # the national layout names the school on every row
+        for row, v in checked.values.items():
+            if v.get("school_code") and v["school_code"] != school.code:
+                checked.refuse(row, f"yxdm：{v['school_code']} 不是本校院校代码（{school.code}）", "school_code")
     outcome = Outcome(kind=spec.kind, total=checked.total, valid_only=valid_only)
     rows = checked.values
     good = {r: v for r, v in rows.items() if "student_no" in v}
 
     # Existing students of this school, by 学号 (one lookup per CHUNK rows).
     existing = {}
-    cols = (Student.id, Student.student_no, Student.verified_at, *(getattr(Student, f) for f in ROSTER_FIELDS))
+    cols = (Student.id, Student.student_no, Student.verified_at, *(getattr(Student, f) for f in fields))
     for chunk in _chunks({v["student_no"] for v in good.values()}):
         for s in db.session.execute(select(*cols).where(Student.school_id == school.id,
                                                         _one_of(Student.student_no, chunk))):
@@ -142,7 +156,7 @@ def import_roster(school, table, valid_only=False, progress=None):
         s = existing.get(v["student_no"])
         if s is None:
             continue
-        diff = {f: v[f] for f in ROSTER_FIELDS if f in v and (v[f] is not None or f != "email")
+        diff = {f: v[f] for f in fields if f in v and (v[f] is not None or f != "email")
                 and getattr(s, f) != v[f]}
         changes[row] = (s, diff)
     frozen_rows = {row: s.id for row, (s, diff) in changes.items() if workflow.identity_refusal(diff)}
@@ -166,14 +180,14 @@ def import_roster(school, table, valid_only=False, progress=None):
     created_ids = {}
     if new:
         values = [{"school_id": school.id, "student_no": v["student_no"], "signing_restricted": False,
-                   "plan_submitted": False, **{f: v.get(f) for f in ROSTER_FIELDS}} for v in new]
+                   "plan_submitted": False, **{f: v.get(f) for f in fields}} for v in new]
         for row in values:
             row["email"] = row["email"] or None
         for sid, no in accounts.bulk_insert(Student.__table__, values, returning=("id", "student_no")):
             created_ids[no] = sid
     if updates:  # full rows (new value or the stored one): one column set for the bulk UPDATE
         accounts.bulk_update(Student.__table__, [
-            {"id": s.id, **{f: diff[f] if f in diff else getattr(s, f) for f in ROSTER_FIELDS}}
+            {"id": s.id, **{f: diff[f] if f in diff else getattr(s, f) for f in fields}}
             for s, diff in updates])
 
     # Logins: new students, and existing students who have none yet; names/e-mails kept in step.

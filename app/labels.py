@@ -2,6 +2,8 @@
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from . import codes
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 AGREEMENT_STATUS = {
@@ -48,15 +50,16 @@ STATUS_BADGE = {
 AGREEMENT_KIND = {"electronic": "电子签约", "paper": "纸质签约"}
 APPROVAL_STATUS = {"pending": "待审核", "approved": "审核通过", "refused": "审核不通过"}
 TRAINING_MODE = {"non_targeted": "非定向", "targeted": "定向"}
-EDUCATION = ["博士生毕业", "硕士生毕业", "本科生毕业", "专科生毕业"]
-GENDER = ["男", "女"]
+# The national code tables (app.codes, app/data/codes): labels shown on screen, codes in the
+# national files (docs/national-formats.md).
+EDUCATION = list(codes.table("education").values())
+GENDER = list(codes.table("gender").values())
+ETHNICITY = codes.table("ethnicity")
+POLITICAL = codes.table("political")
 
-# 单位性质 (DESIGN.md §2 standard codes).
-EMPLOYER_NATURE = {
-    "10": "机关", "20": "科研设计单位", "21": "高等教育单位", "22": "中初教育单位",
-    "23": "医疗卫生单位", "29": "其他事业单位", "31": "国有企业", "32": "三资企业",
-    "39": "其他企业", "40": "部队", "55": "农村建制村", "56": "城镇社区", "99": "其他",
-}
+# 单位性质 and 单位行业 (DESIGN.md §2 standard codes).
+EMPLOYER_NATURE = codes.table("employer_nature")
+INDUSTRY = codes.table("industry")
 ARCHIVE_MODE = {
     "employer": "签约单位接收",
     "forward": "转寄其他单位",
@@ -67,11 +70,7 @@ HUKOU_MODE = {
     "forward": "迁入指定地址",
     "none": "不接收",
 }
-JOB_CATEGORY = [
-    "工程技术人员", "科学研究人员", "教学人员", "卫生专业技术人员", "经济业务人员",
-    "金融业务人员", "法律专业人员", "文学艺术工作人员", "新闻出版和文化工作人员",
-    "办事人员和有关人员", "商业和服务业人员", "生产和运输设备操作人员", "其他人员",
-]
+JOB_CATEGORY = list(codes.table("job_category").values())
 FLOW_ACTION = {
     "invite": "发起邀约",
     "accept": "同意签约，待学校审核",
@@ -101,21 +100,12 @@ TERMINATION_STATUS = {
 }
 TERMINATION_INITIATOR = {"student": "学生", "employer": "单位"}
 
-# 其他去向: MoE 毕业去向 codes a student may register (10 is an agreement, 70 is 待就业).
-DESTINATION_KIND = {
-    "80": "升学",
-    "85": "出国、出境",
-    "75": "自主创业",
-    "76": "自由职业",
-    "46": "应征义务兵",
-    "50": "国家基层项目",
-    "51": "地方基层项目",
-    "27": "科研助理、管理助理",
-    "11": "签劳动合同形式就业",
-    "12": "其他录用形式就业",
-}
+# 其他去向: MoE 毕业去向 codes a student may register (10 is an agreement, 70 is 待就业), in the
+# order the 其他去向 form offers them; their names come from the national table.
+_OUTCOMES = codes.table("outcome")
+DESTINATION_KIND = {code: _OUTCOMES[code] for code in ("80", "85", "75", "76", "46", "50", "51", "27", "11", "12")}
 # Every 毕业去向 code this system reports (statistics, exports).
-OUTCOME_CODE = {"10": "签就业协议形式就业", **DESTINATION_KIND, "70": "待就业"}
+OUTCOME_CODE = {"10": _OUTCOMES["10"], **DESTINATION_KIND, "70": _OUTCOMES["70"]}
 DESTINATION_STATUS = {
     "submitted": "待审核",
     "approved": "审核通过",

@@ -73,6 +73,13 @@ class Student(Model):
     signing_restricted = Column(Boolean, nullable=False, default=False)
     plan_submitted = Column(Boolean, nullable=False, default=False)
     verified_at = Column(DateTime)
+    # The national 生源 codes (issue 26; app.codes): kept from a national-layout roster import and
+    # written back in the 毕业去向 export — 考生号, 民族, 政治面貌, 专业代码, 生源所在地 (GB/T 2260).
+    exam_no = Column(String(20))
+    ethnicity = Column(String(2))
+    political = Column(String(2))
+    major_code = Column(String(12))
+    origin_region = Column(String(6))
 
     def __repr__(self):
         return self.name

@@ -7,14 +7,15 @@ what to write.
     ... app adds conflicts with checked.refuse(row, reason), writes checked.valid ...
     report = imports.error_report(table, checked, imports.ROSTER)
 """
-from .reader import LOST_DIGITS, ImportRefused, Limits, Received, Table, defusedxml_active, read, read_table, receive
+from .reader import (LOST_DIGITS, ImportRefused, Limits, Received, Table, defusedxml_active, pick_spec, read, read_table,
+                     receive)
 from .report import REASON, error_report, template
-from .spec import CANDIDATES, EDUCATION, GENDER, ROSTER, SPECS, TRAINING_MODE, Column, Spec
+from .spec import CANDIDATES, EDUCATION, GENDER, ROSTER, SPECS, TRAINING_MODE, Column, Spec, national_roster
 from .validate import Checked, check, gender_of_id, id_number_problem, year_range
 
 __all__ = [
     "CANDIDATES", "EDUCATION", "GENDER", "LOST_DIGITS", "REASON", "ROSTER", "SPECS", "TRAINING_MODE",
     "Checked", "Column", "ImportRefused", "Limits", "Received", "Spec", "Table",
-    "check", "defusedxml_active", "error_report", "gender_of_id", "id_number_problem", "read", "read_table",
-    "receive", "template", "year_range",
+    "check", "defusedxml_active", "pick_spec", "error_report", "gender_of_id", "id_number_problem", "national_roster", "read",
+    "read_table", "receive", "template", "year_range",
 ]

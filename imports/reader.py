@@ -224,7 +224,7 @@ def clean_header(text):
 def normalize(series, kind):
     """Vectorised clean-up of one column: full-width spaces and digits (１３８…) never fail a row."""
     s = series.fillna("").astype(str)
-    if kind in ("code", "id_number", "phone", "email", "year", "id_or_phone", "choice"):
+    if kind in ("code", "id_number", "phone", "email", "year", "id_or_phone", "choice", "national"):
         s = s.str.normalize("NFKC").str.replace(_SPACES, "", regex=True)
         if kind in ("id_number", "id_or_phone"):
             s = s.str.upper()
@@ -246,13 +246,27 @@ def normalize(series, kind):
 class Table:
     frame: pd.DataFrame  # one column per spec key (text), index = the sheet's row number (1-based)
     extra: list  # headers present in the file but not in the spec (ignored, e.g. 错误原因)
+    spec: Spec = None  # the layout the file was read as (read_table with several specs picks one)
 
     def __len__(self):
         return len(self.frame)
 
 
-def read_table(received, spec: Spec, limits=Limits()):
-    """Parse a received file into a Table of text columns named by the spec's keys."""
+def _names(spec):
+    """header (cleaned, lower case) → column: its label and its aliases."""
+    return {clean_header(name).lower(): c for c in spec.columns for name in (c.label, *c.aliases)}
+
+
+def pick_spec(header, specs):
+    """The layout whose columns the header row names most (the first one on a tie): our template
+    with Chinese headers or the national layout with pinyin codes."""
+    present = {clean_header(h).lower() for h in header if str(h).strip()}
+    return max(specs, key=lambda spec: len({id(c) for name, c in _names(spec).items() if name in present}))
+
+
+def read_table(received, spec, limits=Limits()):
+    """Parse a received file into a Table of text columns named by the spec's keys. `spec` may be
+    a tuple of specs: the file's header row decides which layout it is (`pick_spec`)."""
     limit = limits.max_rows + 50  # header, a few blank rows, and one row over the cap to notice it
     rows = _rows_xlsx(received.data, limit) if received.fmt == XLSX else _rows_csv(received.data, limit)
     if len(rows) > limit:  # never truncate silently: more rows than the cap allows are there
@@ -262,16 +276,18 @@ def read_table(received, spec: Spec, limits=Limits()):
     if not numbered:
         raise ImportRefused("文件中没有数据，请使用下载的模板填写后上传")
     header_no, header = numbered[0]
+    if isinstance(spec, (tuple, list)):
+        spec = pick_spec(header, spec)
     labels = [clean_header(h) for h in header]
-    by_label = {c.label: c for c in spec.columns}
+    by_label = _names(spec)
     positions, extra, seen = {}, [], set()
     for pos, label in enumerate(labels):
         if not label:
             continue
-        if label in seen:
+        if label.lower() in seen:
             raise ImportRefused(f"列名“{label}”重复，请每列只出现一次")
-        seen.add(label)
-        column = by_label.get(label)
+        seen.add(label.lower())
+        column = by_label.get(label.lower())
         if column is None:
             extra.append(label)
         else:
@@ -292,7 +308,7 @@ def read_table(received, spec: Spec, limits=Limits()):
         values = [(str(row[pos]) if pos is not None and pos < len(row) else "") for _no, row in body]
         data[column.key] = normalize(pd.Series(values, index=index, dtype=object), column.kind)
     frame = pd.DataFrame(data, index=index)
-    return Table(frame=frame, extra=extra)
+    return Table(frame=frame, extra=extra, spec=spec)
 
 
 def read(source, spec, limits=Limits()):

@@ -92,7 +92,9 @@ def template(spec: Spec, template_rows=1000):
             ws.column_dimensions[letter].number_format = TEXT
             for r in range(3, template_rows + 2):
                 ws.cell(row=r, column=i).number_format = TEXT
-        if column.choices:
+        # A drop-down list only where Excel can hold it (a list formula is at most 255 characters:
+        # not 民族's 58 codes or the 3,000 region codes, which the 填写说明 sheet lists or names).
+        if column.choices and len(",".join(column.choices)) <= 250:
             dv = DataValidation(type="list", formula1='"' + ",".join(column.choices) + '"', allow_blank=True,
                                 showErrorMessage=True, errorTitle="输入值无效",
                                 error=f"{column.label}只能填写：{'、'.join(column.choices)}")

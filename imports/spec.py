@@ -30,6 +30,11 @@ class Column:
     text_format: bool = False
     sample: str = ""
     note: str = ""
+    # Other headers that mean this column (the national layout's upper-case codes match anyway:
+    # headers are compared case-insensitively).
+    aliases: tuple = ()
+    # national code columns (kind "national"): what a code of its table is called ("3 不是性别代码")
+    code_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,3 +112,68 @@ CANDIDATES = Spec(
 )
 
 SPECS = {ROSTER.kind: ROSTER, CANDIDATES.kind: CANDIDATES}
+
+
+# ---------------------------------------------------------------- the national 生源 layout
+
+def national_roster(tables, names, region_codes):
+    """The national 毕业生生源信息 layout (columns named by pinyin codes, values as national codes;
+    docs/national-formats.md): the same keys as ROSTER plus the codes the system keeps (考生号,
+    民族, 政治面貌, 专业代码, 生源所在地). `tables`: {table name: {code: label}} and `names`: {table
+    name: what its codes are called} from app.codes (this package reads no app data);
+    `region_codes`: the GB/T 2260 codes in force.
+
+    The 学历 and 性别 codes map to the labels ROSTER stores, 培养方式 to its stored code, the other
+    code columns keep their codes."""
+    def coded(key, label, table, required=True, keep_code=False, stored=None, sample="", note=""):
+        codes = tables[table]
+        choices = {code: code if keep_code else (stored or {}).get(value, value) for code, value in codes.items()}
+        return Column(key, label, "national", required=required, max_len=12, choices=choices, text_format=True,
+                      code_name=names[table], sample=sample,
+                      note=note or "、".join(f"{code} {value}" for code, value in codes.items()))
+
+    return Spec(
+        kind="roster_national",
+        title="毕业生生源信息",
+        columns=(
+            Column("school_code", "yxdm", "code", max_len=5, text_format=True, sample="10486",
+                   note="院校代码：须为本校的5位院校代码"),
+            Column("school_name", "yxmc", "text", required=False, max_len=100, sample="武汉大学", note="院校名称（不导入）"),
+            Column("student_no", "xh", "code", max_len=32, text_format=True, sample="2022301010001",
+                   note="学号：本校内唯一；再次导入同一学号时更新该生信息"),
+            Column("exam_no", "ksh", "code", required=False, max_len=20, text_format=True, sample="22420111150001",
+                   note="考生号（选填）"),
+            Column("name", "xm", "name", max_len=50, sample="张三", note="姓名"),
+            Column("id_number", "sfzh", "id_number", max_len=18, text_format=True, sample="42011120030101000X",
+                   note="身份证号：18位，校验位为X时填大写X"),
+            coded("gender", "xbdm", "gender", sample="2"),
+            coded("ethnicity", "mzdm", "ethnicity", required=False, keep_code=True, sample="01",
+                  note="民族代码（选填）：GB/T 3304，两位数字，如 01 汉族"),
+            coded("political", "zzmmdm", "political", required=False, keep_code=True, sample="03",
+                  note="政治面貌代码（选填）：GB/T 4762，两位数字，如 01 中国共产党党员、03 中国共产主义青年团团员、13 群众"),
+            coded("education", "xldm", "education", sample="31"),
+            Column("major_code", "zydm", "code", required=False, max_len=12, text_format=True, sample="080902",
+                   note="专业代码（选填）"),
+            Column("major", "zymc", "text", max_len=100, sample="软件工程", note="专业名称"),
+            Column("department", "fy", "text", max_len=100, sample="计算机学院", aliases=("xymc", "yxsmc"),
+                   note="院系（分院）名称"),
+            coded("training_mode", "pyfsdm", "training_mode", stored=TRAINING_MODE, sample="1"),
+            Column("origin_region", "syszddm", "national", required=False, max_len=6, text_format=True,
+                   choices={code: code for code in region_codes}, code_name="生源所在地（GB/T 2260 行政区划）",
+                   sample="420111", note="生源所在地代码（选填）：GB/T 2260 六位行政区划代码"),
+            Column("phone", "sjhm", "phone", max_len=11, text_format=True, sample="13800138000", note="手机号码"),
+            Column("email", "dzyx", "email", required=False, max_len=120, sample="zhangsan@example.com",
+                   note="电子邮箱（选填）"),
+            Column("graduation_year", "bynf", "year", max_len=8, sample="2026", aliases=("byrq", "byny"),
+                   note="毕业年份，如 2026（也可填毕业日期，如 20260630）"),
+        ),
+        unique=(("student_no",), ("id_number",), ("email",)),
+        notes=(
+            "全国高校毕业生就业管理系统的生源信息格式：第一行为字段代码（大小写均可），其后每行一名学生；示例行请删除后再导入。",
+            "代码列填写代码而非名称（如 xbdm 填 1 或 2），各列的代码见上表“填写要求”；生源所在地代码为 GB/T 2260 六位行政区划代码。",
+            "按“学校 + 学号”识别学生：已存在的学号更新信息，新学号新建学生并开通登录账号。",
+            "默认整个文件全部正确才导入；勾选“只导入正确的行”则导入正确的行，错误的行可下载错误报告修改后重新导入。",
+            "支持 .xlsx 与 .csv（UTF-8 或 GBK 编码）文件。",
+        ),
+    )
+

@@ -111,7 +111,7 @@ def _cell_problem(column, value, years):
         return f"{label}以数字格式保存，末几位数字已丢失，请将该列设置为文本格式后重新填写"
     if not value:
         return f"{label}不能为空" if column.required else None
-    if len(value) > column.max_len and column.kind not in ("id_number", "phone", "year", "id_or_phone"):
+    if len(value) > column.max_len and column.kind not in ("id_number", "phone", "year", "id_or_phone", "national"):
         return f"{label}不能超过{column.max_len}个字"
     if _CONTROL.search(value):
         return f"{label}含有不可见字符"
@@ -128,8 +128,11 @@ def _cell_problem(column, value, years):
         return f"{label}格式不正确"
     if kind == "year":
         lo, hi = years
+        value = _year_text(value)
         if not (value.isdigit() and len(value) == 4 and lo <= int(value) <= hi):
             return f"{label}应为{lo}至{hi}之间的四位年份"
+    if kind == "national" and _national(column, value) not in column.choices:
+        return f"{label}：{value} 不是{column.code_name}代码"
     if kind == "choice" and value not in column.choices:
         return f"{label}只能填写：{'、'.join(column.choices)}"
     if kind == "id_or_phone" and not MOBILE.match(value) and id_number_problem(value):
@@ -137,11 +140,27 @@ def _cell_problem(column, value, years):
     return None
 
 
+def _year_text(value):
+    """毕业年份 as four digits; a graduation date (20260630, the national layout's byrq) gives its year."""
+    return value[:4] if len(value) == 8 and value.isdigit() else value
+
+
+def _national(column, value):
+    """A code whose leading zeros a number cell dropped (民族 1 for 01) is read as the code."""
+    if value not in column.choices and value.isdigit() and column.choices:
+        width = len(next(iter(column.choices)))
+        if len(value) < width:
+            return value.zfill(width)
+    return value
+
+
 def _clean(column, value):
     if column.kind == "year":
-        return int(value)
+        return int(_year_text(value))
     if column.kind == "choice":
         return column.choices[value]
+    if column.kind == "national" and value:
+        return column.choices[_national(column, value)]
     if not value and not column.required:
         return None
     return value

@@ -27,6 +27,7 @@ def _party(run, model, attr):
 
 
 def _run(run, params, progress, spec, write, party):
+    """`spec`: the layout, or a tuple of layouts the file's header row chooses from."""
     key = params["file"]
     try:
         with open(uploads.path_of(key), "rb") as fh:
@@ -36,7 +37,7 @@ def _run(run, params, progress, spec, write, party):
         result = outcome.as_dict()
         result["errors_key"] = None
         if checked.errors:
-            report = imports.error_report(table, checked, spec)
+            report = imports.error_report(table, checked, table.spec)
             result["errors_key"] = uploads.save(uploads.Upload(report, "xlsx", XLSX_MIME), folder="imports")
         progress(len(table), len(table))
         return result
@@ -47,7 +48,7 @@ def _run(run, params, progress, spec, write, party):
 def roster(run, params, progress):
     """学生生源 import for the school of the run's login."""
     school = _party(run, School, "school_id")
-    return _run(run, params, progress, imports.ROSTER, importing.import_roster, school)
+    return _run(run, params, progress, importing.ROSTER_LAYOUTS, importing.import_roster, school)
 
 
 def candidates(run, params, progress):

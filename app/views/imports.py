@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 
 import imports
 
-from .. import accounts, labels, uploads, workflow
+from .. import accounts, importing, labels, uploads, workflow
 from ..extensions import db
 from ..jobs import runs
 from ..models import AppUser, JobRun
@@ -34,6 +34,8 @@ class _ImportView(BaseView):
 
     default_view = "index"
     spec = None
+    # {name: spec} of the layouts a file may have (the header row decides); the first is `spec`
+    layouts = None
     kind = ""  # JobRun.kind; the page's title is its label (labels.JOB_KIND)
     job = ""  # dotted path of the work function
     title = ""
@@ -70,9 +72,11 @@ class _ImportView(BaseView):
     @expose("/template")
     @has_access
     def template(self):
+        """The template of the layout `?layout=` names (our Chinese headers by default)."""
         self._party()
-        return send_file(io.BytesIO(imports.template(self.spec)), mimetype=XLSX_MIME, as_attachment=True,
-                         download_name=f"{self.spec.title}导入模板.xlsx")
+        spec = (self.layouts or {}).get(request.args.get("layout"), self.spec)
+        return send_file(io.BytesIO(imports.template(spec)), mimetype=XLSX_MIME, as_attachment=True,
+                         download_name=f"{spec.title}导入模板.xlsx")
 
     @expose("/upload", methods=["POST"])
     @has_access
@@ -85,7 +89,7 @@ class _ImportView(BaseView):
         limits = imports.Limits.from_config(current_app.config)
         try:
             received = imports.receive(file.stream, limits)
-            table = imports.read_table(received, self.spec, limits)
+            table = imports.read_table(received, tuple(self.layouts.values()) if self.layouts else self.spec, limits)
         except imports.ImportRefused as exc:
             flash(str(exc), "danger")
             return redirect(url_for(".index"))
@@ -165,6 +169,7 @@ class SchoolImportView(_ImportView):
 
     route_base = "/school/import"
     spec = imports.ROSTER
+    layouts = {"ours": importing.ROSTER_LAYOUTS[0], "national": importing.ROSTER_LAYOUTS[1]}
     kind = "roster_import"
     job = "app.jobs.imports.roster"
     title = labels.JOB_KIND[kind]
