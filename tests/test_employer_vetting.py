@@ -45,7 +45,7 @@ def test_unconfirmed_employer_is_sent_to_confirm_its_profile_first(client, login
 def _registration(n):
     from tests.support.factories import credit_code, phone
 
-    return {"name": f"注册测试公司{n}", "credit_code": credit_code(9000 + n), "nature": "39", "region": "420111",
+    return {"name": f"注册测试公司{n}", "credit_code": credit_code(9000 + n), "nature": "39", "industry": "I", "region": "420111",
             "contact_name": "王经理", "contact_phone": phone(9000 + n), "email": f"reg{n}@example.com",
             "address": "武汉", "username": f"reg{n}user", "password": PASSWORD, "password2": PASSWORD}
 

@@ -35,7 +35,7 @@ NEW_PASSWORD = "NewPassw0rd"
 
 def registration(**overrides):
     values = {
-        "name": "武汉新注册科技有限公司", "credit_code": credit_code(), "nature": "39", "region": "420111",
+        "name": "武汉新注册科技有限公司", "credit_code": credit_code(), "nature": "39", "industry": "I", "region": "420111",
         "contact_name": "李经理", "contact_phone": "13912345678", "email": "hr@newco.example.com",
         "address": "武汉市洪山区", "username": "newco-hr",
     }
@@ -56,6 +56,7 @@ def schools():
     ({"credit_code": ""}, "credit_code"),
     ({"region": "999999"}, "region"),
     ({"nature": "77"}, "nature"),
+    ({"industry": "Z"}, "industry"),
     ({"contact_phone": "12345"}, "contact_phone"),
     ({"email": "not-an-email"}, "email"),
     ({"username": "a b"}, "username"),

@@ -98,7 +98,7 @@ BAD_TEXTS = ["武汉某某公司\r\nBcc: all@example.org", "武汉\t公司", "�
 def _registration(**overrides):
     from tests.support.factories import credit_code
 
-    values = {"name": "武汉新注册科技有限公司", "credit_code": credit_code(), "nature": "39", "region": "420111",
+    values = {"name": "武汉新注册科技有限公司", "credit_code": credit_code(), "nature": "39", "industry": "I", "region": "420111",
               "contact_name": "李经理", "contact_phone": "13912345678", "email": "hr@newco.example.com",
               "address": "武汉市洪山区", "username": "newco-hr"}
     values.update(overrides)
@@ -182,7 +182,7 @@ def test_profile_confirmation_refuses_a_contact_with_a_line_break(client, login)
     from app.workflow import WorkflowError
     from tests.support.factories import archive_details
 
-    values = {"nature": "39", "region": "420111", "contact_name": "王\r\n经理", "contact_phone": "13912345678",
+    values = {"nature": "39", "industry": "I", "region": "420111", "contact_name": "王\r\n经理", "contact_phone": "13912345678",
               "email": "hr@x.example.com", "address": "武汉", **archive_details()}
     with pytest.raises(WorkflowError) as info:
         profiles.confirm_employer_profile(w.employer, values)

@@ -16,7 +16,7 @@ from ..roles import ROLE_LABELS
 from ..security import current_employer, current_student, end_other_sessions, live_sessions, now
 from .common import flash_error, rate_allowed
 
-REGISTER_FIELDS = ("name", "credit_code", "nature", "region", "contact_name", "contact_phone", "email", "address",
+REGISTER_FIELDS = ("name", "credit_code", "nature", "industry", "region", "contact_name", "contact_phone", "email", "address",
                    "username")
 
 

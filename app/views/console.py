@@ -218,7 +218,7 @@ class EmployerConsoleView(ReadOnlyModelView):
         "archive_unit": "档案转寄单位名称", "hukou_mode": "户口接收类型", "hukou_address": "户口接收地址",
         "created_at": "注册时间",
     }
-    column_formatters = {"nature": _label(labels.EMPLOYER_NATURE), "region": _region,
+    column_formatters = {"nature": _label(labels.EMPLOYER_NATURE), "industry": _label(labels.INDUSTRY), "region": _region,
                          "archive_mode": _label(labels.ARCHIVE_MODE), "hukou_mode": _label(labels.HUKOU_MODE),
                          "profile_confirmed_at": _dt, "created_at": _dt}
 

@@ -277,7 +277,7 @@ def validate_destination(kind, details):
 # ---------------------------------------------------------------- employer profile
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{4,30}$")  # an employer's chosen login name
-PROFILE_FIELDS = ("nature", "region", "contact_name", "contact_phone", "email", "address") + (
+PROFILE_FIELDS = ("nature", "industry", "region", "contact_name", "contact_phone", "email", "address") + (
     "archive_mode",) + ARCHIVE_DETAIL_FIELDS + ("hukou_mode", "hukou_address")
 
 
@@ -303,8 +303,9 @@ def mobile_field(values, errors, clean, name="phone", label="手机号"):
 
 
 def profile_fields(values, errors, clean):
-    """单位性质, 单位所在地 and the contact fields of an employer (registration and 基本信息维护)."""
+    """单位性质, 单位行业, 单位所在地 and the contact fields of an employer (registration and 基本信息维护)."""
     _choice_field(values, errors, clean, "nature", labels.EMPLOYER_NATURE, "单位性质")
+    _choice_field(values, errors, clean, "industry", labels.INDUSTRY, "单位行业")
     region = str(values.get("region") or "").strip()
     if not regions.is_valid(region):
         errors["region"] = "请选择单位所在地（省/市/区县）"

@@ -33,6 +33,7 @@ def test_employer_registers_logs_in_and_confirms_profile(server, actors):
     page.fill("#name", "武汉江城智造科技有限公司")
     page.fill("#credit_code", code)
     page.select_option("#nature", index=1)
+    page.select_option("#industry", index=9)
     picker = page.locator(".region-picker")
     picker.get_by_label("省").select_option(label="湖北省")
     expect(picker.get_by_label("市").locator("option", has_text="武汉市")).to_have_count(1)
