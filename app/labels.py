@@ -120,6 +120,7 @@ JOB_KIND = {
     "candidate_import": "导入拟签约名单",
     "certified_list": "已鉴证协议书明细",
     "school_students": "学生就业去向名单",
+    "national_outcomes": "毕业去向数据（全国格式）",
     "export": "数据导出",
 }
 JOB_STATUS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}

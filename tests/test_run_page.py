@@ -70,7 +70,7 @@ def test_status_labels_come_from_the_one_map(client, reviewer, status):
 
 def test_every_kind_a_view_starts_has_its_label(app):
     kinds = {kind for view in app.appbuilder.baseviews for kind in getattr(view, "run_kinds", ())}
-    assert kinds == {"roster_import", "candidate_import", "certified_list", "school_students"}
+    assert kinds == {"roster_import", "candidate_import", "certified_list", "school_students", "national_outcomes"}
     assert kinds <= set(labels.JOB_KIND)
     titles = {view.title for view in app.appbuilder.baseviews if hasattr(view, "spec")}
     assert titles == {labels.JOB_KIND["roster_import"], labels.JOB_KIND["candidate_import"]}

@@ -17,7 +17,7 @@ import psycopg
 from flask import current_app
 from sqlalchemy import Column, MetaData, String, Table, Text, and_, case, cast, func, insert, literal, select
 
-from .. import labels, regions, uploads
+from .. import labels, national, regions, uploads
 from ..extensions import db
 from ..models import (
     LIVE_AGREEMENT_STATUSES,
@@ -120,7 +120,9 @@ def _write(run, params, what, headers, widths, total, rows, progress, sheet_titl
             fh.write(_csv_line(headers).encode("utf-8-sig"))  # BOM: Excel reads the Chinese
             n = raw_csv(fh, progress)
     elif fmt == "csv":
-        with open(path, "w", newline="", encoding="utf-8-sig") as fh:
+        # UTF-8 with a BOM (Excel reads the Chinese), or GB18030 where asked (older national tools)
+        encoding = "gb18030" if params.get("encoding") == "gb18030" else "utf-8-sig"
+        with open(path, "w", newline="", encoding=encoding) as fh:
             writer = csv.writer(fh)
             writer.writerow(headers)
             for values in rows:
@@ -357,3 +359,36 @@ def school_students(run, params, progress):
                   total, rows(), progress, "学生就业去向名单")
 
 
+
+
+# ---------------------------------------------------------------- 毕业去向数据 (national layout)
+
+def national_outcomes(run, params, progress):
+    """Province (every school or one) or a school (its own): the national 毕业去向 layout, one row
+    per graduate (app.national), as .xlsx or CSV (UTF-8, or GB18030 with params["encoding"]).
+    The result counts the rows that could not be fully coded (the page's 导出前检查 lists them)."""
+    f = Filters.from_params(params)
+    q = national.query(f)
+    # Its own connection on PostgreSQL: progress() commits the session while the rows stream.
+    own = db.engine.dialect.name == "postgresql"
+    conn = db.engine.connect() if own else db.session.connection()
+    incomplete = 0
+
+    def rows(result):
+        nonlocal incomplete
+        for row in result:
+            values, problems = national.coded(row)
+            incomplete += bool(problems)
+            yield values
+
+    try:
+        total = conn.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
+        streamed = conn.execute(q.execution_options(yield_per=5000))
+        headers = [code for code, _name in national.COLUMNS]
+        widths = [national.WIDTHS.get(code, 12) for code in headers]
+        result = _write(run, params, "national_outcomes", headers, widths, total, rows(streamed), progress, "毕业去向")
+    finally:
+        if own:
+            conn.close()
+    result["incomplete"] = incomplete
+    return result

@@ -15,7 +15,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from .. import labels, spreadsheets, stats, workflow
+from .. import labels, national, spreadsheets, stats, workflow
 from ..extensions import db
 from ..jobs import runs
 from ..queries import employer as employer_queries
@@ -103,10 +103,11 @@ class _StatsPages(PortalView):
     scoped = False
     title = "数据统计"
     export_kind = None  # the detailed list this role may export (a job; its label: labels.JOB_KIND)
+    NATIONAL = "national_outcomes"  # 毕业去向数据 in the national layout (app.national), for both roles
 
     @property
     def run_kinds(self):
-        return (self.export_kind,) if self.export_kind else ()
+        return (self.export_kind, self.NATIONAL) if self.export_kind else ()
 
     @property
     def export_label(self):
@@ -190,19 +191,40 @@ class _StatsPages(PortalView):
             for e in errors:
                 flash(e, "danger")
             return redirect(url_for(".index"))
-        if self.export_kind == "certified_list" and not f.year:
+        kind = request.form.get("kind") if request.form.get("kind") in self.run_kinds else self.export_kind
+        if kind == "certified_list" and not f.year:
             flash("请先选择毕业年度，再导出已鉴证协议书明细", "danger")
             return redirect(url_for(".index"))
         params = f.as_params()
-        params["format"] = request.form.get("format") if request.form.get("format") in ("xlsx", "csv") else "xlsx"
+        fmt = request.form.get("format")
+        params["format"] = "csv" if fmt in ("csv", "csv-gb18030") else "xlsx"
+        if fmt == "csv-gb18030":
+            params["encoding"] = "gb18030"
         scope = self._scope_text(f, school)
-        params["label"] = self.export_label + "-" + scope.replace("，", "-").replace(" ", "")
-        run = runs.start(self.export_kind, current_user.id, f"app.jobs.exports.{self.export_kind}", params)
+        params["label"] = labels.JOB_KIND[kind] + "-" + scope.replace("，", "-").replace(" ", "")
+        run = runs.start(kind, current_user.id, f"app.jobs.exports.{kind}", params)
         return redirect(url_for(".job", run_id=run.id))
+
+    @expose("/national-check")
+    @has_access
+    def national_check(self):
+        """导出前检查: the graduates whose 毕业去向 row cannot be fully coded, each with a link to its
+        agreement, so they can be fixed before the national file is exported."""
+        school = self._school()
+        years = self._years(school)
+        f = self._filters(request.args, school, years)
+        count, rows = national.problems(f)
+        if self.scoped:
+            link = lambda agreement_id: url_for("SchoolPortal.review", agreement_id=agreement_id)  # noqa: E731
+        else:
+            link = lambda agreement_id: url_for("console_agreements.details_view", id=agreement_id)  # noqa: E731
+        return self.render_template("stats/national_check.html", view=self, f=f, count=count, rows=rows, link=link,
+                                    scope_text=self._scope_text(f, school), query=request.args.to_dict(),
+                                    label=labels.JOB_KIND[self.NATIONAL])
 
     def _run(self, run_id):
         run = db.session.scalar(select(JobRun).where(
-            JobRun.id == run_id, JobRun.user_id == current_user.id, JobRun.kind == self.export_kind))
+            JobRun.id == run_id, JobRun.user_id == current_user.id, JobRun.kind.in_(self.run_kinds)))
         if run is None:
             abort(404)  # another user's run (or another kind) is not found, whatever its id
         return run
@@ -221,7 +243,8 @@ class _StatsPages(PortalView):
             links.append((url_for(f"{type(self).__name__}.download", run_id=run.id),
                           f"下载 {result.get('filename') or ''}".strip(), "success"))
         return {
-            "heading": self.export_label, "crumbs": [("数据统计", None), (self.title, index), ("导出", None)],
+            "heading": labels.JOB_KIND.get(run.kind, self.export_label),
+            "crumbs": [("数据统计", None), (self.title, index), ("导出", None)],
             "unit": "行", "failed_note": "请稍后重试或联系管理员",
             "links": links + [(index, "返回" + self.title, "default")],
             "result_template": "stats/_export_result.html", "result": result,
