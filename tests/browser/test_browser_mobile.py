@@ -1,7 +1,8 @@
 """The graduate's journey on a phone (issue 25): 390×844, Chromium's mobile emulation with touch.
 Every page on the way passes tests/support/phone.py `check_page` (no sideways scrolling, no text
-over text, touch targets ≥ 44 px, text ≥ 12 px, the role menu closed) and is photographed into
-docs/screenshots/mobile/ (UPDATE_SCREENSHOTS=1) or pytest's tmp dir.
+over text, touch targets ≥ 44 px, text ≥ 12 px, the role menu closed, no serious or critical
+axe-core violation) and is photographed into docs/screenshots/mobile/ (UPDATE_SCREENSHOTS=1) or
+pytest's tmp dir.
 
 The student's side is done on the phone; the employers' offers and the school's certification
 are written by the workflow functions, in this process, on the server's database file.
@@ -372,7 +373,8 @@ def test_student_pages_stay_within_the_static_budget_and_are_cached(server, brow
 
 def test_checks_find_the_desktop_layout_on_a_phone(server, browser):
     """Without app/static/mobile.css a student's home at 390 px is the desktop page shrunk: the
-    checks must say so (the sidebar first, labels over their values, targets under 44 px)."""
+    checks must say so (the sidebar first, labels over their values, targets under 44 px); an
+    unlabelled field is an axe-core violation."""
     context = phone_context(browser)
     try:
         context.route("**/static/mobile.css*", lambda route: route.fulfill(status=200, content_type="text/css", body=""))
@@ -390,5 +392,8 @@ def test_checks_find_the_desktop_layout_on_a_phone(server, browser):
             assert any(p.startswith(kind) for p in problems), (kind, problems)
         page.goto(server.url("/student/offers"))
         assert any(p.startswith("overflow:") for p in check_page(page)), check_page(page)
+        # axe-core's part: a field nobody can name (critical: label) is found.
+        page.evaluate("document.querySelector('.portal-main').insertAdjacentHTML('afterbegin', '<input type=text>')")
+        assert any(p.startswith("axe critical label:") for p in check_page(page)), check_page(page)
     finally:
         context.close()
