@@ -9,8 +9,9 @@ are written by the workflow functions, in this process, on the server's database
 One graduate of 华中科技大学 (10487), the demo's 未验证 one, goes from the SMS code of 信息验证 to
 a certified agreement, its PDF and 解约申请, then changes the password and logs in with the new one;
 another records a 纸质签约 with a camera photo as the scan; a third registers 其他去向 (自主创业, the
-营业执照 photographed); the demo's graduate whom the employer asked to 解约 agrees; one whose password
-an administrator reset changes it at the next login.
+营业执照 photographed); the demo's graduate whom the employer asked to 解约 agrees; the demo's
+certified 纸质签约 is ended with a photographed release letter; one whose password an administrator
+reset changes it at the next login.
 Static bytes: a first visit stays under 300 KB, later pages take the static files from the cache.
 """
 from datetime import datetime, timedelta
@@ -385,15 +386,21 @@ def test_other_destination_with_a_camera_photo(server, phones):
     stu.shot("destination-submitted")
 
 
+def _logged_in(server, phones, name, sql):
+    """The phone `name`, logged in as the one graduate `sql` finds (学号 first), and the row's other columns."""
+    [(student_no, *rest)] = server.query(sql)
+    stu = phones(name)
+    stu.student_login(SCHOOL, student_no, DEMO_PASSWORD)
+    return stu, rest
+
+
 def test_student_agrees_to_the_employers_termination_request(server, phones):
     """解约办理 when the employer asked (the demo's 单位提出 解约 at 10487): the request, 同意 with a
     reply, then the list."""
-    [(student_no, termination_id, number)] = server.query(
+    stu, (termination_id, number) = _logged_in(server, phones, "answer", (
         "SELECT s.student_no, t.id, a.number FROM termination t JOIN agreement a ON a.id = t.agreement_id "
         "JOIN student s ON s.id = a.student_id JOIN school c ON c.id = s.school_id "
-        "WHERE c.code = '10487' AND t.initiator = 'employer' AND t.status = 'requested'")
-    stu = phones("answer")
-    stu.student_login(SCHOOL, student_no, DEMO_PASSWORD)
+        "WHERE c.code = '10487' AND t.initiator = 'employer' AND t.status = 'requested'"))
     page = stu.page
     todo = page.locator(".stat-card", has_text="解约待办").locator(".num a")
     expect(todo).to_have_text("1")
@@ -411,6 +418,34 @@ def test_student_agrees_to_the_employers_termination_request(server, phones):
     expect(card.locator("td[data-label=解约状态]")).to_have_text("等待解约审核")
     stu.reach(card.get_by_role("link", name="查看解约"))
     stu.shot("termination-agreed", top=False)
+
+
+def test_paper_agreement_termination_with_a_photographed_release_letter(server, phones):
+    """解约 of a certified 纸质签约 (the demo's at 10487): the student sends the employer's release
+    letter, photographed in the dialog, straight to the school; the record links it."""
+    stu, (number,) = _logged_in(server, phones, "paper-termination", (
+        "SELECT s.student_no, a.number FROM agreement a JOIN student s ON s.id = a.student_id "
+        "JOIN school c ON c.id = s.school_id WHERE c.code = '10487' AND a.kind = 'paper' AND a.status = 'certified' "
+        "AND NOT EXISTS (SELECT 1 FROM termination t WHERE t.agreement_id = a.id)"))
+    page = stu.page
+    stu.menu("解约办理")
+    card = page.locator("table.cards tbody tr", has_text=number)
+    card.get_by_role("button", name="解约申请").tap()
+    page.wait_for_timeout(400)  # the fade-in
+    page.locator("label", has=page.locator("#termination-agree")).tap()
+    page.locator("#to-reason").tap()
+    page.fill("#reason", "单位同意解约，已开具解约证明")
+    stu.photo("proof", "解约证明.jpg")
+    expect(page.locator("#send-termination")).to_be_in_viewport()
+    stu.shot("termination-paper-reason", top=False)
+    stu.tap(page.locator("#send-termination"))
+    expect(page.locator(".alert-success")).to_contain_text("已提交至学校审核")
+    [(proof,)] = server.query("SELECT t.proof_path FROM termination t JOIN agreement a ON a.id = t.agreement_id "
+                              "WHERE a.number = ?", number)
+    assert proof.endswith((".jpg", ".jpeg")), proof
+    stu.tap(page.locator("table.cards tbody tr", has_text=number).get_by_role("link", name="查看解约"))
+    expect(page.locator(".terms").get_by_role("link", name="查看")).to_be_visible()
+    stu.shot("termination-paper")
 
 
 NEW_PASSWORD = "Phone2026!b"
