@@ -1,12 +1,17 @@
 """The graduate's journey on a phone (issue 25): 390×844, Chromium's mobile emulation with touch.
 Every page on the way passes tests/support/phone.py `check_page` (no sideways scrolling, no text
-over text, touch targets ≥ 44 px, text ≥ 12 px, the role menu closed) and is photographed into
-docs/screenshots/mobile/ (UPDATE_SCREENSHOTS=1) or pytest's tmp dir.
+over text, touch targets ≥ 44 px, text ≥ 12 px, the role menu closed, no serious or critical
+axe-core violation) and is photographed into docs/screenshots/mobile/ (UPDATE_SCREENSHOTS=1) or
+pytest's tmp dir; a button scrolled to is not under the tab bar.
 
 The student's side is done on the phone; the employers' offers and the school's certification
 are written by the workflow functions, in this process, on the server's database file.
 One graduate of 华中科技大学 (10487), the demo's 未验证 one, goes from the SMS code of 信息验证 to
-a certified agreement, its PDF and 解约申请; another records a 纸质签约 with a camera photo as the scan.
+a certified agreement, its PDF and 解约申请, then changes the password and logs in with the new one;
+another records a 纸质签约 with a camera photo as the scan; a third registers 其他去向 (自主创业, the
+营业执照 photographed); the demo's graduate whom the employer asked to 解约 agrees; the demo's
+certified 纸质签约 is ended with a photographed release letter; one whose password an administrator
+reset changes it at the next login.
 Static bytes: a first visit stays under 300 KB, later pages take the static files from the cache.
 """
 from datetime import datetime, timedelta
@@ -61,6 +66,41 @@ class Phone(Actor):
             locator.tap()
         self.page.wait_for_load_state()
 
+    def reach(self, locator):
+        """Scroll `locator` into view as the browser does (focus, validation) and assert that it is
+        the element under its own centre: not hidden behind the tab bar."""
+        locator.scroll_into_view_if_needed()
+        covered = locator.evaluate("""el => { const r = el.getBoundingClientRect();
+          const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+          return el.contains(top) ? null : (top ? top.outerHTML.slice(0, 80) : 'nothing'); }""")
+        assert covered is None, f"{locator} is under {covered}"
+
+    def send(self, button, shot, asked, done):
+        """A form sent by `button` after a confirm(): the form photographed as `shot` with the button
+        in reach, the question containing `asked` accepted, the page after it saying `done`."""
+        self.reach(button)
+        self.shot(shot, top=False)
+        self.tap(button)
+        assert any(asked in d for d in self.dialogs), self.dialogs
+        expect(self.page.locator(".alert-success")).to_contain_text(done)
+
+    def menu(self, label):
+        """我的 (the tab bar) → the role menu's entry `label`."""
+        self.page.locator(".mobile-tabs").get_by_role("link", name="我的").tap()
+        self.tap(self.page.locator("#portal-menu").get_by_role("link", name=label))
+
+    def photo(self, field, name):
+        """拍照上传 beside the file field `field`: the camera input (image/*, the back camera) takes a
+        JPEG called `name`, and the page puts it into `field`, which the form sends."""
+        page = self.page
+        camera = page.locator(f"#{field}-camera")
+        assert camera.get_attribute("capture") == "environment" and camera.get_attribute("accept") == "image/*"
+        with page.expect_file_chooser() as chooser:
+            page.locator(f"label[for={field}-camera]").tap()
+        chooser.value.set_files(files=[{"name": name, "mimeType": "image/jpeg", "buffer": JPEG_BYTES}])
+        assert page.evaluate(f"document.getElementById('{field}').files[0].name") == name
+        page.locator(f"label[for={field}-camera]").scroll_into_view_if_needed()
+
 
 def phone_context(browser):
     return browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
@@ -93,6 +133,12 @@ def office(server):
         "UPLOAD_DIR": str(Path(server.db_path).parent / "uploads"), "SMS_BACKEND": "dev", "MAIL_SERVER": None,
         "PUBLIC_BASE_URL": "http://127.0.0.1"})
     return app
+
+
+# A graduate of 10487 who may sign and has no agreement and no other destination yet.
+FREE = ("s.verified_at IS NOT NULL AND s.signing_restricted = 0 AND s.plan_submitted = 0 "
+        "AND s.training_mode = 'non_targeted' AND NOT EXISTS (SELECT 1 FROM agreement a "
+        "WHERE a.student_id = s.id) AND NOT EXISTS (SELECT 1 FROM destination d WHERE d.student_id = s.id)")
 
 
 def _student(server, where):
@@ -284,14 +330,11 @@ def test_messages_menu_account_and_password_pages(phones):
 
 
 def test_paper_agreement_with_a_camera_photo(server, phones):
-    student = _student(server, "s.verified_at IS NOT NULL AND s.signing_restricted = 0 AND s.plan_submitted = 0 "
-                               "AND s.training_mode = 'non_targeted' AND NOT EXISTS (SELECT 1 FROM agreement a "
-                               "WHERE a.student_id = s.id) AND NOT EXISTS (SELECT 1 FROM destination d WHERE d.student_id = s.id)")
+    student = _student(server, FREE)
     stu = phones("paper")
     stu.student_login(SCHOOL, student["student_no"], DEMO_PASSWORD)
     page = stu.page
-    page.locator(".mobile-tabs").get_by_role("link", name="我的").tap()
-    stu.tap(page.locator("#portal-menu").get_by_role("link", name="纸质签约"))
+    stu.menu("纸质签约")
     stu.shot("paper")
     stu.tap(page.get_by_role("link", name="录入协议书"))
     stu.shot("paper-form")
@@ -306,19 +349,153 @@ def test_paper_agreement_with_a_camera_photo(server, phones):
     page.fill("#contact_phone", "13907150002")
     page.select_option("#archive_mode", value="none")
     page.select_option("#hukou_mode", value="none")
-    camera = page.locator("#proof-camera")
-    assert camera.get_attribute("capture") == "environment" and camera.get_attribute("accept") == "image/*"
-    with page.expect_file_chooser() as chooser:
-        page.locator("label[for=proof-camera]").tap()
-    chooser.value.set_files(files=[{"name": "协议书.jpg", "mimeType": "image/jpeg", "buffer": JPEG_BYTES}])
-    assert page.evaluate("document.getElementById('proof').files[0].name") == "协议书.jpg"
-    page.locator("label[for=proof-camera]").scroll_into_view_if_needed()
+    stu.photo("proof", "协议书.jpg")
     stu.shot("paper-form-photo", top=False)
     stu.tap(page.get_by_role("button", name="提交审核"))
     expect(page.locator(".alert-success")).to_be_visible()
     [(status, proof)] = server.query("SELECT status, proof_path FROM agreement WHERE student_id = ?", student["id"])
     assert status == "accepted" and proof.endswith((".jpg", ".jpeg")), (status, proof)
     stu.shot("paper-recorded")
+
+
+def test_other_destination_with_a_camera_photo(server, phones):
+    """其他去向: 自主创业 with its region picker and the 营业执照 photographed; then the submitted
+    registration as a card (待审核, 撤回) and the form gone."""
+    student = _student(server, FREE)
+    stu = phones("destination")
+    stu.student_login(SCHOOL, student["student_no"], DEMO_PASSWORD)
+    page = stu.page
+    stu.menu("其他去向")
+    expect(page.locator("#kind")).to_be_visible()
+    stu.shot("destination-form")
+    page.select_option("#kind", value="75")
+    page.fill('[id="75-company"]', "武汉掌上优才科技有限公司")
+    page.fill('[id="75-credit_code"]', credit_code("91420111", "MD5P8Q1R"))
+    page.select_option("#region", value="420111", force=True)
+    expect(page.locator("#region-group .select2-selection__rendered")).to_contain_text("洪山区")
+    expect(page.locator("#proof-what")).to_contain_text("营业执照")
+    stu.photo("proof", "营业执照.jpg")
+    stu.send(page.get_by_role("button", name="提交审核"), "destination-form-filled", "提交该去向登记", "去向已登记")
+    [(kind, status, proof)] = server.query("SELECT kind, status, proof_path FROM destination WHERE student_id = ?",
+                                           student["id"])
+    assert (kind, status) == ("75", "submitted") and proof.endswith((".jpg", ".jpeg")), (kind, status, proof)
+    card = page.locator("table.cards tbody tr", has_text="自主创业")
+    expect(card.locator("td[data-label=审核状态]")).to_contain_text("待审核")
+    expect(card.get_by_role("button", name="撤回")).to_be_in_viewport()
+    expect(page.locator("#kind")).to_have_count(0)
+    stu.shot("destination-submitted")
+
+
+def _logged_in(server, phones, name, sql):
+    """The phone `name`, logged in as the one graduate `sql` finds (学号 first), and the row's other columns."""
+    [(student_no, *rest)] = server.query(sql)
+    stu = phones(name)
+    stu.student_login(SCHOOL, student_no, DEMO_PASSWORD)
+    return stu, rest
+
+
+def test_student_agrees_to_the_employers_termination_request(server, phones):
+    """解约办理 when the employer asked (the demo's 单位提出 解约 at 10487): the request, 同意 with a
+    reply, then the list."""
+    stu, (termination_id, number) = _logged_in(server, phones, "answer", (
+        "SELECT s.student_no, t.id, a.number FROM termination t JOIN agreement a ON a.id = t.agreement_id "
+        "JOIN student s ON s.id = a.student_id JOIN school c ON c.id = s.school_id "
+        "WHERE c.code = '10487' AND t.initiator = 'employer' AND t.status = 'requested'"))
+    page = stu.page
+    todo = page.locator(".stat-card", has_text="解约待办").locator(".num a")
+    expect(todo).to_have_text("1")
+    stu.tap(todo)
+    card = page.locator("table.cards tbody tr", has_text=number)
+    expect(card.locator("td[data-label=解约发起人]")).to_have_text("单位")
+    stu.shot("terminations-employer-asked")
+    stu.tap(card.get_by_role("link", name="查看解约"))
+    expect(page.locator("body")).to_contain_text("单位岗位调整")
+    stu.shot("termination-from-employer")
+    page.fill("#remark", "同意解约，感谢贵单位")
+    stu.send(page.get_by_role("button", name="同意"), "termination-answer", "确定同意解约", "已同意解约")
+    assert server.query("SELECT status FROM termination WHERE id = ?", termination_id) == [("agreed",)]
+    card = page.locator("table.cards tbody tr", has_text=number)
+    expect(card.locator("td[data-label=解约状态]")).to_have_text("等待解约审核")
+    stu.reach(card.get_by_role("link", name="查看解约"))
+    stu.shot("termination-agreed", top=False)
+
+
+def test_paper_agreement_termination_with_a_photographed_release_letter(server, phones):
+    """解约 of a certified 纸质签约 (the demo's at 10487): the student sends the employer's release
+    letter, photographed in the dialog, straight to the school; the record links it."""
+    stu, (number,) = _logged_in(server, phones, "paper-termination", (
+        "SELECT s.student_no, a.number FROM agreement a JOIN student s ON s.id = a.student_id "
+        "JOIN school c ON c.id = s.school_id WHERE c.code = '10487' AND a.kind = 'paper' AND a.status = 'certified' "
+        "AND NOT EXISTS (SELECT 1 FROM termination t WHERE t.agreement_id = a.id)"))
+    page = stu.page
+    stu.menu("解约办理")
+    card = page.locator("table.cards tbody tr", has_text=number)
+    card.get_by_role("button", name="解约申请").tap()
+    page.wait_for_timeout(400)  # the fade-in
+    page.locator("label", has=page.locator("#termination-agree")).tap()
+    page.locator("#to-reason").tap()
+    page.fill("#reason", "单位同意解约，已开具解约证明")
+    stu.photo("proof", "解约证明.jpg")
+    expect(page.locator("#send-termination")).to_be_in_viewport()
+    stu.shot("termination-paper-reason", top=False)
+    stu.tap(page.locator("#send-termination"))
+    expect(page.locator(".alert-success")).to_contain_text("已提交至学校审核")
+    [(proof,)] = server.query("SELECT t.proof_path FROM termination t JOIN agreement a ON a.id = t.agreement_id "
+                              "WHERE a.number = ?", number)
+    assert proof.endswith((".jpg", ".jpeg")), proof
+    stu.tap(page.locator("table.cards tbody tr", has_text=number).get_by_role("link", name="查看解约"))
+    expect(page.locator(".terms").get_by_role("link", name="查看")).to_be_visible()
+    stu.shot("termination-paper")
+
+
+NEW_PASSWORD = "Phone2026!b"
+
+
+def _change_password(stu, old, new):
+    page = stu.page
+    page.fill("#old_password", old)
+    page.fill("#new_password", new)
+    page.fill("#new_password2", new)
+    stu.tap(page.get_by_role("button", name="确认修改"))
+    expect(page.locator(".alert-success")).to_contain_text("密码已修改")
+
+
+def test_student_changes_the_password_and_logs_in_with_the_new_one(server, phones):
+    need("student")
+    stu = phones("student")
+    page = stu.page
+    stu.goto("/student/")
+    stu.menu("修改密码")
+    _change_password(stu, DEMO_PASSWORD, NEW_PASSWORD)
+    stu.shot("password-changed")
+    page.locator(".mobile-tabs").get_by_role("link", name="我的").tap()
+    stu.tap(page.locator("#portal-menu").get_by_role("button", name="退出"))
+    assert "/login" in page.url, page.url
+    stu.student_login(SCHOOL, STATE["student"]["student_no"], DEMO_PASSWORD)
+    expect(page.locator(".alert")).to_contain_text("密码不正确")  # the old one is gone
+    stu.student_login(SCHOOL, STATE["student"]["student_no"], NEW_PASSWORD)
+    assert page.url.endswith("/student/"), page.url
+    expect(page.locator(".mobile-tabs")).to_be_visible()
+
+
+def test_password_reset_by_the_administrator_is_changed_at_the_next_login(server, phones, office):
+    """The forced 修改密码: an administrator's 重置密码 gives a temporary password; the first login
+    with it opens 修改密码 (every other page leads there) until the graduate sets an own one."""
+    student = _student(server, FREE)
+    [(user_id,)] = server.query("SELECT id FROM ab_user WHERE student_id = ?", student["id"])
+    with office.app_context():
+        office.appbuilder.sm.reset_password(str(user_id), "Temp2026!r")
+    stu = phones("forced")
+    stu.student_login(SCHOOL, student["student_no"], "Temp2026!r")
+    page = stu.page
+    assert page.url.endswith("/account/password"), page.url
+    expect(page.locator(".alert-warning")).to_contain_text("请先设置自己的新密码")
+    stu.shot("password-forced")
+    stu.goto("/student/offers")
+    assert page.url.endswith("/account/password"), page.url
+    _change_password(stu, "Temp2026!r", NEW_PASSWORD)
+    assert page.url.endswith("/student/"), page.url
+    expect(page.locator(".mobile-tabs")).to_be_visible()
 
 
 # ---------------------------------------------------------------- bytes on a phone network
@@ -372,7 +549,8 @@ def test_student_pages_stay_within_the_static_budget_and_are_cached(server, brow
 
 def test_checks_find_the_desktop_layout_on_a_phone(server, browser):
     """Without app/static/mobile.css a student's home at 390 px is the desktop page shrunk: the
-    checks must say so (the sidebar first, labels over their values, targets under 44 px)."""
+    checks must say so (the sidebar first, labels over their values, targets under 44 px); an
+    unlabelled field is an axe-core violation."""
     context = phone_context(browser)
     try:
         context.route("**/static/mobile.css*", lambda route: route.fulfill(status=200, content_type="text/css", body=""))
@@ -390,5 +568,8 @@ def test_checks_find_the_desktop_layout_on_a_phone(server, browser):
             assert any(p.startswith(kind) for p in problems), (kind, problems)
         page.goto(server.url("/student/offers"))
         assert any(p.startswith("overflow:") for p in check_page(page)), check_page(page)
+        # axe-core's part: a field nobody can name (critical: label) is found.
+        page.evaluate("document.querySelector('.portal-main').insertAdjacentHTML('afterbegin', '<input type=text>')")
+        assert any(p.startswith("axe critical label:") for p in check_page(page)), check_page(page)
     finally:
         context.close()

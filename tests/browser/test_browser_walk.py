@@ -7,7 +7,7 @@ MENUS, not a hand list — plus the home page and the detail pages the menus lea
 - a cell, label or button whose text runs out of its box, or a label cell overlapping its value;
 - an English word outside ALLOWED_WORDS (data that is Latin by nature — e-mails, URLs, logins,
   file names — is left out first), True/False/None, or a raw id (协议书#35, #123, id=5);
-- an axe-core (npm, package-lock.json) violation of impact serious or critical.
+- an axe-core (npm, package-lock.json) violation of impact serious or critical (tests/support/axe.py).
 
 Runs last (file order), on the demo database the flows have changed."""
 import re
@@ -18,9 +18,8 @@ import pytest
 from app.roles import ROLE_ADMIN, ROLE_EMPLOYER, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT
 from app.roles import MENUS
 
-from .conftest import ROOT
+from tests.support import axe
 
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WIDTH = 1366
 
 LOGINS = {ROLE_EMPLOYER: "emp-guanggu", ROLE_SCHOOL: "school-10486", ROLE_PROVINCE: "province", ROLE_ADMIN: "admin"}
@@ -88,14 +87,6 @@ LAYOUT_JS = """() => {
   return out;
 }"""
 
-AXE_RUN_JS = """async () => {
-  const r = await axe.run(document, {resultTypes: ['violations']});
-  return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-    .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' — ' + v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' ' + n.html.slice(0, 80)).join(', ')
-              + (v.nodes.length > 5 ? ' (+' + (v.nodes.length - 5) + ')' : ''));
-}"""
-
-
 def english_words(text):
     """The Latin words of `text` a Chinese user should not see, each with where it stands."""
     text = DATA.sub(" ", text)
@@ -133,9 +124,7 @@ class Walker:
             found.append(f"True/False/None: {hits}")
         if hits := sorted(set(RAW_ID.findall(text))):
             found.append(f"raw id: {hits}")
-        # axe.min.js evaluated through the DevTools protocol: the page's CSP (app/headers.py) stays on
-        page.evaluate("() => { if (!window.axe) { %s } }" % AXE.read_text())
-        found += [f"axe {item}" for item in page.evaluate(AXE_RUN_JS)]
+        found += axe.violations(page)
         return found
 
 
@@ -176,8 +165,8 @@ def fail_on(report):
 
 @pytest.fixture(scope="module", autouse=True)
 def axe_installed():
-    if not AXE.exists():
-        pytest.fail(f"{AXE} missing: `make node` (npm ci) installs axe-core from package-lock.json")
+    if why := axe.missing():
+        pytest.fail(why)
 
 
 DETAILS = {

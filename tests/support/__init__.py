@@ -10,5 +10,7 @@ jobs          SmtpStub, the private Redis database, the outbox rows of the mail 
 pdf           a rendered PDF read back (pdftotext, pdftoppm)
 spreadsheets  builders of .xlsx/.csv files for the import tests
 stats_world   the fixed, hand-counted data set of the statistics, export and console tests
+axe           axe-core's serious/critical violations on a Playwright page (the desktop walk and the phone checks)
+phone         check_page(): what a page must be at 390 px (overflow, overlap, touch targets, text, menu, axe-core)
 browser_server  the real app served for tests/browser (`python -m tests.support.browser_server`)
 """

@@ -1,6 +1,5 @@
 """What a page must be on a phone (issue 25), checked in the browser: `check_page(page)` returns
-the problems found, one line each; `CHECKS` is the list it runs, so another check (an axe-core
-scan) is one more function `(page) -> [str]` appended there.
+the problems found, one line each; `CHECKS` is the list it runs, each a function `(page) -> [str]`.
 
 - overflow: no element reaches past the viewport's left or right edge and nothing scrolls sideways
   (neither the page nor a box with overflow-x auto/scroll);
@@ -10,8 +9,11 @@ scan) is one more function `(page) -> [str]` appended there.
 - touch targets: every visible link, button, field and checkbox label is at least 44×44 CSS px,
   except a link inside a sentence (WCAG 2.5.8's inline exception);
 - text: no visible text below 12 px;
-- menu: the role menu (the desktop sidebar) is not on the screen unless 我的 opened it.
+- menu: the role menu (the desktop sidebar) is not on the screen unless 我的 opened it;
+- accessibility: no axe-core violation of impact serious or critical (tests/support/axe.py, the
+  same run as the desktop walk's).
 """
+from tests.support import axe
 
 PHONE = {"width": 390, "height": 844}
 MIN_TARGET = 44
@@ -137,7 +139,11 @@ def menu_closed(page):
     return page.evaluate(MENU_JS)
 
 
-CHECKS = [overflow, overlap, touch_targets, small_text, menu_closed]
+def accessibility(page):
+    return [why] if (why := axe.missing()) else axe.violations(page)
+
+
+CHECKS = [overflow, overlap, touch_targets, small_text, menu_closed, accessibility]
 
 
 def check_page(page):
