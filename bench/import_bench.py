@@ -10,7 +10,8 @@ Measures, in one process on the same file:
   (bulk lookups in chunks of 1,000 keys, one bulk insert) — what the app runs;
 - naive: `pandas.read_excel(engine="openpyxl")` + one ORM query per row for the school, one for
   the student (R2), one for the existing list entry, `session.add` per row;
-- roster: `importing.import_roster` of a new school's N students (students + logins, one commit).
+- roster: `importing.import_roster` of a new school's N students (students + logins, one commit),
+  then the same in the national 生源 layout (pinyin column codes, code values) for another new school.
 """
 import argparse
 import io
@@ -181,6 +182,32 @@ def main():
         outcome, checked = importing.import_roster(school, imports.read(data, imports.ROSTER))
         print(f"roster re-import {args.roster} rows, all changed: {time.perf_counter() - t:.2f}s "
               f"created={outcome.created} updated={outcome.updated} refused={outcome.refused}")
+
+        # ---- a roster of another new school in the national 生源 layout (issue 26): codes, not words
+        db.session.execute(insert(School), [{"code": "19998", "name": "基准国标大学"}])
+        db.session.commit()
+        school = db.session.scalar(select(School).where(School.code == "19998"))
+        spec = importing.NATIONAL_ROSTER
+        national_rows = []
+        for n in range(args.roster):
+            m = 20_000_000 + n
+            number = ident(m)
+            values = {"school_code": "19998", "school_name": "基准国标大学", "student_no": f"N{n:08d}",
+                      "exam_no": f"26420111{n:06d}", "name": name(m, rng), "id_number": number,
+                      "gender": "1" if int(number[16]) % 2 else "2", "ethnicity": f"{1 + n % 56:02d}",
+                      "political": ("01", "03", "13")[n % 3], "education": ("31", "11", "01", "41")[n % 4],
+                      "major_code": "080902", "major": "软件工程", "department": "计算机学院", "training_mode": "1",
+                      "origin_region": ("420111", "429004", "500229")[n % 3], "phone": f"16{n:09d}", "email": "",
+                      "graduation_year": "2026"}
+            national_rows.append([values[c.key] for c in spec.columns])
+        data = xlsx([label.upper() for label in spec.labels], national_rows)
+        t = time.perf_counter()
+        table = imports.read(data, importing.ROSTER_LAYOUTS)
+        t_read = time.perf_counter() - t
+        assert table.spec is spec
+        outcome, checked = importing.import_roster(school, table)
+        print(f"national-layout roster {args.roster} rows: {time.perf_counter() - t:.2f}s (read {t_read:.2f}s) "
+              f"created={outcome.created} refused={outcome.refused} errors={list(checked.errors.items())[:3]}")
 
 
 if __name__ == "__main__":
