@@ -260,3 +260,24 @@ def test_sheet_writer_stores_every_formula_prefix_as_text():
     assert [c.data_type for c in cells[:4]] == ["s"] * 4
     assert cells[4].data_type == "n"  # a real negative number stays a number
     assert spreadsheets.csv_safe("=1+1") == "'=1+1" and spreadsheets.csv_safe("abc") == "abc" and spreadsheets.csv_safe(-5) == -5
+
+
+@pytest.mark.parametrize("kind", ["school_students", "national_outcomes", "certified_list"])
+def test_a_list_longer_than_one_progress_step_streams_to_the_end(stats_world, monkeypatch, kind):
+    """progress() commits the job's session every PROGRESS_EVERY rows; on PostgreSQL that closed the
+    server-side cursor of a list streamed on the session's connection ("cursor … does not exist"
+    after 5,000 rows of a big school's 学生就业去向名单)."""
+    from types import SimpleNamespace
+
+    from app.extensions import db
+    from app.jobs import exports
+
+    monkeypatch.setattr(exports, "PROGRESS_EVERY", 2)
+    rev = make_user("school", stats_world["a"], username="rev-a")
+
+    def progress(done, total=None):
+        db.session.commit()
+
+    params = {"year": 2026, "school_id": stats_world["a"].id, "format": "csv"}
+    result = getattr(exports, kind)(SimpleNamespace(user_id=rev.id), params, progress)
+    assert result["rows"] == {"school_students": 7, "national_outcomes": 7, "certified_list": 2}[kind]

@@ -155,6 +155,22 @@ def _csv_line(values):
     return out.getvalue()
 
 
+@contextmanager
+def _streaming():
+    """The connection a list streams from while `progress()` commits the job's session every
+    PROGRESS_EVERY rows: its own on PostgreSQL (a commit on the session's connection would close the
+    server-side cursor of `yield_per` — "cursor … does not exist" after 5,000 rows), the session's
+    on SQLite (tests, `make run`)."""
+    if db.engine.dialect.name != "postgresql":
+        yield db.session.connection()
+        return
+    conn = db.engine.connect()
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 # ---------------------------------------------------------------- formatting in SQL (PostgreSQL COPY)
 
 _REGION_NAMES = Table("tmp_region_name", MetaData(), Column("code", String(6), primary_key=True),
@@ -276,9 +292,7 @@ def certified_list(run, params, progress):
     f = Filters.from_params(params)
     csv_out = _format(params) == "csv"
     copy = db.engine.dialect.name == "postgresql"
-    # Its own connection on PostgreSQL: progress() commits the session while the list streams.
-    conn = db.engine.connect() if copy else db.session.connection()
-    try:
+    with _streaming() as conn:
         q = certified_query(f, _region_table(conn), guard=csv_out)
         total = conn.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
         if copy:
@@ -288,9 +302,6 @@ def certified_list(run, params, progress):
             rows, raw_csv = conn.execute(q.execution_options(yield_per=2000)), None
         return _write(run, params, "certified_list", [c for c, _ in CERTIFIED_COLUMNS],
                       [w for _, w in CERTIFIED_COLUMNS], total, rows, progress, "已鉴证协议书明细", raw_csv=raw_csv)
-    finally:
-        if copy:
-            conn.close()
 
 
 # ---------------------------------------------------------------- a school's students with outcomes
@@ -331,11 +342,10 @@ def school_students(run, params, progress):
     if not f.school_id:
         raise ValueError("缺少学校")
     q = students_query(f)
-    total = db.session.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
     region = _Region()
 
-    def rows():
-        for r in db.session.execute(q.execution_options(yield_per=2000)):
+    def rows(result):
+        for r in result:
             (year, no, name, idn, gender, edu, dept, major, phone, a_kind, a_status, ename, ecode, work, number,
              certified_at, accepted_at, d_kind, d_status, reviewed_at, created_at) = r
             if a_status:
@@ -355,8 +365,11 @@ def school_students(run, params, progress):
             yield [year, no, name, idn, gender, edu, dept, major, phone, state, code, outcome, *agreement,
                    labels.fmt_date(when) if when else ""]
 
-    return _write(run, params, "school_students", [c for c, _ in STUDENT_COLUMNS], [w for _, w in STUDENT_COLUMNS],
-                  total, rows(), progress, "学生就业去向名单")
+    with _streaming() as conn:
+        total = conn.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
+        streamed = conn.execute(q.execution_options(yield_per=2000))
+        return _write(run, params, "school_students", [c for c, _ in STUDENT_COLUMNS],
+                      [w for _, w in STUDENT_COLUMNS], total, rows(streamed), progress, "学生就业去向名单")
 
 
 
@@ -369,9 +382,6 @@ def national_outcomes(run, params, progress):
     The result counts the rows that could not be fully coded (the page's 导出前检查 lists them)."""
     f = Filters.from_params(params)
     q = national.query(f)
-    # Its own connection on PostgreSQL: progress() commits the session while the rows stream.
-    own = db.engine.dialect.name == "postgresql"
-    conn = db.engine.connect() if own else db.session.connection()
     incomplete = 0
 
     def rows(result):
@@ -381,14 +391,11 @@ def national_outcomes(run, params, progress):
             incomplete += bool(problems)
             yield values
 
-    try:
+    with _streaming() as conn:
         total = conn.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
         streamed = conn.execute(q.execution_options(yield_per=5000))
         headers = [code for code, _name in national.COLUMNS]
         widths = [national.WIDTHS.get(code, 12) for code in headers]
         result = _write(run, params, "national_outcomes", headers, widths, total, rows(streamed), progress, "毕业去向")
-    finally:
-        if own:
-            conn.close()
     result["incomplete"] = incomplete
     return result
