@@ -140,3 +140,14 @@ def test_the_school_downloads_both_templates_and_uploads_a_national_file(w, clie
     assert "1 条导入，0 条更新，0 条未通过" in page
     student = db.session.scalar(select(Student).where(Student.student_no == "2023000090"))
     assert student is not None and student.school_id == school.id and student.origin_region == "420111"
+
+
+def test_the_school_sees_the_national_codes_by_their_labels(w, client, login):
+    school = w.student.school
+    importing.import_roster(school, read([national_row(91, school_code=school.code, ethnicity="08", political="01",
+                                                       origin_region="429004")]))
+    student = db.session.scalar(select(Student).where(Student.student_no == "2023000091"))
+    login(client, w.logins["school"].username)
+    html = client.get(f"/school/students/show/{student.id}").get_data(as_text=True)
+    for text in ("考生号", "23420111150091", "壮族", "中国共产党党员", "湖北省仙桃市", "080902"):
+        assert text in html, text

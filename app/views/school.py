@@ -9,7 +9,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import accounts, labels, students, uploads, workflow
+from .. import accounts, labels, regions, students, uploads, workflow
 from ..extensions import db
 from ..queries import school as queries
 from ..models import Agreement, Destination, EmployerApproval, Student, Termination, utcnow
@@ -328,13 +328,20 @@ class SchoolStudentView(ScopedModelView):
                     "training_mode_label", "signing_restricted_label", "verified_label"]
     show_columns = ["student_no", "name", "gender", "id_number", "phone", "email", "department", "major",
                     "education", "graduation_year", "training_mode_label", "signing_restricted_label",
-                    "verified_label"]
+                    "verified_label", "exam_no", "ethnicity", "political", "major_code", "origin_region"]
+    # The national 生源 codes (from a national-layout import) by their Chinese labels (app.codes).
+    formatters_columns = {
+        "exam_no": lambda v: v or "-", "major_code": lambda v: v or "-",
+        "ethnicity": lambda v: labels.label(labels.ETHNICITY, v), "political": lambda v: labels.label(labels.POLITICAL, v),
+        "origin_region": lambda v: regions.full_name(v) if v else "-", "email": lambda v: v or "-",
+    }
     search_columns = ["student_no", "name", "department", "major", "graduation_year", "signing_restricted"]
     label_columns = {
         "student_no": "学号", "name": "姓名", "gender": "性别", "id_number": "身份证号", "phone": "手机",
         "email": "邮箱", "department": "院系", "major": "专业", "education": "学历",
         "graduation_year": "毕业年度", "training_mode_label": "培养方式", "signing_restricted": "限制签约",
-        "signing_restricted_label": "限制签约", "verified_label": "信息验证",
+        "signing_restricted_label": "限制签约", "verified_label": "信息验证", "exam_no": "考生号", "ethnicity": "民族",
+        "political": "政治面貌", "major_code": "专业代码", "origin_region": "生源所在地",
     }
 
     @action("restrict", "限制签约", "确定限制所选学生网上签约吗？", "fa-ban", single=False)
