@@ -17,9 +17,10 @@ ROLE_LABELS = {
 # one: no role gets them; app.security sends their URLs to ours). Admin gets everything.
 SELF_SERVICE = [("can_password", "AccountView"), ("can_profile", "ProfileView")]
 ROLE_VIEWS = {
-    ROLE_EMPLOYER: ["EmployerPortal", "EmployerImportView", "EmployerExportView", "DocumentView", "JobRunView"],
-    ROLE_STUDENT: ["StudentPortal", "DocumentView"],
+    ROLE_EMPLOYER: ["EmployerPortal", "EmployerImportView", "EmployerExportView", "DocumentView", "JobRunView",
+                    "EmployerMarket"],
+    ROLE_STUDENT: ["StudentPortal", "DocumentView", "StudentMarket"],
     ROLE_SCHOOL: ["SchoolPortal", "SchoolStudentView", "SchoolImportView", "DocumentView", "JobRunView",
-                  "SchoolStatsView"],
+                  "SchoolStatsView", "SchoolMarket"],
     ROLE_PROVINCE: ["ProvincePortal", "ProvinceStatsView", "JobRunView", "QueueAdminView", "IdentityView"],
 }

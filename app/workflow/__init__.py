@@ -65,7 +65,7 @@ from .guards import (
 from . import market
 from .offers import accept, amend, employment_status, expire_due, invite, reject
 from .review import agreement_number, certify, decline, record_paper_agreement, withdraw_certification
-from .table import MOVES, STATE, check, may, why_not, why_not_each
+from .table import MOVES, STATE, allowed, check, may, why_not, why_not_each
 from .terminations import (
     agree_termination,
     approve_termination,

@@ -382,6 +382,14 @@ def shortlist(employer, application, now=None):
     return entry
 
 
+def terms_from_posting(posting):
+    """The 邀请函 terms a posting answers (R17: the offer to an applicant starts from them); the rest
+    comes from the employer's profile (`fields.terms_from_profile`) and the form."""
+    return {"job_category": posting.job_category, "position": posting.title, "work_region": posting.region,
+            "report_region": posting.region, "salary": posting.salary_min, "probation_salary": posting.salary_min,
+            "contact_name": posting.contact_name, "contact_phone": posting.contact_phone}
+
+
 def mark_offered(employer, agreements, n):
     """Inside `offers.invite`'s transaction: each new offer to a student whose list entry came from
     an application to this employer turns that application 已发邀约 and links the offer (R17)."""

@@ -253,6 +253,12 @@ def why_not_each(action, actor, objs, now=None):
     return out
 
 
+def allowed(action, actor, objs, now=None):
+    """The rows of a page `actor` may do `action` on now (`why_not_each` answered None): which
+    rows get the button."""
+    return {obj for obj, refusal in why_not_each(action, actor, objs, now).items() if refusal is None}
+
+
 def may(action, actor, obj=None, now=None):
     return why_not(action, actor, obj, now) is None
 
