@@ -436,11 +436,11 @@ def _invite_list(employer, candidates):
 
 # (employer, title, 职位类别, region, salary range, 学历, state, description)
 POSTING_PLAN = [
-    ("guanggu", "Python后端开发工程师", "工程技术人员", "420111", (10000, 16000), "本科生毕业", "open",
-     "负责高校就业服务平台的后端开发与维护。\n要求：熟悉 Python、SQL，有团队协作精神。"),
+    ("guanggu", "后端开发工程师", "工程技术人员", "420111", (10000, 16000), "本科生毕业", "open",
+     "负责高校就业服务平台的后端开发与维护。\n要求：熟悉主流编程语言和关系数据库，有团队协作精神。"),
     ("guanggu", "产品经理助理", "经济业务人员", "420106", (7000, 10000), "不限", "open",
      "协助产品经理完成需求调研、原型设计和上线跟踪。"),
-    ("guanggu", "UI设计师", "文学艺术工作人员", "420111", (8000, 12000), "专科生毕业", "closed",
+    ("guanggu", "界面设计师", "文学艺术工作人员", "420111", (8000, 12000), "专科生毕业", "closed",
      "负责移动端和网页端界面设计。"),
     ("changjiang", "土木工程师", "工程技术人员", "420102", (8000, 12000), "本科生毕业", "open",
      "参与桥梁与市政工程的施工技术管理，需适应项目现场工作。"),
@@ -451,12 +451,12 @@ POSTING_PLAN = [
 ]
 # (school, student index, posting title, what happens to the application)
 APPLICATION_PLAN = [
-    ("10486", 20, "Python后端开发工程师", "submitted"),
-    ("10486", 21, "Python后端开发工程师", "viewed"),
-    ("10486", 22, "Python后端开发工程师", "interview"),
+    ("10486", 20, "后端开发工程师", "submitted"),
+    ("10486", 21, "后端开发工程师", "viewed"),
+    ("10486", 22, "后端开发工程师", "interview"),
     ("10486", 23, "产品经理助理", "unsuitable"),
     ("10486", 24, "产品经理助理", "withdrawn"),
-    ("10486", 25, "Python后端开发工程师", "certified"),  # the application that became a certified agreement
+    ("10486", 25, "后端开发工程师", "certified"),  # the application that became a certified agreement
     ("10487", 20, "土木工程师", "submitted"),
     ("10487", 21, "土木工程师", "interview"),
 ]
