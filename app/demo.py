@@ -29,6 +29,9 @@ from .models import (
     Employer,
     EmployerApproval,
     InviteListEntry,
+    JobApplication,
+    JobPosting,
+    PostingHide,
     School,
     Student,
     Termination,
@@ -315,6 +318,7 @@ def seed():
     created = _offers(schools, students, employers, reviewers, base)
     created += _later_flows(schools, students, employers, reviewers, base)
     _invite_list(employers["guanggu"], [s for code in schools for s in students[code][10:12]])
+    created += _market(schools, students, employers, reviewers, base)
     return created
 
 
@@ -426,6 +430,92 @@ def _invite_list(employer, candidates):
         if workflow.student_block_reason(student) is None:
             _get_or_add(InviteListEntry, {"employer_id": employer.id, "student_id": student.id})
     db.session.commit()
+
+
+# ---------------------------------------------------------------- 网上就业市场 (R16, R17)
+
+# (employer, title, 职位类别, region, salary range, 学历, state, description)
+POSTING_PLAN = [
+    ("guanggu", "后端开发工程师", "工程技术人员", "420111", (10000, 16000), "本科生毕业", "open",
+     "负责高校就业服务平台的后端开发与维护。\n要求：熟悉主流编程语言和关系数据库，有团队协作精神。"),
+    ("guanggu", "产品经理助理", "经济业务人员", "420106", (7000, 10000), "不限", "open",
+     "协助产品经理完成需求调研、原型设计和上线跟踪。"),
+    ("guanggu", "界面设计师", "文学艺术工作人员", "420111", (8000, 12000), "专科生毕业", "closed",
+     "负责移动端和网页端界面设计。"),
+    ("changjiang", "土木工程师", "工程技术人员", "420102", (8000, 12000), "本科生毕业", "open",
+     "参与桥梁与市政工程的施工技术管理，需适应项目现场工作。"),
+    ("changjiang", "工程造价员", "经济业务人员", "420102", (6000, 9000), "专科生毕业", "offline",
+     "负责工程量清单编制与成本核算。"),
+    ("changjiang", "测量员", "工程技术人员", "421000", (5000, 7000), "不限", "draft",
+     "负责施工测量放样与数据整理。"),
+]
+# (school, student index, posting title, what happens to the application)
+APPLICATION_PLAN = [
+    ("10486", 20, "后端开发工程师", "submitted"),
+    ("10486", 21, "后端开发工程师", "viewed"),
+    ("10486", 22, "后端开发工程师", "interview"),
+    ("10486", 23, "产品经理助理", "unsuitable"),
+    ("10486", 24, "产品经理助理", "withdrawn"),
+    ("10486", 25, "后端开发工程师", "certified"),  # the application that became a certified agreement
+    ("10487", 20, "土木工程师", "submitted"),
+    ("10487", 21, "土木工程师", "interview"),
+]
+
+
+def _market(schools, students, employers, reviewers, base):
+    """Postings in every state, applications in each state, one that became a certified agreement,
+    and a posting 华中科技大学 hid from its students — through workflow.market once."""
+    created = 0
+    postings = {}
+    opened = base - timedelta(days=10)
+    for key, title, category, region, (low, high), education, state, description in POSTING_PLAN:
+        employer = employers[key]
+        posting = db.session.scalar(select(JobPosting).where(JobPosting.employer_id == employer.id,
+                                                             JobPosting.title == title))
+        if posting is None:
+            when = base - timedelta(days=40) if state == "closed" else opened
+            deadline = (labels.local(when) + timedelta(days=25 if state == "closed" else 40)).date()
+            values = {"title": title, "job_category": category, "headcount": 3, "region": region,
+                      "salary_min": low, "salary_max": high, "education": education, "major": "相关专业",
+                      "major_class": "工学" if category == "工程技术人员" else None, "deadline": deadline.isoformat(),
+                      "description": description, "contact_name": employer.contact_name,
+                      "contact_phone": employer.contact_phone}
+            posting = workflow.market.create_posting(employer, values, publish=state != "draft", now=when)
+            if state == "offline":
+                workflow.market.close_posting(employer, posting, now=when + timedelta(days=2))
+            elif state == "closed":
+                workflow.market.close_due(now=base)
+            created += 1
+        postings[title] = posting
+    hidden = postings["产品经理助理"]
+    reviewer = reviewers["10487"]
+    if db.session.scalar(select(PostingHide.id).where(PostingHide.posting_id == hidden.id)) is None:
+        workflow.market.hide_posting(reviewer, hidden, "岗位与本校专业设置不符", now=opened + timedelta(days=1))
+    for code, index, title, outcome in APPLICATION_PLAN:
+        student, posting = students[code][index], postings[title]
+        if db.session.scalar(select(JobApplication.id).where(JobApplication.posting_id == posting.id,
+                                                             JobApplication.student_id == student.id)):
+            continue
+        employer = db.session.get(Employer, posting.employer_id)
+        applied = opened + timedelta(days=1, hours=index)
+        application = workflow.market.apply(student, posting, "您好，我对贵单位的岗位很感兴趣，期待面试机会。", now=applied)
+        if outcome == "withdrawn":
+            workflow.market.withdraw_application(student, application, now=applied + timedelta(hours=5))
+        elif outcome != "submitted":
+            workflow.market.view_application(employer, application, now=applied + timedelta(days=1))
+            if outcome in ("interview", "unsuitable"):
+                workflow.market.answer_application(employer, application, f"application_{outcome}",
+                                                   now=applied + timedelta(days=1, hours=1))
+            elif outcome == "certified":
+                sent = applied + timedelta(days=2)
+                workflow.market.shortlist(employer, application, now=sent)
+                terms = _terms(employer, posting.title, posting.salary_min, sent)
+                terms.update(workflow.market.terms_from_posting(posting))
+                [offer] = workflow.invite(employer, [student], terms, now=sent)
+                workflow.accept(student, offer, now=sent + timedelta(hours=3))
+                workflow.certify(reviewers[code], offer, now=sent + timedelta(days=1))
+        created += 1
+    return created
 
 
 # ---------------------------------------------------------------- the table `make run` shows

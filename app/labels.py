@@ -46,6 +46,16 @@ STATUS_BADGE = {
     "agreed": "warning",
     "submitted": "warning",
     "withdrawn": "default",
+    "draft": "default",
+    "open": "success",
+    "closed": "default",
+    "offline": "default",
+    "viewed": "info",
+    "interview": "warning",
+    "unsuitable": "default",
+    "offered": "success",
+    "hidden": "danger",
+    "shown": "default",
 }
 AGREEMENT_KIND = {"electronic": "电子签约", "paper": "纸质签约"}
 APPROVAL_STATUS = {"pending": "待审核", "approved": "审核通过", "refused": "审核不通过"}
@@ -89,6 +99,20 @@ FLOW_ACTION = {
     "destination_withdraw": "撤回其他去向登记",
     "destination_approve": "其他去向审核通过",
     "destination_decline": "其他去向审核不通过",
+    "posting_create": "保存招聘职位",
+    "posting_edit": "修改招聘职位",
+    "posting_publish": "发布招聘职位",
+    "posting_close": "下线招聘职位",
+    "posting_reopen": "重新上线招聘职位",
+    "posting_expire": "招聘职位已截止",
+    "posting_hide": "学校隐藏招聘职位",
+    "posting_unhide": "学校恢复显示招聘职位",
+    "application_submit": "投递简历",
+    "application_view": "单位已查看",
+    "application_interview": "邀请面试",
+    "application_unsuitable": "标记为不合适",
+    "application_offer": "已发邀约",
+    "application_withdraw": "撤回投递",
 }
 
 # 解约 (docs/rules.md, states).
@@ -112,6 +136,18 @@ DESTINATION_STATUS = {
     "declined": "审核不通过",
     "withdrawn": "已撤回",
 }
+
+# 网上就业市场 (R16, R17): postings, applications, a school's hiding of a posting.
+POSTING_STATUS = {"draft": "草稿", "open": "招聘中", "closed": "已截止", "offline": "已下线"}
+APPLICATION_STATUS = {
+    "submitted": "已投递", "viewed": "已查看", "interview": "邀请面试", "unsuitable": "不合适",
+    "offered": "已发邀约", "withdrawn": "已撤回",
+}
+HIDE_STATUS = {"hidden": "已隐藏", "shown": "已恢复显示"}
+EDUCATION_REQUIRED = ["不限"] + EDUCATION
+# 专业类: the 学科门类 of the undergraduate catalogue (a posting's optional 专业类).
+MAJOR_CLASS = ["哲学", "经济学", "法学", "教育学", "文学", "历史学", "理学", "工学", "农学", "医学", "管理学",
+               "艺术学", "交叉学科"]
 
 # Background work a user started (JobRun.kind) and where it stands (JobRun.status): the run page,
 # the import and statistics pages that start them, the 任务队列.

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false as false_,
     text,
 )
@@ -151,6 +152,9 @@ class InviteListEntry(Model):
     employer_id = Column(Integer, ForeignKey("employer.id"), nullable=False)
     student_id = Column(Integer, ForeignKey("student.id"), nullable=False)
     student = relationship(Student)
+    # 网上就业市场 (R17): the application that put the student here, whose posting prefills the
+    # 邀请函 and which becomes 已发邀约 when the offer is sent; None for a student found by search.
+    application_id = Column(Integer, ForeignKey("job_application.id"))
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
@@ -346,6 +350,8 @@ class FlowEvent(Model):
     agreement_id = Column(Integer, ForeignKey("agreement.id"), index=True)
     termination_id = Column(Integer, ForeignKey("termination.id"), index=True)
     destination_id = Column(Integer, ForeignKey("destination.id"), index=True)
+    posting_id = Column(Integer, ForeignKey("job_posting.id"), index=True)
+    application_id = Column(Integer, ForeignKey("job_application.id"), index=True)
     user_id = Column(Integer, ForeignKey("ab_user.id"))
     actor_name = Column(String(200), nullable=False)
     action = Column(String(50), nullable=False)
@@ -559,3 +565,141 @@ class SiteIdentity(Model):
     logo_path = Column(String(200))
     updated_at = Column(DateTime, nullable=False, default=utcnow)
     updated_by_id = Column(Integer, ForeignKey("ab_user.id"))
+
+
+# ---------------------------------------------------------------- 网上就业市场 (R16, R17)
+
+# R17: the application states in which the employer has not acted yet (the graduate may withdraw),
+# and those from which an offer may still start.
+WITHDRAWABLE_APPLICATION_STATUSES = ("submitted", "viewed")
+OFFERABLE_APPLICATION_STATUSES = ("submitted", "viewed", "interview")
+
+
+class JobPosting(Model):
+    """我要招聘: a position an employer publishes (draft → open → closed | offline)."""
+
+    __tablename__ = "job_posting"
+    __table_args__ = (
+        Index("ix_job_posting_employer", "employer_id", "status", "id"),
+        # 我要求职: open postings, newest first or by deadline, by place and category.
+        Index("ix_job_posting_open_published", "published_at", postgresql_where=text("status = 'open'"),
+              sqlite_where=text("status = 'open'")),
+        Index("ix_job_posting_open_closes", "closes_at", postgresql_where=text("status = 'open'"),
+              sqlite_where=text("status = 'open'")),
+        Index("ix_job_posting_city", "city_code", "status"),
+        Index("ix_job_posting_province", "province_code", "status"),
+        # Keyword search (title, employer name, description): a trigram GIN index on PostgreSQL
+        # serves LIKE '%关键词%' (migration 0010 creates the pg_trgm extension).
+        Index("ix_job_posting_search_trgm", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}),
+    )
+    id = Column(Integer, primary_key=True)
+    employer_id = Column(Integer, ForeignKey("employer.id"), nullable=False)
+    employer = relationship(Employer)
+    employer_name = Column(String(200), nullable=False)
+    title = Column(String(100), nullable=False)
+    job_category = Column(String(50), nullable=False)
+    headcount = Column(Integer, nullable=False)
+    region = Column(String(6), nullable=False)
+    # Of `region`, for the filters: the province's code and the prefecture's (a 直辖市's district).
+    province_code = Column(String(6), nullable=False)
+    city_code = Column(String(6), nullable=False)
+    salary_min = Column(Integer, nullable=False)
+    salary_max = Column(Integer, nullable=False)
+    education = Column(String(10), nullable=False)
+    major = Column(String(200))
+    major_class = Column(String(20))
+    deadline = Column(Date, nullable=False)
+    # R16: 24:00 (Asia/Shanghai) of `deadline`, naive UTC: an open posting past it reads 已截止.
+    closes_at = Column(DateTime, nullable=False)
+    description = Column(Text, nullable=False)
+    contact_name = Column(String(50), nullable=False)
+    contact_phone = Column(String(20), nullable=False)
+    # title, employer name and description in one lower-cased text, for the keyword search.
+    search_text = Column(Text, nullable=False)
+    status = Column(String(10), nullable=False, default="draft")
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    published_at = Column(DateTime)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class PostingHide(Model):
+    """A school hides a posting from its own students, with a reason its employer sees (R16)."""
+
+    __tablename__ = "posting_hide"
+    __table_args__ = (UniqueConstraint("posting_id", "school_id", name="uq_posting_hide"),
+                      Index("ix_posting_hide_school", "school_id", "status"))
+    id = Column(Integer, primary_key=True)
+    posting_id = Column(Integer, ForeignKey("job_posting.id"), nullable=False)
+    school_id = Column(Integer, ForeignKey("school.id"), nullable=False)
+    school = relationship(School)
+    # hidden → shown (恢复显示) → hidden again
+    status = Column(String(10), nullable=False, default="hidden")
+    reason = Column(String(200))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class JobApplication(Model):
+    """我要求职: a graduate's application to a posting (R17), one per graduate and posting."""
+
+    __tablename__ = "job_application"
+    __table_args__ = (
+        UniqueConstraint("posting_id", "student_id", name="uq_job_application"),
+        Index("ix_job_application_posting", "posting_id", "status", "id"),
+        Index("ix_job_application_student", "student_id", "id"),
+        Index("ix_job_application_school", "school_id", "status"),
+        Index("ix_job_application_employer", "employer_id", "status"),
+    )
+    id = Column(Integer, primary_key=True)
+    posting_id = Column(Integer, ForeignKey("job_posting.id"), nullable=False)
+    posting = relationship(JobPosting)
+    student_id = Column(Integer, ForeignKey("student.id"), nullable=False)
+    student = relationship(Student)
+    # Copied so every party's list is scoped without a join.
+    school_id = Column(Integer, ForeignKey("school.id"), nullable=False)
+    employer_id = Column(Integer, ForeignKey("employer.id"), nullable=False)
+    cover_note = Column(String(500))
+    # submitted 已投递 → viewed 已查看 → interview 邀请面试 | unsuitable 不合适 | offered 已发邀约;
+    # withdrawn 已撤回 by the graduate before the employer acted.
+    status = Column(String(10), nullable=False, default="submitted")
+    # the offer that started from this application (已发邀约)
+    agreement_id = Column(Integer, ForeignKey("agreement.id"))
+    agreement = relationship(Agreement)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Resume(Model):
+    """求职简历: one per graduate, written by the graduate; employers see it only with an application."""
+
+    __tablename__ = "resume"
+    id = Column(Integer, primary_key=True)
+    student_id = Column(Integer, ForeignKey("student.id"), nullable=False, unique=True)
+    education = Column(Text)
+    skills = Column(Text)
+    internships = Column(Text)
+    awards = Column(Text)
+    # an uploads key (resume/…pdf), checked like every upload
+    pdf_path = Column(String(300))
+    # 隐藏简历: employers then see the application without the résumé
+    hidden = Column(Boolean, nullable=False, default=False)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class PostingFavorite(Model):
+    """收藏: a graduate's saved postings."""
+
+    __tablename__ = "posting_favorite"
+    __table_args__ = (UniqueConstraint("student_id", "posting_id", name="uq_posting_favorite"),)
+    id = Column(Integer, primary_key=True)
+    student_id = Column(Integer, ForeignKey("student.id"), nullable=False)
+    posting_id = Column(Integer, ForeignKey("job_posting.id"), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+@event.listens_for(JobPosting.__table__, "before_create")
+def _trigram_extension(_table, connection, **_kw):
+    """The keyword index needs pg_trgm (tests create the tables from the models)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")

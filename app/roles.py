@@ -17,10 +17,11 @@ ROLE_LABELS = {
 # one: no role gets them; app.security sends their URLs to ours). Admin gets everything.
 SELF_SERVICE = [("can_password", "AccountView"), ("can_profile", "ProfileView")]
 ROLE_VIEWS = {
-    ROLE_EMPLOYER: ["EmployerPortal", "EmployerImportView", "EmployerExportView", "DocumentView", "JobRunView"],
-    ROLE_STUDENT: ["StudentPortal", "DocumentView"],
+    ROLE_EMPLOYER: ["EmployerPortal", "EmployerImportView", "EmployerExportView", "DocumentView", "JobRunView",
+                    "EmployerMarket"],
+    ROLE_STUDENT: ["StudentPortal", "DocumentView", "StudentMarket"],
     ROLE_SCHOOL: ["SchoolPortal", "SchoolStudentView", "SchoolImportView", "DocumentView", "JobRunView",
-                  "SchoolStatsView"],
+                  "SchoolStatsView", "SchoolMarket"],
     ROLE_PROVINCE: ["ProvincePortal", "ProvinceStatsView", "JobRunView", "QueueAdminView", "IdentityView"],
 }
 
@@ -33,6 +34,7 @@ MENUS = {
     ROLE_EMPLOYER: ("单位用户中心", [
         ("签约中心", [("签约搜索", "EmployerPortal.search"), ("导入拟签约名单", "EmployerImportView.index"),
                   ("签约发送", "EmployerPortal.invite_list")]),
+        ("网上就业市场", [("我要招聘", "EmployerMarket.postings")]),
         ("解约中心", [("解约办理", "EmployerPortal.terminations")]),
         ("数据管理中心", [("数据管理", "EmployerPortal.offers")]),
         ("单位信息维护", [("基本信息维护", "EmployerPortal.profile"), PASSWORD]),
@@ -40,12 +42,14 @@ MENUS = {
     ROLE_STUDENT: ("学生用户中心", [
         ("就业信息维护", [("电子签约", "StudentPortal.offers"), ("纸质签约", "StudentPortal.paper"),
                     ("其他去向", "StudentPortal.destinations"), ("解约办理", "StudentPortal.terminations")]),
+        ("网上就业市场", [("我要求职", "StudentMarket.postings"), ("我的投递", "StudentMarket.applications"),
+                    ("求职简历", "StudentMarket.resume")]),
         ("个人信息维护", [("基本信息管理", "StudentPortal.account"), PASSWORD]),
     ]),
     ROLE_SCHOOL: ("学校用户中心", [
         ("签约管理", [("签约审核", "SchoolPortal.reviews"), ("解约审核", "SchoolPortal.terminations"),
                   ("其他去向审核", "SchoolPortal.destinations")]),
-        ("单位管理", [("单位审核", "SchoolPortal.employers")]),
+        ("单位管理", [("单位审核", "SchoolPortal.employers"), ("招聘职位管理", "SchoolMarket.postings")]),
         ("学生管理", [("学生管理", "SchoolStudentView.list"), ("新增学生", "SchoolPortal.student_new"),
                   ("导入学生生源", "SchoolImportView.index")]),
         ("数据统计", [("本校就业统计", "SchoolStatsView.index")]),

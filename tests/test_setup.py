@@ -188,6 +188,18 @@ def test_demo_seed_is_idempotent_and_has_the_promised_shape(database_url):
             expired = {r["agreement_id"] for r in q("SELECT agreement_id FROM flow_event WHERE action = 'expire'")}
             assert expired == {a["id"] for a in agreements if a["status"] == "expired"}
 
+            # 网上就业市场 (issue 19): postings in every state, applications in each, one application
+            # that became a certified agreement, a posting a school hid — all through workflow.market.
+            assert {r["status"] for r in q("SELECT status FROM job_posting")} == {"draft", "open", "closed", "offline"}
+            assert {r["status"] for r in q("SELECT status FROM job_application")} == {
+                "submitted", "viewed", "interview", "unsuitable", "offered", "withdrawn"}
+            became = q("SELECT a.status FROM job_application j JOIN agreement a ON a.id = j.agreement_id")
+            assert [r["status"] for r in became] == ["certified"]
+            assert q("SELECT reason FROM posting_hide WHERE status = 'hidden'")
+            submitted = {r["application_id"] for r in q(
+                "SELECT application_id FROM flow_event WHERE action = 'application_submit'")}
+            assert submitted == {r["id"] for r in q("SELECT id FROM job_application")}
+
             logins = q("SELECT u.username, u.password, u.student_id, u.employer_id, u.school_id, r.name AS role "
                        "FROM ab_user u JOIN ab_user_role ur ON ur.user_id = u.id JOIN ab_role r ON r.id = ur.role_id")
             assert ROLES <= {u["role"] for u in logins}

@@ -37,10 +37,14 @@ def test_reviewer_cannot_withdraw_while_a_termination_is_open_read_from_the_tabl
 
 
 def test_why_not_writes_nothing(w):
+    from tests.support.market import make_posting
+
     pending = offer(w.employer, w.student)
+    posting = make_posting(w.employer)
     before = _rows()
     objects = {"invite": w.student, "termination_request": pending, "employer_apply": w.school,
-               "paper_record": None, "destination_submit": None}
+               "paper_record": None, "destination_submit": None, "posting_create": None,
+               "posting_hide": posting, "application_submit": posting}
     for action, move in MOVES.items():
         if move.sources is None:
             target = objects[action]

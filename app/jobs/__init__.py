@@ -198,6 +198,16 @@ def expire_due_offers(now_iso=None):
     return in_app(workflow.expire_due, _now(now_iso))
 
 
+def close_due_postings(now_iso=None):
+    """Mark open job postings past their 截止日期 已截止 (R16; safe to run twice). Returns the count.
+
+    Pages already read them as closed (`workflow.posting_status`); this makes the stored status,
+    the FlowEvent and the employer's notice catch up."""
+    from app import workflow
+
+    return in_app(workflow.market.close_due, _now(now_iso))
+
+
 def send_reminders(now_iso=None):
     """Every reminder kind once (see app.jobs.reminders). Returns {kind: count}."""
     from . import reminders

@@ -6,13 +6,15 @@ run twice or concurrently, so a duplicate cron process would waste work, not cor
 """
 from rq import cron
 
-from app.jobs import expire_due_offers, queue_name, send_outbox, send_reminders, sweep_runs
+from app.jobs import close_due_postings, expire_due_offers, queue_name, send_outbox, send_reminders, sweep_runs
 from app.jobs.files import purge_old_files
 
 DEFAULT, MAIL, BULK = queue_name("default"), queue_name("mail"), queue_name("bulk")
 
 # R4: stored status, FlowEvent and the employer's notice catch up with the deadline.
 cron.register(expire_due_offers, DEFAULT, cron="* * * * *", job_timeout=600)
+# R16: job postings past their 截止日期 → 已截止 (pages read them closed already).
+cron.register(close_due_postings, DEFAULT, cron="* * * * *", job_timeout=600)
 # 24 h expiry, 3-day termination and 5-working-day review reminders (each once).
 cron.register(send_reminders, DEFAULT, cron="*/5 * * * *", job_timeout=600)
 # The outbox: rows whose retry time has come, kicks lost while Redis was down, claims left by a

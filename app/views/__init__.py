@@ -2,13 +2,14 @@
 
 
 def register_views(appbuilder):
-    from . import (account, console, documents, employer, health, home, imports, jobs, province, recovery, school,
-                   stats, student)
+    from . import (account, console, documents, employer, health, home, imports, jobs, market, province, recovery,
+                   school, stats, student)
 
     home.register(appbuilder)
     account.register(appbuilder)
     employer.register(appbuilder)
     student.register(appbuilder)
+    market.register(appbuilder)
     school.register(appbuilder)
     province.register(appbuilder)
     imports.register(appbuilder)

@@ -13,6 +13,7 @@ from imports.validate import is_mobile
 
 from .. import importing, labels, profiles, regions, workflow
 from ..queries import employer as queries
+from ..queries import market as market_queries
 from ..extensions import db
 from ..models import Agreement, InviteListEntry, School, Student, Termination
 from ..security import current_employer, scoped_one
@@ -237,7 +238,13 @@ class EmployerPortal(PortalView):
         page = {"students": students, "skipped": skipped, "chosen": chosen, "employer": employer}
         step = request.form.get("step")
         if request.method == "GET" or step in (None, "", "edit"):  # from the list: show the form
-            values = workflow.terms_from_profile(employer) if step != "edit" else form_terms(request.form)
+            if step == "edit":
+                values = form_terms(request.form)
+            else:  # from the list: the profile's terms, and a posting's when the students applied to it (R17)
+                values = workflow.terms_from_profile(employer)
+                posting = market_queries.listed_posting(employer, [s.id for s in chosen])
+                if posting is not None:
+                    values.update(workflow.market.terms_from_posting(posting))
             return self.render_template("employer/offer_form.html", values=values, errors={}, mode="invite", **page)
         values = form_terms(request.form)
         try:

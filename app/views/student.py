@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from .. import accounts, labels, sms, students, uploads, workflow
 from ..extensions import db
+from ..queries import market as market_queries
 from ..queries import student as queries
 from ..models import Agreement, Destination, Termination
 from ..security import current_student, scoped_one
@@ -131,6 +132,7 @@ class StudentPortal(PortalView):
                                     accept_refusal=workflow.why_not("accept", student, agreement),
                                     may_reject=workflow.may("reject", student, agreement),
                                     version=workflow.version_of(agreement),
+                                    applied=market_queries.applied_from(agreement),
                                     deadline=labels.deadline_date(agreement.expires_at))
 
     @expose("/offers/<int:agreement_id>/accept", methods=["POST"])

@@ -16,13 +16,24 @@ message and the rule number; nothing is written then.
     review.py        certify, decline, withdraw, numbering, paper agreements
     terminations.py  request, agree, approve, refuse
     destinations.py  submit, withdraw, review
+    market.py        网上就业市场: postings, a school hiding one, applications → offers (R16, R17)
     approvals.py     an employer's application to a school and its review
 
 Functions that change no status live outside: `app.profiles` (单位注册, 签约信息确认) and
 `app.students` (信息验证, 学生管理, 重置密码, 限制签约).
 """
 from .approvals import apply_for_approval, review_employer
-from .base import effective_status, expired_clause, expiry_instant, overdue, pending_clause, utc, version_of
+from .base import (
+    effective_status,
+    expired_clause,
+    expiry_instant,
+    overdue,
+    pending_clause,
+    posting_open_clause,
+    posting_status,
+    utc,
+    version_of,
+)
 from .destinations import review_destination, submit_destination, withdraw_destination
 from .errors import Refusal, WorkflowError
 from .fields import (
@@ -51,9 +62,10 @@ from .guards import (
     student_block_reason,
     termination_limit,
 )
+from . import market
 from .offers import accept, amend, employment_status, expire_due, invite, reject
 from .review import agreement_number, certify, decline, record_paper_agreement, withdraw_certification
-from .table import MOVES, STATE, check, may, why_not, why_not_each
+from .table import MOVES, STATE, allowed, check, may, why_not, why_not_each
 from .terminations import (
     agree_termination,
     approve_termination,

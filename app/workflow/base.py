@@ -14,7 +14,7 @@ from sqlalchemy import and_, select, update
 
 from .. import labels
 from ..extensions import db
-from ..models import Agreement, FlowEvent, School, Student
+from ..models import Agreement, FlowEvent, JobPosting, School, Student
 from ..notify import notify, users_of
 from .errors import WorkflowError
 
@@ -23,12 +23,15 @@ from .errors import WorkflowError
 utc = labels.as_utc  # the storage form of a time (naive UTC); None → now
 
 
-def expiry_instant(sent_utc, feedback_days):
-    """R4: 24:00 (Asia/Shanghai) of day `sent + feedback_days`, as naive UTC."""
-    sent_local = labels.local(sent_utc)
-    last_day = sent_local.date() + timedelta(days=feedback_days)
+def day_end_instant(last_day):
+    """24:00 (Asia/Shanghai) of `last_day`, as naive UTC: when an offer (R4) or a posting (R16) closes."""
     end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=labels.SHANGHAI)
     return end.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def expiry_instant(sent_utc, feedback_days):
+    """R4: 24:00 (Asia/Shanghai) of day `sent + feedback_days`, as naive UTC."""
+    return day_end_instant(labels.local(sent_utc).date() + timedelta(days=feedback_days))
 
 
 def overdue(agreement, now=None):
@@ -50,6 +53,21 @@ def expired_clause(now=None):
     """SQL for 已过期, including offers the job has not marked yet (R4)."""
     n = utc(now)
     return (Agreement.status == "expired") | and_(Agreement.status == "pending", Agreement.expires_at <= n)
+
+
+def posting_overdue(posting, now=None):
+    """R16 on read: an open posting past 24:00 of its 截止日期, whether or not the job has run."""
+    return posting.status == "open" and utc(now) >= posting.closes_at
+
+
+def posting_status(posting, now=None):
+    """The status a person sees: an open posting past its 截止日期 reads 已截止 (R16)."""
+    return "closed" if posting_overdue(posting, now) else posting.status
+
+
+def posting_open_clause(now=None):
+    """SQL for 招聘中: open and not past its 截止日期 (R16)."""
+    return and_(JobPosting.status == "open", JobPosting.closes_at > utc(now))
 
 
 def version_of(agreement):

@@ -64,6 +64,25 @@ def _text_field(values, errors, clean, name, label, max_len, required=True):
     clean[name] = value or None
 
 
+def _int_field(values, errors, clean, name, label, lo=0, hi=MONEY_MAX):
+    """A non-negative integer field (R15: money, days, headcounts) within [lo, hi]."""
+    raw = values.get(name)
+    if raw is None or str(raw).strip() == "":
+        errors[name] = f"请输入{label}"
+        return
+    try:
+        value = as_int(raw)
+    except (ValueError, TypeError):
+        errors[name] = f"{label}须为整数"
+        return
+    if value < lo:
+        errors[name] = f"{label}不能小于{lo}"
+    elif value > hi:
+        errors[name] = f"{label}不能大于{hi}"
+    else:
+        clean[name] = value
+
+
 def _choice_field(values, errors, clean, name, options, label):
     """A select (R15): one of `options`' codes, else 请选择… into `errors`; the trimmed value into `clean`."""
     value = str(values.get(name) or "").strip()
@@ -78,22 +97,7 @@ def validate_terms(terms, now=None):
     errors, clean = {}, {}
     text_field = partial(_text_field, terms, errors, clean)
 
-    def int_field(name, label, lo=0, hi=MONEY_MAX):
-        raw = terms.get(name)
-        if raw is None or str(raw).strip() == "":
-            errors[name] = f"请输入{label}"
-            return
-        try:
-            value = as_int(raw)
-        except (ValueError, TypeError):
-            errors[name] = f"{label}须为整数"
-            return
-        if value < lo:
-            errors[name] = f"{label}不能小于{lo}"
-        elif value > hi:
-            errors[name] = f"{label}不能大于{hi}"
-        else:
-            clean[name] = value
+    int_field = partial(_int_field, terms, errors, clean)
 
     _choice_field(terms, errors, clean, "job_category", labels.JOB_CATEGORY, "工作职位类别")
     text_field("position", "拟聘用职位", 100)

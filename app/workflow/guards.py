@@ -17,10 +17,12 @@ from ..models import (
     Destination,
     Employer,
     EmployerApproval,
+    JobApplication,
+    PostingHide,
     Student,
     Termination,
 )
-from .base import overdue, pending_clause
+from .base import overdue, pending_clause, posting_overdue
 from .errors import Refusal
 
 # ---------------------------------------------------------------- rule predicates
@@ -53,16 +55,16 @@ def login_block_reason(student):
     return None
 
 
-def employer_offer_refusal(employer):
+def employer_offer_refusal(employer, doing="发送邀约", rule="R1"):
     """R1: an employer offers (and searches, imports candidates) once its profile is confirmed and
-    one school approved it."""
+    one school approved it; R16: the same employer publishes job postings (`doing`, `rule`)."""
     if employer.profile_confirmed_at is None:
-        return Refusal("请先完成签约信息确认，再发送邀约", "R1")
+        return Refusal(f"请先完成签约信息确认，再{doing}", rule)
     approved = db.session.scalar(
         select(func.count()).select_from(EmployerApproval).where(
             EmployerApproval.employer_id == employer.id, EmployerApproval.status == "approved"))
     if not approved:
-        return Refusal("单位尚未通过任一学校审核，暂不能发送邀约", "R1")
+        return Refusal(f"单位尚未通过任一学校审核，暂不能{doing}", rule)
     return None
 
 
@@ -338,3 +340,75 @@ def not_yet_applied(employer, school, _now):
     if status == "approved":
         return Refusal("该校已审核通过", "R1")
     return None
+
+
+# ---------------------------------------------------------------- guards: 网上就业市场 (R16, R17)
+
+def may_publish(employer, _posting, _now):
+    """R16: only an employer that may offer (R1) publishes or reopens a posting."""
+    return employer_offer_refusal(employer, "发布招聘职位", "R16")
+
+
+may_publish.actor_only = True
+
+
+def employers_posting(employer, posting, _now):
+    if posting.employer_id != employer.id:
+        return Refusal("只能处理本单位的招聘职位", "R0")
+    return None
+
+
+def deadline_ahead(_employer, posting, now):
+    """R16: a posting opens only before 24:00 of its 截止日期."""
+    if now >= posting.closes_at:
+        return Refusal("截止日期已过，请先修改截止日期，再发布", "R16")
+    return None
+
+
+def posting_published(_reviewer, posting, _now):
+    """R16: a school hides a posting its students can find (a draft is nobody's to hide)."""
+    if posting.status == "draft":
+        return Refusal("该职位尚未发布", "R16")
+    return None
+
+
+def not_hidden_by_school(reviewer, posting, _now):
+    hidden = db.session.scalar(select(PostingHide.id).where(
+        PostingHide.posting_id == posting.id, PostingHide.school_id == _school_of(reviewer),
+        PostingHide.status == "hidden"))
+    return Refusal("本校已隐藏该职位", "R16") if hidden else None
+
+
+def posting_open_to_student(student, posting, now):
+    """R16: a graduate applies only to a posting 招聘中 (past its 截止日期 it is closed whether or not
+    the job has run) that the graduate's school has not hidden."""
+    if posting.status != "open" or posting_overdue(posting, now):
+        return Refusal("该职位已截止或已下线，不能投递", "R16")
+    hidden = db.session.scalar(select(PostingHide.id).where(
+        PostingHide.posting_id == posting.id, PostingHide.school_id == student.school_id,
+        PostingHide.status == "hidden"))
+    return Refusal("该职位已被学校隐藏，不能投递", "R16") if hidden else None
+
+
+def not_applied_yet(student, posting, _now):
+    """R17: one application per graduate and posting."""
+    done = db.session.scalar(select(JobApplication.id).where(
+        JobApplication.posting_id == posting.id, JobApplication.student_id == student.id))
+    return Refusal("你已投递过该职位，每个职位只能投递一次", "R17") if done else None
+
+
+def own_application(student, application, _now):
+    if application.student_id != student.id:
+        return Refusal("只能处理本人的投递", "R0")
+    return None
+
+
+def employers_application(employer, application, _now):
+    if application.employer_id != employer.id:
+        return Refusal("只能处理投递给本单位的简历", "R0")
+    return None
+
+
+def applicant_may_receive(employer, application, now):
+    """R7 on the applicant: an offer can start from the application only to a graduate who may sign."""
+    return student_may_receive(employer, application.student, now)

@@ -19,6 +19,7 @@ from .base import (
 from .errors import WorkflowError
 from .fields import TERM_FIELDS, TERM_LABELS, validate_terms
 from .guards import employer_offer_refusal
+from .market import mark_offered
 from .table import MOVES, advance, check, recheck, why_not_each
 
 
@@ -64,6 +65,7 @@ def invite(employer, students, terms, now=None):
     except IntegrityError:  # R3 race: another request inserted the same pending offer
         raise WorkflowError("该学生已有本单位待应约的邀约", "R3")
     created = [by_student[s.id] for s in students]
+    mark_offered(employer, created, n)  # R17: offers to applicants the employer listed from 我要招聘
     for agreement, student in zip(created, students):
         event(employer.name, "invite", None, n, agreement_id=agreement.id)
         notify(users_of(student_id=student.id), f"{employer.name}向你发出签约邀请",

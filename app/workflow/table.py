@@ -18,10 +18,15 @@ from dataclasses import dataclass, field
 
 from .. import labels
 from ..models import (
+    OFFERABLE_APPLICATION_STATUSES,
+    WITHDRAWABLE_APPLICATION_STATUSES,
     Agreement,
     Destination,
     Employer,
     EmployerApproval,
+    JobApplication,
+    JobPosting,
+    PostingHide,
     Student,
     Termination,
 )
@@ -30,10 +35,17 @@ from .errors import Refusal, WorkflowError
 from .guards import (
     after_cooling_off,
     agreement_certified,
+    applicant_may_receive,
+    deadline_ahead,
     electronic,
+    employers_application,
     employers_offer,
+    employers_posting,
     may_offer,
+    may_publish,
     never_certified,
+    not_applied_yet,
+    not_hidden_by_school,
     no_open_termination,
     no_other_live_outcome,
     no_pending_offer_from_employer,
@@ -41,9 +53,12 @@ from .guards import (
     not_overdue,
     not_yet_applied,
     other_side,
+    own_application,
     own_destination,
     own_offer,
     paper_by_student,
+    posting_open_to_student,
+    posting_published,
     reviewers_school,
     signer_of_agreement,
     signer_of_termination,
@@ -59,9 +74,11 @@ SIGNERS = ("student", "employer")  # the two parties of an electronic agreement
 STATUS_LABELS = {
     "agreement": labels.AGREEMENT_STATUS, "termination": labels.TERMINATION_STATUS,
     "destination": labels.DESTINATION_STATUS, "approval": labels.APPROVAL_STATUS,
+    "posting": labels.POSTING_STATUS, "hide": labels.HIDE_STATUS, "application": labels.APPLICATION_STATUS,
 }
 MACHINE_OF = {Agreement: "agreement", Termination: "termination", Destination: "destination",
-              EmployerApproval: "approval"}
+              EmployerApproval: "approval", JobPosting: "posting", PostingHide: "hide",
+              JobApplication: "application"}
 
 
 @dataclass(frozen=True)
@@ -145,6 +162,37 @@ MOVES = {
                              (reviewers_school("只能处理提交给本校的单位审核", "R1"), STATE), "该单位审核已处理", "R1"),
     "employer_refuse": Move("approval", _from("pending"), "refused", SCHOOL,
                             (reviewers_school("只能处理提交给本校的单位审核", "R1"), STATE), "该单位审核已处理", "R1"),
+    # ---- 网上就业市场: postings (R16; obj of posting_create: None) ---------------------------------
+    "posting_create": Move("posting", None, "draft", EMPLOYER, (may_publish,)),
+    "posting_publish": Move("posting", _from("draft"), "open", EMPLOYER,
+                            (employers_posting, may_publish, STATE, deadline_ahead),
+                            "该职位当前状态为“{status}”，不能发布", "R16"),
+    "posting_close": Move("posting", _from("open"), "offline", EMPLOYER, (employers_posting, STATE),
+                          "该职位当前状态为“{status}”，不能下线", "R16"),
+    "posting_reopen": Move("posting", _from("closed", "offline"), "open", EMPLOYER,
+                           (employers_posting, may_publish, STATE, deadline_ahead),
+                           "该职位当前状态为“{status}”，不能重新上线", "R16"),
+    "posting_expire": Move("posting", _from("open"), "closed", SYSTEM, (STATE,)),  # set-based: market.close_due
+    # ---- a school hides a posting from its own students (R16; obj of posting_hide: the posting) ----
+    "posting_hide": Move("hide", None, "hidden", SCHOOL, (posting_published, not_hidden_by_school)),
+    "posting_unhide": Move("hide", _from("hidden"), "shown", SCHOOL,
+                           (reviewers_school("只能恢复本校隐藏的职位", "R16"), STATE), "该职位未被本校隐藏", "R16"),
+    # ---- applications (R17; obj of application_submit: the posting) -----------------------------
+    "application_submit": Move("application", None, "submitted", STUDENT,
+                               (student_may_sign("你目前不能投递简历："), posting_open_to_student, not_applied_yet)),
+    "application_view": Move("application", _from("submitted"), "viewed", EMPLOYER,
+                             (employers_application, STATE), "该投递已查看", "R17"),
+    "application_interview": Move("application", _from("submitted", "viewed"), "interview", EMPLOYER,
+                                  (employers_application, STATE), "该投递当前状态为“{status}”，不能邀请面试", "R17"),
+    "application_unsuitable": Move("application", _from("submitted", "viewed", "interview"), "unsuitable", EMPLOYER,
+                                   (employers_application, STATE), "该投递当前状态为“{status}”，不能标记为不合适", "R17"),
+    # Taken when the 邀请函 to the applicant is sent (offers.invite → market.mark_offered); asked
+    # first by 加入签约发送列表, which needs no R2 search because the graduate applied.
+    "application_offer": Move("application", _from(*OFFERABLE_APPLICATION_STATUSES), "offered", EMPLOYER,
+                              (employers_application, may_offer, STATE, applicant_may_receive),
+                              "该投递当前状态为“{status}”，不能再发邀约", "R17"),
+    "application_withdraw": Move("application", _from(*WITHDRAWABLE_APPLICATION_STATUSES), "withdrawn", STUDENT,
+                                 (own_application, STATE), "单位已处理该投递（{status}），不能撤回", "R17"),
 }
 
 # Who the actor is: a Student, an Employer, a reviewer (a login linked to a School), or the system.
@@ -203,6 +251,12 @@ def why_not_each(action, actor, objs, now=None):
         for obj, refusal in answers.items():
             out[obj] = refusal
     return out
+
+
+def allowed(action, actor, objs, now=None):
+    """The rows of a page `actor` may do `action` on now (`why_not_each` answered None): which
+    rows get the button."""
+    return {obj for obj, refusal in why_not_each(action, actor, objs, now).items() if refusal is None}
 
 
 def may(action, actor, obj=None, now=None):

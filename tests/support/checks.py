@@ -50,10 +50,11 @@ def inbox(user, containing=""):
 
 
 def events(obj):
-    from app.models import Agreement, Destination, FlowEvent, Termination
+    from app.models import Agreement, Destination, FlowEvent, JobApplication, JobPosting, Termination
 
     column = {Agreement: FlowEvent.agreement_id, Termination: FlowEvent.termination_id,
-              Destination: FlowEvent.destination_id}[type(obj)]
+              Destination: FlowEvent.destination_id, JobPosting: FlowEvent.posting_id,
+              JobApplication: FlowEvent.application_id}[type(obj)]
     return _db().session.scalars(select(FlowEvent.action).where(column == obj.id).order_by(FlowEvent.id)).all()
 
 
@@ -66,12 +67,14 @@ def stored_files():
 
 def snapshot():
     """Everything a refused transition must leave alone."""
-    from app.models import Agreement, Destination, FlowEvent, Notification, NumberCounter, Termination
+    from app.models import (Agreement, Destination, FlowEvent, InviteListEntry, JobApplication, JobPosting,
+                            Notification, NumberCounter, PostingHide, Resume, Termination)
 
     session = _db().session
     statuses = {model.__tablename__: sorted(session.execute(select(model.id, model.status)).all())
-                for model in (Agreement, Termination, Destination)}
-    return {"rows": {model.__tablename__: count(model) for model in (FlowEvent, Notification, NumberCounter)},
+                for model in (Agreement, Termination, Destination, JobPosting, JobApplication, PostingHide)}
+    counted = (FlowEvent, Notification, NumberCounter, InviteListEntry, Resume)
+    return {"rows": {model.__tablename__: count(model) for model in counted},
             "statuses": statuses, "files": stored_files()}
 
 
