@@ -115,7 +115,7 @@ def workbook():
         frame = stats.outcome_frame(f)
         t_frame = time.perf_counter() - t
         t = time.perf_counter()
-        wb = stats.statistics_workbook(f)
+        wb = stats.statistics_workbook(stats.dashboard(f), f)
         buf = io.BytesIO()
         wb.save(buf)
         report(phase="workbook", seconds=round(time.perf_counter() - t, 2), frame_rows=len(frame),

@@ -198,6 +198,14 @@ def expire_due_offers(now_iso=None):
     return in_app(workflow.expire_due, _now(now_iso))
 
 
+def refresh_statistics():
+    """The statistics summary catches up with its change log (app.summary). Returns (graduates
+    recomputed, events counted)."""
+    from app import summary
+
+    return in_app(summary.refresh_all)
+
+
 def send_reminders(now_iso=None):
     """Every reminder kind once (see app.jobs.reminders). Returns {kind: count}."""
     from . import reminders
