@@ -24,7 +24,7 @@ from datetime import timedelta
 
 import pandas as pd
 from flask_appbuilder import Model
-from sqlalchemy import delete, event, func, insert, select, text
+from sqlalchemy import case, delete, event, func, insert, select, text
 
 from . import stats
 from .extensions import db
@@ -327,38 +327,47 @@ def _try_lock():
 # ---------------------------------------------------------------- rebuild from the base tables
 
 def rebuild():
-    """Recompute the summary from the base tables; returns what changed: {"cells": cells whose count
-    changed, "graduates": graduates counted in a different cell, "days": day counts changed}."""
+    """Recompute the summary from the base tables, set-based (INSERT … SELECT); returns what changed:
+    {"cells": cells whose count changed, "graduates": graduates now in another cell (or newly or no
+    longer counted), "days": day counts changed}."""
     _lock()
     db.session.execute(delete(StatsChange))
-    before_students = {row[0]: _dims(row) for row in db.session.execute(select(StatsStudent.__table__))}
-    before_cells = {tuple(row[1:-1]): row[-1] for row in db.session.execute(select(StatsCell.__table__))}
-    before_days = {(r.graduation_year, r.school_id, r.day, r.event): r.n for r in db.session.execute(
-        select(StatsDay.graduation_year, StatsDay.school_id, StatsDay.day, StatsDay.event, StatsDay.n))}
-    db.session.execute(delete(StatsStudent))
+    dims = [getattr(StatsCell, c) for c in STATS_DIMENSIONS]
+    before_cells = {tuple(r[:-1]): r[-1] for r in db.session.execute(select(*dims, StatsCell.n))}
+    day_key = (StatsDay.graduation_year, StatsDay.school_id, StatsDay.day, StatsDay.event)
+    before_days = {tuple(r[:-1]): r[-1] for r in db.session.execute(select(*day_key, StatsDay.n))}
+    db.session.execute(text("CREATE TEMPORARY TABLE stats_student_before AS SELECT * FROM stats_student"))
+    try:
+        db.session.execute(delete(StatsStudent))
+        db.session.execute(insert(StatsStudent).from_select(("student_id",) + STATS_DIMENSIONS, stats.graduate_cells()))
+        moved = sum(db.session.scalar(text(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT SELECT * FROM {b}) x"))
+                    for a, b in (("stats_student", "stats_student_before"), ("stats_student_before", "stats_student")))
+    finally:
+        db.session.execute(text("DROP TABLE stats_student_before"))
     db.session.execute(delete(StatsCell))
+    columns = [getattr(StatsStudent, c) for c in STATS_DIMENSIONS]
+    db.session.execute(insert(StatsCell).from_select(
+        STATS_DIMENSIONS + ("n",), select(*columns, func.count()).group_by(*columns)))
     db.session.execute(delete(StatsDay))
-    rows = db.session.execute(stats.graduate_cells()).all()
-    for chunk in _chunks(rows):
-        db.session.execute(insert(StatsStudent), [dict(zip(("student_id",) + STATS_DIMENSIONS, r)) for r in chunk])
-    cells = {}
-    for row in rows:
-        cells[_dims(row)] = cells.get(_dims(row), 0) + 1
-    if cells:
-        db.session.execute(insert(StatsCell), [{**dict(zip(STATS_DIMENSIONS, k)), "n": n} for k, n in cells.items()])
-    days = {}
-    for _id, action, day, year, school_id, _s in db.session.execute(
-            _event_rows(FlowEvent.action.in_(list(DAILY_EVENT)))):
-        key = (year, school_id, day if isinstance(day, str) else day.isoformat(), DAILY_EVENT[action])
-        days[key] = days.get(key, 0) + 1
-    _add_days(days)
+    e = _event_rows(FlowEvent.action.in_(list(DAILY_EVENT))).subquery()
+    event_name = case(DAILY_EVENT, value=e.c.action)
+    db.session.execute(insert(StatsDay).from_select(
+        ("graduation_year", "school_id", "day", "event", "n"),
+        select(e.c.graduation_year, e.c.school_id, _day_text(e.c.day), event_name, func.count())
+        .group_by(e.c.graduation_year, e.c.school_id, e.c.day, event_name)))
+    after_cells = {tuple(r[:-1]): r[-1] for r in db.session.execute(select(*dims, StatsCell.n))}
+    after_days = {tuple(r[:-1]): r[-1] for r in db.session.execute(select(*day_key, StatsDay.n))}
     db.session.commit()
-    after_students = {r[0]: _dims(r) for r in rows}
-    moved = sum(1 for sid in set(before_students) | set(after_students)
-                if before_students.get(sid) != after_students.get(sid))
-    return {"cells": sum(1 for k in set(before_cells) | set(cells) if before_cells.get(k) != cells.get(k)),
+    return {"cells": sum(1 for k in set(before_cells) | set(after_cells) if before_cells.get(k) != after_cells.get(k)),
             "graduates": moved,
-            "days": sum(1 for k in set(before_days) | set(days) if before_days.get(k) != days.get(k))}
+            "days": sum(1 for k in set(before_days) | set(after_days) if before_days.get(k) != after_days.get(k))}
+
+
+def _day_text(day):
+    """A local day (stats._local_day: a date on PostgreSQL, text on SQLite) as 'YYYY-MM-DD'."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(day, "YYYY-MM-DD")
+    return day
 
 
 # ---------------------------------------------------------------- what the dashboards read
