@@ -115,6 +115,7 @@ $(NODE_STAMP): package.json package-lock.json
 migrate: venv
 	$(FLASK) db upgrade
 	$(FLASK) roles sync
+	$(FLASK) stats refresh
 
 seed: migrate
 	$(FLASK) demo seed

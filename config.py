@@ -183,9 +183,10 @@ FAB_SAFE_REDIRECT_HOSTS = ["127.0.0.1", "localhost"]
 PERMISSION_CACHE_SECONDS = int(os.environ.get("PERMISSION_CACHE_SECONDS", "60"))
 # 联盟标识 (app/identity.py), read by every page's header: remembered per process this long.
 IDENTITY_CACHE_SECONDS = int(os.environ.get("IDENTITY_CACHE_SECONDS", "60"))
-# Statistics pages (数据统计, the province home) computed at most this often per filter set, per
-# process (app/stats.py dashboard_cached); the page shows when. 0: on every request.
-STATS_CACHE_SECONDS = int(os.environ.get("STATS_CACHE_SECONDS", "300"))
+# Statistics pages read the summary (app/summary.py, at most a minute old). Only a date-range view,
+# which the summary does not keep, is computed from the base tables, and kept per filter set per
+# process for this long (app/stats.py dashboard_cached). 0: on every request.
+STATS_CACHE_SECONDS = int(os.environ.get("STATS_CACHE_SECONDS", "60"))
 # 签约审核's 院系/专业 choices per school, per process (app/views/school.py filter_options).
 FILTER_OPTIONS_CACHE_SECONDS = int(os.environ.get("FILTER_OPTIONS_CACHE_SECONDS", "300"))
 AUTH_RATE_LIMITED = True

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
     event,
@@ -197,6 +198,11 @@ class Agreement(Model):
         Index("ix_agreement_employer_signed_certified", "employer_id", "certified_at", "id",
               postgresql_where=text("status IN ('certified', 'terminated')"),
               sqlite_where=text("status IN ('certified', 'terminated')")),
+        # The live agreements of an employer's credit code (paper ones have no employer_id): the
+        # statistics summary's employer trigger (app.summary) and the national 毕业去向 file.
+        Index("ix_agreement_live_credit_code", "employer_credit_code",
+              postgresql_where=text("status IN ('accepted', 'certified')"),
+              sqlite_where=text("status IN ('accepted', 'certified')")),
         CheckConstraint("kind IN ('electronic', 'paper')", name="ck_agreement_kind"),
     )
     id = Column(Integer, primary_key=True)
@@ -703,3 +709,69 @@ def _trigram_extension(_table, connection, **_kw):
     """The keyword index needs pg_trgm (tests create the tables from the models)."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+
+
+# ---------------------------------------------------------------- the statistics summary (app.summary)
+
+# The dimensions of a statistics cell: a graduate's attributes and live outcome, as
+# app.stats.outcome_query groups them ('' where the graduate has none: the unique key needs values).
+STATS_DIMENSIONS = ("graduation_year", "school_id", "department", "major", "education", "gender", "a_kind",
+                    "a_status", "work_region", "nature", "d_kind", "d_status")
+
+
+def _stats_dimensions():
+    return [Column("graduation_year", Integer, nullable=False), Column("school_id", Integer, nullable=False),
+            Column("department", String(100), nullable=False, default=""),
+            Column("major", String(100), nullable=False, default=""),
+            Column("education", String(10), nullable=False, default=""),
+            Column("gender", String(1), nullable=False, default=""),
+            Column("a_kind", String(10), nullable=False, default=""),
+            Column("a_status", String(20), nullable=False, default=""),
+            Column("work_region", String(6), nullable=False, default=""),
+            Column("nature", String(2), nullable=False, default=""),
+            Column("d_kind", String(2), nullable=False, default=""),
+            Column("d_status", String(10), nullable=False, default="")]
+
+
+class StatsStudent(Model):
+    """统计汇总, per graduate: the cell each graduate counts in now (what the summary subtracts when
+    the graduate changes). Maintained by app.summary.refresh only."""
+
+    __table__ = Table("stats_student", Model.metadata, Column("student_id", Integer, primary_key=True),
+                      *_stats_dimensions())
+
+
+class StatsCell(Model):
+    """统计汇总: graduates per combination of attributes and live outcome (the rows of
+    stats.outcome_query for every year and school), kept by app.summary.refresh from the change log."""
+
+    __table__ = Table("stats_cell", Model.metadata, Column("id", Integer, primary_key=True), *_stats_dimensions(),
+                      Column("n", Integer, nullable=False),
+                      UniqueConstraint(*STATS_DIMENSIONS, name="uq_stats_cell"),
+                      Index("ix_stats_cell_year_school", "graduation_year", "school_id"))
+
+
+class StatsDay(Model):
+    """每日签约, summarised: FlowEvents of the counted actions per graduation year, school and local day."""
+
+    __tablename__ = "stats_day"
+    __table_args__ = (UniqueConstraint("graduation_year", "school_id", "day", "event", name="uq_stats_day"),)
+    id = Column(Integer, primary_key=True)
+    graduation_year = Column(Integer, nullable=False)
+    school_id = Column(Integer, nullable=False)
+    day = Column(String(10), nullable=False)  # Asia/Shanghai calendar day, 2026-05-11
+    event = Column(String(12), nullable=False)  # sent | accepted | certified | terminated
+    n = Column(Integer, nullable=False)
+
+
+class StatsChange(Model):
+    """The summary's change log, written by database triggers (app.summary.TRIGGERS) in the same
+    transaction as the change: a graduate whose attributes changed (student_id) or a FlowEvent of
+    an action that moves an outcome or a daily count (flow_event_id). app.summary.refresh claims
+    and deletes rows; what is not yet committed stays for the next refresh."""
+
+    __tablename__ = "stats_change"
+    id = Column(Integer, primary_key=True)
+    student_id = Column(Integer)
+    flow_event_id = Column(Integer)
+    created_at = Column(DateTime, nullable=False, default=utcnow, server_default=text("(CURRENT_TIMESTAMP)"))

@@ -166,16 +166,18 @@ def _in_range(column, start, end):
 
 # ---------------------------------------------------------------- frame 1: one row per graduate
 
-def outcome_query(f: Filters):
-    """One SELECT: every graduate in the filter with its live outcome (R6: at most one)."""
-    start, end = f.utc_bounds()
+def _live(start=None, end=None, school_id=None):
+    """The live agreements (a) and destinations (d) — R6: at most one of either per graduate —
+    as subqueries, and the agreement's work place to the city (xxyy00): tables go no deeper, and
+    the grouping stays small. A 省直辖 county-level unit (GB/T 2260 xx90xx: 仙桃 429004) counts as
+    its own city, so it keeps its code. `start`/`end`: only outcomes that became live in the range."""
     a_at = case((Agreement.status == "certified", Agreement.certified_at), else_=Agreement.accepted_at)
     a_where = [Agreement.status.in_(LIVE_AGREEMENT_STATUSES)]
     d_at = case((Destination.status == "approved", Destination.reviewed_at), else_=Destination.created_at)
     d_where = [Destination.status.in_(LIVE_DESTINATION_STATUSES)]
-    if f.school_id:
-        a_where.append(Agreement.school_id == f.school_id)
-        d_where.append(Destination.school_id == f.school_id)
+    if school_id:
+        a_where.append(Agreement.school_id == school_id)
+        d_where.append(Destination.school_id == school_id)
     if _in_range(a_at, start, end) is not None:
         a_where.append(_in_range(a_at, start, end))
         d_where.append(_in_range(d_at, start, end))
@@ -185,10 +187,15 @@ def outcome_query(f: Filters):
     ).where(*a_where).subquery("a")
     d = select(Destination.student_id, Destination.kind, Destination.status, d_at.label("at")
                ).where(*d_where).subquery("d")
-    # Work place to the city (xxyy00): tables go no deeper, and the grouping stays small. A 省直辖
-    # county-level unit (GB/T 2260 xx90xx: 仙桃 429004) counts as its own city, so it keeps its code.
     work_city = case((func.substr(a.c.work_region, 3, 2) == "90", a.c.work_region),
                      else_=func.substr(a.c.work_region, 1, 4) + "00")
+    return a, d, work_city
+
+
+def outcome_query(f: Filters):
+    """One SELECT: every graduate in the filter with its live outcome (R6: at most one)."""
+    start, end = f.utc_bounds()
+    a, d, work_city = _live(start, end, f.school_id)
     dims = (
         Student.school_id, School.code.label("school_code"), School.name.label("school_name"),
         Student.department, Student.major, Student.education, Student.gender, a.c.kind.label("a_kind"),
@@ -209,6 +216,25 @@ def outcome_query(f: Filters):
     if f.school_id:
         q = q.where(Student.school_id == f.school_id)
     return q.group_by(*[c.element if hasattr(c, "element") else c for c in dims])
+
+
+def graduate_cells(*where):
+    """Per graduate, not grouped: (student_id, *STATS_DIMENSIONS) with '' where there is none —
+    the rows of the statistics summary (app.summary), the same outcome as `outcome_query`."""
+    a, d, work_city = _live()
+
+    def text(column):
+        return func.coalesce(column, literal(""))
+
+    return (select(Student.id.label("student_id"), Student.graduation_year, Student.school_id,
+                   text(Student.department), text(Student.major), text(Student.education), text(Student.gender),
+                   text(a.c.kind), text(a.c.status), text(work_city), text(Employer.nature), text(d.c.kind),
+                   text(d.c.status))
+            .select_from(Student)
+            .outerjoin(a, a.c.student_id == Student.id)
+            .outerjoin(Employer, Employer.credit_code == a.c.employer_credit_code)
+            .outerjoin(d, d.c.student_id == Student.id)
+            .where(*where))
 
 
 def outcome_frame(f: Filters) -> pd.DataFrame:
@@ -361,7 +387,11 @@ def daily_query(f: Filters):
 
 
 def daily_frame(f: Filters) -> pd.DataFrame:
-    rows = db.session.execute(daily_query(f)).all()
+    return pivot_days(db.session.execute(daily_query(f)).all())
+
+
+def pivot_days(rows):
+    """(day, event, n) rows → one row per day with a column per DAILY_COLUMNS event."""
     if not rows:
         return pd.DataFrame(columns=["day"] + DAILY_COLUMNS)
     df = pd.DataFrame.from_records(rows, columns=["day", "event", "n"])
@@ -400,9 +430,14 @@ def _concurrently(func, *args):
 
 
 def dashboard(f: Filters) -> dict:
-    """All tables of the statistics page from the two frames (two queries in all)."""
+    """All tables of the statistics page from the two frames, read live from the base tables (two
+    queries in all; the dashboards read the summary instead, app.summary.dashboard)."""
     daily = _concurrently(daily_frame, f)
-    df = outcome_frame(f)
+    return tables(outcome_frame(f), daily())
+
+
+def tables(df: pd.DataFrame, daily: pd.DataFrame) -> dict:
+    """The statistics page's tables from an outcome frame and a daily frame."""
     return {
         "summary": summary(df),
         "by_school": by(df, ["school_id", "school_code", "school_name"]),
@@ -414,7 +449,7 @@ def dashboard(f: Filters) -> dict:
         "by_province": by_signed(df, "province"),
         "by_city": by_signed(df, ["province", "city"]),
         "by_outcome": by_outcome(df),
-        "daily": daily(),
+        "daily": daily,
     }
 
 
@@ -475,9 +510,9 @@ def header_of(key, column):
     return HEADERS[column]
 
 
-def statistics_workbook(f: Filters, scope_text=""):
-    """The multi-sheet statistics workbook (aggregates only, small): an openpyxl Workbook."""
-    data = dashboard(f)
+def statistics_workbook(data: dict, f: Filters, scope_text=""):
+    """The multi-sheet statistics workbook (aggregates only, small) of `data` (the tables of
+    `tables`, for the filter `f`): an openpyxl Workbook."""
     wb = spreadsheets.new_workbook()
     s = data["summary"]
     sheet = spreadsheets.SheetWriter(wb, "汇总", ["项目", "数值"], widths=[20, 90])

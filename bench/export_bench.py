@@ -7,6 +7,8 @@ and its results table).
     .venv/bin/python bench/export_bench.py workbook | naive_workbook | certified csv | certified xlsx
                                            | naive_certified csv | naive_certified xlsx
                                            | national csv | national xlsx | naive_national
+                                           | summary_rebuild | dashboard summary|live|sql [school id]
+                                           | summary_refresh [changes]
 
 Figures (targets from issue 8): the statistics workbook (≤ 10 s, peak RSS ≤ 1 GB); the detailed
 certified list, ~300,000 rows × 23 columns, as CSV (≤ 5 s) and .xlsx (≤ 40 s), peak RSS ≤ 1 GB — the
@@ -115,7 +117,7 @@ def workbook():
         frame = stats.outcome_frame(f)
         t_frame = time.perf_counter() - t
         t = time.perf_counter()
-        wb = stats.statistics_workbook(f)
+        wb = stats.statistics_workbook(stats.dashboard(f), f)
         buf = io.BytesIO()
         wb.save(buf)
         report(phase="workbook", seconds=round(time.perf_counter() - t, 2), frame_rows=len(frame),
@@ -219,6 +221,61 @@ def naive_certified(fmt, sample=20_000):
         report(phase=f"naive_certified_{fmt}", seconds=round(elapsed * total / len(rows), 1),
                sampled=f"{len(rows):,} of {total:,} rows", sample_seconds=round(elapsed, 1))
         os.remove(path)
+
+
+def summary_rebuild():
+    """`flask stats rebuild` at province scale (set-based INSERT … SELECT)."""
+    from app import summary
+
+    with app().app_context():
+        t = time.perf_counter()
+        changed = summary.rebuild()
+        report(phase="summary_rebuild", seconds=round(time.perf_counter() - t, 2), **changed)
+
+
+def dashboard_read(source, school_id=None):
+    """The statistics page's tables for the year (every school, or one), in a fresh process: `summary`
+    reads the summary (app.summary.dashboard: what the pages do), `live` computes them from the base
+    tables (stats.dashboard: the page before the summary), `sql` is the raw-SQL limit of the live way
+    (the outcome GROUP BY and the daily query, fetched, no pandas)."""
+    from app import stats, summary
+    from app.extensions import db
+
+    with app().app_context():
+        f = stats.Filters(year=2026, school_id=school_id)
+        t = time.perf_counter()
+        if source == "summary":
+            data, _at = summary.dashboard(f)
+        elif source == "live":
+            data = stats.dashboard(f)
+        else:
+            db.session.execute(stats.outcome_query(f)).all()
+            db.session.execute(stats.daily_query(f)).all()
+            data = None
+        elapsed = time.perf_counter() - t
+        report(phase=f"dashboard_{source}" + ("_school" if school_id else ""), seconds=round(elapsed, 3),
+               graduates=data["summary"]["graduates"] if data else None)
+
+
+def summary_refresh(changes=1000):
+    """What the cron's refresh costs after `changes` graduates changed (a roster UPDATE and as many
+    certifications' FlowEvents), at province scale."""
+    from sqlalchemy import text as sql
+
+    from app import summary
+    from app.extensions import db
+
+    with app().app_context():
+        db.session.execute(sql("UPDATE student SET major = major || '' , department = '院系x' WHERE id <= :n"),
+                           {"n": changes})
+        db.session.execute(sql(
+            "INSERT INTO flow_event (agreement_id, actor_name, action, created_at) "
+            "SELECT id, 'bench', 'certify', now() AT TIME ZONE 'UTC' FROM agreement WHERE status = 'certified' "
+            "AND student_id > :n ORDER BY id LIMIT :n"), {"n": changes})
+        db.session.commit()
+        t = time.perf_counter()
+        students, events = summary.refresh_all()
+        report(phase="summary_refresh", seconds=round(time.perf_counter() - t, 3), graduates=students, events=events)
 
 
 def national(fmt):
@@ -331,6 +388,12 @@ if __name__ == "__main__":
         national(rest[0] if rest else "csv")
     elif phase == "naive_national":
         naive_national(int(rest[0]) if rest else 20_000)
+    elif phase == "summary_rebuild":
+        summary_rebuild()
+    elif phase == "dashboard":
+        dashboard_read(rest[0] if rest else "summary", int(rest[1]) if len(rest) > 1 else None)
+    elif phase == "summary_refresh":
+        summary_refresh(int(rest[0]) if rest else 1000)
     elif phase == "all":
         run_all(record="--record" in rest)
     else:

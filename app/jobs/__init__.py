@@ -208,6 +208,14 @@ def close_due_postings(now_iso=None):
     return in_app(workflow.market.close_due, _now(now_iso))
 
 
+def refresh_statistics():
+    """The statistics summary catches up with its change log (app.summary). Returns (graduates
+    recomputed, events counted)."""
+    from app import summary
+
+    return in_app(summary.refresh_all)
+
+
 def send_reminders(now_iso=None):
     """Every reminder kind once (see app.jobs.reminders). Returns {kind: count}."""
     from . import reminders

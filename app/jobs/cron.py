@@ -6,7 +6,8 @@ run twice or concurrently, so a duplicate cron process would waste work, not cor
 """
 from rq import cron
 
-from app.jobs import close_due_postings, expire_due_offers, queue_name, send_outbox, send_reminders, sweep_runs
+from app.jobs import (close_due_postings, expire_due_offers, queue_name, refresh_statistics, send_outbox,
+                      send_reminders, sweep_runs)
 from app.jobs.files import purge_old_files
 
 DEFAULT, MAIL, BULK = queue_name("default"), queue_name("mail"), queue_name("bulk")
@@ -23,5 +24,7 @@ cron.register(send_outbox, MAIL, cron="* * * * *", job_timeout=600)
 # Job runs whose worker died → failed within a minute; runs whose rq job Redis lost → submitted
 # again (app.jobs.runs.sweep_stale).
 cron.register(sweep_runs, DEFAULT, interval=20, job_timeout=120)
+# The statistics summary from its change log (app.summary): dashboards are at most a minute old.
+cron.register(refresh_statistics, DEFAULT, interval=20, job_timeout=600)
 # Export and import files older than EXPORT_RETENTION_DAYS (personal data), once a day at night.
 cron.register(purge_old_files, BULK, cron="17 3 * * *", job_timeout=600)

@@ -5,7 +5,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import identity, stats, uploads
+from .. import identity, stats, summary, uploads
 from ..extensions import db
 from ..models import Student
 from .common import PortalView
@@ -19,10 +19,9 @@ class ProvincePortal(PortalView):
     def home(self):
         # The latest graduation year, then one outcome query for every school (app.stats).
         year = db.session.scalar(select(func.max(Student.graduation_year)))
-        data, computed_at = stats.dashboard_cached(stats.Filters(year=year))  # the same figures as 数据统计
+        data, computed_at = summary.dashboard(stats.Filters(year=year))  # the same figures as 数据统计
         return self.render_template("province/home.html", year=year, s=data["summary"],
                                     rows=stats.records(data["by_school"]), computed_at=computed_at,
-                                    cache_minutes=current_app.config.get("STATS_CACHE_SECONDS", 300) // 60,
                                     pct=lambda v: f"{v * 100:.1f}%", rate_note=stats.EMPLOYMENT_RATE_NOTE)
 
 

@@ -15,7 +15,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from .. import labels, national, spreadsheets, stats, workflow
+from .. import labels, national, spreadsheets, stats, summary, workflow
 from ..extensions import db
 from ..jobs import runs
 from ..queries import employer as employer_queries
@@ -152,8 +152,8 @@ class _StatsPages(PortalView):
         school = self._school()
         years = self._years(school)
         f = self._filters(request.args, school, years)
+        data, computed_at = summary.dashboard(f)  # first: it may apply the summary's log and commit
         schools = [] if self.scoped else db.session.scalars(select(School).order_by(School.code)).all()
-        data, computed_at = stats.dashboard_cached(f)
         records = {k: stats.records(v) for k, v in data.items() if k != "summary"}
         chart_rows = (records["by_department"] if self.scoped else records["by_school"])[:TABLE_ROWS]
         charts = {
@@ -168,7 +168,6 @@ class _StatsPages(PortalView):
             s=data["summary"], t=records, charts=charts, pct=pct, H=stats.HEADERS, limit=TABLE_ROWS,
             rate_note=stats.EMPLOYMENT_RATE_NOTE, date_note=stats.DATE_RANGE_NOTE,
             scope_text=self._scope_text(f, school), query=request.args.to_dict(), computed_at=computed_at,
-            cache_minutes=current_app.config.get("STATS_CACHE_SECONDS", 300) // 60,
         )
 
     @expose("/workbook")
@@ -178,7 +177,7 @@ class _StatsPages(PortalView):
         school = self._school()
         f = self._filters(request.args, school, self._years(school), report=False)
         scope = self._scope_text(f, school)
-        wb = stats.statistics_workbook(f, scope_text=scope)
+        wb = stats.statistics_workbook(summary.dashboard(f)[0], f, scope_text=scope)
         return xlsx_download(wb, "就业统计表-" + scope.replace("，", "-").replace(" ", "") + ".xlsx")
 
     @expose("/export", methods=["POST"])
