@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from app.roles import ROLE_ADMIN, ROLE_EMPLOYER, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT
-from app.roles import MENUS
+from app.importing import NATIONAL_ROSTER
+from app.roles import MENUS, ROLE_ADMIN, ROLE_EMPLOYER, ROLE_PROVINCE, ROLE_SCHOOL, ROLE_STUDENT
 
 from tests.support import axe
 
@@ -27,8 +27,11 @@ LOGINS = {ROLE_EMPLOYER: "emp-guanggu", ROLE_SCHOOL: "school-10486", ROLE_PROVIN
 # Latin words a Chinese user may see: file formats, encodings and units named on upload and export
 # pages (导入 templates: "UTF-8 或 GBK", "不超过 5 MB"; 联盟标识 and scans: PNG/JPG), and the names of
 # browsers and systems that have no Chinese name (登录设备).
-ALLOWED_WORDS = {"PDF", "Excel", "xlsx", "xls", "csv", "CSV", "QR", "UTF", "GBK", "MB", "PNG", "JPG",
+ALLOWED_WORDS = {"PDF", "Excel", "xlsx", "xls", "csv", "CSV", "QR", "UTF", "GBK", "GB", "MB", "PNG", "JPG",
                  "Edge", "Safari", "Windows", "Linux"}
+# The national 生源 layout's column codes (yxdm, xh, sfzh …): 导入学生生源 names them because they are
+# what the file's first row says (docs/national-formats.md).
+ALLOWED_WORDS |= {label for label in NATIONAL_ROSTER.labels if label.isascii()}
 # Demo data typed by people, not interface: the two logins without a hyphen (用户列表, 登录记录) and
 # a position name (拟聘用职位 "Java开发工程师").
 DEMO_DATA = {"admin", "province", "Java"}
