@@ -173,6 +173,9 @@ FAB_SECURITY_MANAGER_CLASS = "app.security.AppSecurityManager"
 FAB_INDEX_VIEW = "app.views.home.HomeIndexView"
 FAB_ADD_SECURITY_API = False
 FAB_API_SWAGGER_UI = False
+# FAB's own API keys (ab_api_key: per login, scrypt per call, no address list) stay off; ours are
+# app.apikeys (api_key table).
+FAB_API_KEY_ENABLED = False
 FAB_PASSWORD_COMPLEXITY_ENABLED = True
 # FAB calls it: the function itself, not its dotted name (a string → 500 on every FAB password form).
 FAB_PASSWORD_COMPLEXITY_VALIDATOR = _password_validator

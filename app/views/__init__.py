@@ -2,8 +2,8 @@
 
 
 def register_views(appbuilder):
-    from . import (account, console, documents, employer, health, home, imports, jobs, province, recovery, school,
-                   stats, student)
+    from . import (account, apikeys, console, documents, employer, health, home, imports, jobs, province, recovery,
+                   school, stats, student)
 
     home.register(appbuilder)
     account.register(appbuilder)
@@ -18,3 +18,4 @@ def register_views(appbuilder):
     console.register(appbuilder)
     recovery.register(appbuilder)
     health.register(appbuilder)
+    apikeys.register(appbuilder)
