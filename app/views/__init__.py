@@ -2,7 +2,7 @@
 
 
 def register_views(appbuilder):
-    from . import (account, apikeys, console, documents, employer, health, home, imports, jobs, province, recovery,
+    from . import (account, api, apikeys, console, documents, employer, health, home, imports, jobs, province, recovery,
                    school, stats, student)
 
     home.register(appbuilder)
@@ -19,3 +19,4 @@ def register_views(appbuilder):
     recovery.register(appbuilder)
     health.register(appbuilder)
     apikeys.register(appbuilder)
+    api.register(appbuilder)
