@@ -172,7 +172,17 @@ FAB_UPDATE_PERMS = _bool("FAB_UPDATE_PERMS", False)
 FAB_SECURITY_MANAGER_CLASS = "app.security.AppSecurityManager"
 FAB_INDEX_VIEW = "app.views.home.HomeIndexView"
 FAB_ADD_SECURITY_API = False
-FAB_API_SWAGGER_UI = False
+# OpenAPI (issue 21): FAB's /api/v1/_openapi document and /swagger/v1, for logged-in administrators
+# (FAB's OpenApi and SwaggerView permissions; no other role is granted them).
+FAB_API_SWAGGER_UI = True
+# FAB's own API keys (ab_api_key: per login, scrypt per call, no address list) stay off; ours are
+# app.apikeys (api_key table), checked by app/views/api.py.
+FAB_API_KEY_ENABLED = False
+# The open API (app/views/api.py): calls per key; the changes feed's largest page and how old an
+# event must be before the feed shows it (a transaction that commits late cannot slip behind a cursor).
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute;5000 per hour")
+API_CHANGES_PAGE_MAX = _int("API_CHANGES_PAGE_MAX", 500)
+API_CHANGES_SETTLE_SECONDS = _int("API_CHANGES_SETTLE_SECONDS", 2)
 FAB_PASSWORD_COMPLEXITY_ENABLED = True
 # FAB calls it: the function itself, not its dotted name (a string → 500 on every FAB password form).
 FAB_PASSWORD_COMPLEXITY_VALIDATOR = _password_validator

@@ -155,6 +155,11 @@ def _register_error_pages(app):
         # 5xx: the request id (X-Request-ID, on every log line of the request) is the reference the
         # user quotes to the administrator (app/observability.py).
         reference = g.get("request_id") if error.code >= 500 else None
+        if request.path.startswith("/api/"):  # the open API answers in RFC 9457 problem documents
+            from .views.api import problem
+
+            return problem(error.code, kind="not-found" if error.code == 404 else None,
+                           headers={"Retry-After": "60"} if error.code == 429 else None)
         if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
             return ({"error": message, "reference": reference} if reference else {"error": message}), error.code
         from flask_login import current_user

@@ -42,9 +42,14 @@ class Outcome:
     written: bool = False
     valid_only: bool = False
     preview: list = field(default_factory=list)  # [(row, reason)]
+    # row number → created | updated | unchanged, for the rows written (the API's per-row results;
+    # not kept in a job run's result)
+    rows: dict = field(default_factory=dict)
 
     def as_dict(self):
-        return asdict(self)
+        out = asdict(self)
+        out.pop("rows")
+        return out
 
 
 def _chunks(items, size=CHUNK):
@@ -176,7 +181,9 @@ def import_roster(school, table, valid_only=False, progress=None):
     valid = checked.valid
     new = [v for _row, v in valid if v["student_no"] not in existing]
     updates = [(changes[row][0], changes[row][1]) for row, v in valid if row in changes and changes[row][1]]
-    outcome.unchanged = sum(1 for row, v in valid if row in changes and not changes[row][1])
+    outcome.rows = {row: "created" if v["student_no"] not in existing else "updated" if changes[row][1] else "unchanged"
+                    for row, v in valid}
+    outcome.unchanged = sum(1 for status in outcome.rows.values() if status == "unchanged")
     created_ids = {}
     if new:
         values = [{"school_id": school.id, "student_no": v["student_no"], "signing_restricted": False,

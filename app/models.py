@@ -363,6 +363,8 @@ class FlowEvent(Model):
     action = Column(String(50), nullable=False)
     remark = Column(String(500))
     created_at = Column(DateTime, nullable=False, default=utcnow)
+    # The API key the transition was made with (issue 21): the flow trace tells a system from a person.
+    api_key_id = Column(Integer, ForeignKey("api_key.id"))
 
 
 class Notification(Model):
@@ -775,3 +777,51 @@ class StatsChange(Model):
     student_id = Column(Integer)
     flow_event_id = Column(Integer)
     created_at = Column(DateTime, nullable=False, default=utcnow, server_default=text("(CURRENT_TIMESTAMP)"))
+
+
+class ApiAccessKey(Model):
+    """An API key of a party (school, province or approved employer) for /api/v1 (app.apikeys):
+    the token `jyk_<prefix>_<secret>` is shown once; only `prefix` (its public id) and the SHA-256 of
+    the whole token are stored. It acts with the authority of the login that made it (`user_id`),
+    within its `scopes`, from the addresses in `ip_allow` (none: any), until `expires_at` or
+    `revoked_at`. (FAB's own ab_api_key is per login, scrypt-hashed per call and has no address list:
+    not used, FAB_API_KEY_ENABLED stays off.)"""
+
+    __tablename__ = "api_key"
+    __table_args__ = (Index("ix_api_key_party", "party", "school_id", "employer_id"),)
+    id = Column(Integer, primary_key=True)
+    prefix = Column(String(16), nullable=False, unique=True)
+    token_hash = Column(String(64), nullable=False)
+    name = Column(String(50), nullable=False)
+    # school | employer | province, with the party's id (province: none)
+    party = Column(String(10), nullable=False)
+    school_id = Column(Integer, ForeignKey("school.id"))
+    employer_id = Column(Integer, ForeignKey("employer.id"))
+    user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
+    user = relationship("AppUser", foreign_keys=[user_id])
+    # space-separated scope names (app.apikeys.SCOPES)
+    scopes = Column(String(300), nullable=False, default="")
+    # comma-separated addresses or networks (CIDR); empty: any address
+    ip_allow = Column(String(500))
+    expires_at = Column(DateTime)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    revoked_at = Column(DateTime)
+    revoked_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    last_used_at = Column(DateTime)
+    last_used_ip = Column(String(45))
+
+
+class ApiIdempotency(Model):
+    """The answer to a write made with an `Idempotency-Key` header, per API key: the same key and
+    the same request get the same answer again without a second write; the same key with another
+    request is refused (app/views/api.py). `status` is None while the first request runs."""
+
+    __tablename__ = "api_idempotency"
+    __table_args__ = (UniqueConstraint("api_key_id", "idem_key", name="uq_api_idempotency"),)
+    id = Column(Integer, primary_key=True)
+    api_key_id = Column(Integer, ForeignKey("api_key.id"), nullable=False)
+    idem_key = Column(String(100), nullable=False)
+    request_hash = Column(String(64), nullable=False)
+    status = Column(Integer)
+    body = Column(Text)
+    created_at = Column(DateTime, nullable=False, default=utcnow)

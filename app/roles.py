@@ -18,11 +18,11 @@ ROLE_LABELS = {
 SELF_SERVICE = [("can_password", "AccountView"), ("can_profile", "ProfileView")]
 ROLE_VIEWS = {
     ROLE_EMPLOYER: ["EmployerPortal", "EmployerImportView", "EmployerExportView", "DocumentView", "JobRunView",
-                    "EmployerMarket"],
+                    "EmployerMarket", "ApiKeyView"],
     ROLE_STUDENT: ["StudentPortal", "DocumentView", "StudentMarket"],
     ROLE_SCHOOL: ["SchoolPortal", "SchoolStudentView", "SchoolImportView", "DocumentView", "JobRunView",
-                  "SchoolStatsView", "SchoolMarket"],
-    ROLE_PROVINCE: ["ProvincePortal", "ProvinceStatsView", "JobRunView", "QueueAdminView", "IdentityView"],
+                  "SchoolStatsView", "SchoolMarket", "ApiKeyView"],
+    ROLE_PROVINCE: ["ProvincePortal", "ProvinceStatsView", "JobRunView", "QueueAdminView", "IdentityView", "ApiKeyView"],
 }
 
 # The sidebar of each role in the manual's menu structure: (title, [(group, [(label, endpoint)])]).
@@ -53,12 +53,13 @@ MENUS = {
         ("学生管理", [("学生管理", "SchoolStudentView.list"), ("新增学生", "SchoolPortal.student_new"),
                   ("导入学生生源", "SchoolImportView.index")]),
         ("数据统计", [("本校就业统计", "SchoolStatsView.index")]),
+        ("系统对接", [("接口密钥", "ApiKeyView.index")]),
         ("个人信息维护", [PASSWORD]),
     ]),
     ROLE_PROVINCE: ("省就业中心", [
         ("数据统计", [("各校签约概况", "ProvincePortal.home"), ("统计总览", "ProvinceStatsView.index")]),
         ("支持控制台", [("查找记录", "console.index"), ("任务队列", "QueueAdminView.index")]),
-        ("系统设置", [("联盟标识", "IdentityView.edit")]),
+        ("系统设置", [("联盟标识", "IdentityView.edit"), ("接口密钥", "ApiKeyView.index")]),
         ("个人信息维护", [PASSWORD]),
     ]),
     ROLE_ADMIN: ("系统管理", [

@@ -8,7 +8,7 @@ what to write.
     report = imports.error_report(table, checked, imports.ROSTER)
 """
 from .reader import (LOST_DIGITS, ImportRefused, Limits, Received, Table, defusedxml_active, pick_spec, read, read_table,
-                     receive)
+                     receive, table_from_records)
 from .report import REASON, error_report, template
 from .spec import CANDIDATES, EDUCATION, GENDER, ROSTER, SPECS, TRAINING_MODE, Column, Spec, national_roster
 from .validate import Checked, check, gender_of_id, id_number_problem, year_range
@@ -17,5 +17,5 @@ __all__ = [
     "CANDIDATES", "EDUCATION", "GENDER", "LOST_DIGITS", "REASON", "ROSTER", "SPECS", "TRAINING_MODE",
     "Checked", "Column", "ImportRefused", "Limits", "Received", "Spec", "Table",
     "check", "defusedxml_active", "pick_spec", "error_report", "gender_of_id", "id_number_problem", "national_roster", "read",
-    "read_table", "receive", "template", "year_range",
+    "read_table", "receive", "table_from_records", "template", "year_range",
 ]

@@ -301,14 +301,26 @@ def read_table(received, spec, limits=Limits()):
         raise ImportRefused(f"文件超过 {limits.max_rows} 行，请拆分后分批导入")
     if not body:
         raise ImportRefused("文件中只有列名，没有数据行")
-    index = pd.Index([no for no, _row in body], name="row")
-    data = {}
-    for column in spec.columns:
-        pos = positions.get(column.key)
-        values = [(str(row[pos]) if pos is not None and pos < len(row) else "") for _no, row in body]
-        data[column.key] = normalize(pd.Series(values, index=index, dtype=object), column.kind)
-    frame = pd.DataFrame(data, index=index)
+    cells = {c.key: [(str(row[positions[c.key]]) if c.key in positions and positions[c.key] < len(row) else "")
+                     for _no, row in body] for c in spec.columns}
+    return _table(cells, [no for no, _row in body], spec, extra)
+
+
+def _table(cells, numbers, spec, extra):
+    """The Table of `cells` ({column key: [text per row]}) numbered `numbers`, each column
+    normalised as its kind says."""
+    index = pd.Index(numbers, name="row")
+    frame = pd.DataFrame({c.key: normalize(pd.Series(cells[c.key], index=index, dtype=object), c.kind)
+                          for c in spec.columns}, index=index)
     return Table(frame=frame, extra=extra, spec=spec)
+
+
+def table_from_records(records, spec):
+    """A Table of rows given as mappings {column key: value} (the API's JSON rows), numbered from 1
+    in their order, cleaned exactly as a sheet's cells: the same checks then apply. A missing key
+    or None is an empty cell; keys outside the spec are the caller's to refuse."""
+    cells = {c.key: [("" if r.get(c.key) is None else str(r.get(c.key))) for r in records] for c in spec.columns}
+    return _table(cells, list(range(1, len(records) + 1)), spec, [])
 
 
 def read(source, spec, limits=Limits()):

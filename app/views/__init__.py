@@ -2,8 +2,8 @@
 
 
 def register_views(appbuilder):
-    from . import (account, console, documents, employer, health, home, imports, jobs, market, province, recovery,
-                   school, stats, student)
+    from . import (account, api, apikeys, console, documents, employer, health, home, imports, jobs, market, province,
+                   recovery, school, stats, student)
 
     home.register(appbuilder)
     account.register(appbuilder)
@@ -19,3 +19,5 @@ def register_views(appbuilder):
     console.register(appbuilder)
     recovery.register(appbuilder)
     health.register(appbuilder)
+    apikeys.register(appbuilder)
+    api.register(appbuilder)

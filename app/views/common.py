@@ -199,28 +199,45 @@ _FALLBACK = {}
 def rate_allowed(name, setting, key):
     """One hit against the limits in config[`setting`] (e.g. "30 per minute" or
     "5 per minute;30 per hour") for `key` (a client address, an employer id, a login id) under
-    `name`; False when over any of them. Flask-Limiter's storage (Redis in production) is shared
+    `name`; False when over any of them."""
+    return rate_hit(name, current_app.config[setting], key)[0]
+
+
+def rate_hit(name, limits_text, key):
+    """One hit against `limits_text` for `key` under `name`: (allowed, seconds until the exhausted
+    window frees a hit — 0 when allowed). Flask-Limiter's storage (Redis in production) is shared
     by all workers; when it does not answer, the hit is counted in this process's memory instead,
     so a Redis outage neither fails the page nor lifts the limit."""
+    import time
+
     from limits import parse_many
     from limits.storage import MemoryStorage
     from limits.strategies import MovingWindowRateLimiter
 
     if not current_app.config.get("RATELIMIT_ENABLED", True):
-        return True
+        return True, 0
     key = str(key or "-")
     extension = current_app.appbuilder.sm.limiter
     limiter = None
     if extension is not None and extension.enabled:
         limiter = extension.limiter
-    allowed = True
-    for limit in parse_many(current_app.config[setting]):
-        if limiter is not None:
+    allowed, retry_after = True, 0
+    for limit in parse_many(limits_text):
+        strategy = limiter
+        if strategy is not None:
             try:
-                allowed = limiter.hit(limit, name, key) and allowed
-                continue
+                hit = strategy.hit(limit, name, key)
             except Exception:  # noqa: BLE001 — the storage is down: count locally
                 current_app.logger.warning("rate-limit storage unavailable; counting %s in process memory", name)
-        fallback = _FALLBACK.setdefault("limiter", MovingWindowRateLimiter(MemoryStorage()))
-        allowed = fallback.hit(limit, name, key) and allowed
-    return allowed
+                strategy = None
+        if strategy is None:
+            strategy = _FALLBACK.setdefault("limiter", MovingWindowRateLimiter(MemoryStorage()))
+            hit = strategy.hit(limit, name, key)
+        if not hit:
+            allowed = False
+            try:
+                reset = strategy.get_window_stats(limit, name, key).reset_time
+                retry_after = max(retry_after, int(reset - time.time()) + 1)
+            except Exception:  # noqa: BLE001 — the window's end unknown: the limit's whole period
+                retry_after = max(retry_after, limit.get_expiry())
+    return allowed, retry_after

@@ -125,10 +125,19 @@ def _current_user_id():
     return getattr(current_user, "id", None) if current_user and current_user.is_authenticated else None
 
 
+def _current_api_key_id():
+    """The API key of this request (app/views/api.py sets g.api_key_id): the event says so."""
+    if not has_request_context():
+        return None
+    from flask import g
+
+    return g.get("api_key_id")
+
+
 def event(actor_name, action, remark=None, now=None, **target):
     db.session.add(FlowEvent(
         actor_name=actor_name, action=action, remark=remark, user_id=_current_user_id(),
-        created_at=utc(now), **target,
+        api_key_id=_current_api_key_id(), created_at=utc(now), **target,
     ))
 
 
