@@ -166,11 +166,13 @@ def _in_range(column, start, end):
 
 # ---------------------------------------------------------------- frame 1: one row per graduate
 
-def _live(start=None, end=None, school_id=None):
+def _live(start=None, end=None, school_id=None, student_ids=None):
     """The live agreements (a) and destinations (d) — R6: at most one of either per graduate —
     as subqueries, and the agreement's work place to the city (xxyy00): tables go no deeper, and
     the grouping stays small. A 省直辖 county-level unit (GB/T 2260 xx90xx: 仙桃 429004) counts as
-    its own city, so it keeps its code. `start`/`end`: only outcomes that became live in the range."""
+    its own city, so it keeps its code. `start`/`end`: only outcomes that became live in the range;
+    `student_ids`: only these graduates' (the statistics summary recomputing a few of them — without
+    it PostgreSQL joined the few graduates to every live agreement of the province: 1,000 in 2 s)."""
     a_at = case((Agreement.status == "certified", Agreement.certified_at), else_=Agreement.accepted_at)
     a_where = [Agreement.status.in_(LIVE_AGREEMENT_STATUSES)]
     d_at = case((Destination.status == "approved", Destination.reviewed_at), else_=Destination.created_at)
@@ -178,6 +180,9 @@ def _live(start=None, end=None, school_id=None):
     if school_id:
         a_where.append(Agreement.school_id == school_id)
         d_where.append(Destination.school_id == school_id)
+    if student_ids is not None:
+        a_where.append(Agreement.student_id.in_(list(student_ids)))
+        d_where.append(Destination.student_id.in_(list(student_ids)))
     if _in_range(a_at, start, end) is not None:
         a_where.append(_in_range(a_at, start, end))
         d_where.append(_in_range(d_at, start, end))
@@ -218,10 +223,11 @@ def outcome_query(f: Filters):
     return q.group_by(*[c.element if hasattr(c, "element") else c for c in dims])
 
 
-def graduate_cells(*where):
+def graduate_cells(student_ids=None):
     """Per graduate, not grouped: (student_id, *STATS_DIMENSIONS) with '' where there is none —
-    the rows of the statistics summary (app.summary), the same outcome as `outcome_query`."""
-    a, d, work_city = _live()
+    the rows of the statistics summary (app.summary), the same outcome as `outcome_query`; every
+    graduate, or those of `student_ids`."""
+    a, d, work_city = _live(student_ids=student_ids)
 
     def text(column):
         return func.coalesce(column, literal(""))
@@ -234,7 +240,7 @@ def graduate_cells(*where):
             .outerjoin(a, a.c.student_id == Student.id)
             .outerjoin(Employer, Employer.credit_code == a.c.employer_credit_code)
             .outerjoin(d, d.c.student_id == Student.id)
-            .where(*where))
+            .where(*([Student.id.in_(list(student_ids))] if student_ids is not None else [])))
 
 
 def outcome_frame(f: Filters) -> pd.DataFrame:

@@ -44,6 +44,7 @@ from .models import (
 )
 
 STALE_SECONDS = 60
+READ_APPLY_LIMIT = 200  # log rows a page read applies itself (fresh)
 CHUNK = 5000
 LOCK_KEY = 20_260_020  # pg_advisory_xact_lock key of the refresh
 
@@ -264,7 +265,7 @@ def _dims(row):
 def _recompute(student_ids):
     """Move the graduates' counts from their old cells to their cells now."""
     old = db.session.execute(select(StatsStudent.__table__).where(_in(StatsStudent.student_id, student_ids))).all()
-    new = db.session.execute(stats.graduate_cells(_in(Student.id, student_ids))).all()
+    new = db.session.execute(stats.graduate_cells(student_ids)).all()
     delta = {}
     for row in old:
         delta[_dims(row)] = delta.get(_dims(row), 0) - 1
@@ -303,12 +304,15 @@ def stale(now=None):
 
 def fresh():
     """Bring the summary up to date before a read, and return the time its figures stand at (naive
-    UTC): now when the log is empty, else the oldest change not yet applied. A read applies what
-    the log holds (usually the few changes since the cron's last run: milliseconds) unless another
-    refresh is running — then it reads what is there, and waits only when the log is older than
-    STALE_SECONDS (the cron is behind or down)."""
-    if db.session.scalar(select(StatsChange.id).limit(1)) is not None:
-        if stale() or _try_lock():
+    UTC): now when the log is empty, else the oldest change not yet applied. A read applies a short
+    log (at most READ_APPLY_LIMIT rows: the few changes since the cron's last run, milliseconds)
+    unless another refresh is running; a longer one is the cron's (a page must not spend seconds on
+    it: 2,000 changes take ~2 s at province scale) — unless the log is older than STALE_SECONDS
+    (the cron is behind or down): then the read applies it all."""
+    pending = db.session.scalar(select(func.count()).select_from(
+        select(StatsChange.id).limit(READ_APPLY_LIMIT + 1).subquery()))
+    if pending:
+        if stale() or (pending <= READ_APPLY_LIMIT and _try_lock()):
             refresh_all()
     oldest = db.session.scalar(select(func.min(StatsChange.created_at)))
     db.session.commit()

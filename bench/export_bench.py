@@ -266,8 +266,8 @@ def summary_refresh(changes=1000):
     from app.extensions import db
 
     with app().app_context():
-        db.session.execute(sql("UPDATE student SET major = major || '' , department = '院系x' WHERE id <= :n"),
-                           {"n": changes})
+        db.session.execute(sql("UPDATE student SET department = CASE WHEN department = '院系x' THEN '院系y' "
+                               "ELSE '院系x' END WHERE id <= :n"), {"n": changes})
         db.session.execute(sql(
             "INSERT INTO flow_event (agreement_id, actor_name, action, created_at) "
             "SELECT id, 'bench', 'certify', now() AT TIME ZONE 'UTC' FROM agreement WHERE status = 'certified' "

@@ -220,3 +220,17 @@ def test_the_flask_command_rebuilds_and_says_what_changed(app):
     result = app.test_cli_runner().invoke(args=["stats", "rebuild"])
     assert result.exit_code == 0, result.output
     assert "statistics summary rebuilt: 1 cells, 1 graduates" in result.output
+
+
+def test_a_read_leaves_a_long_log_to_the_cron_unless_it_is_stale(monkeypatch):
+    school = make_school()
+    students = [make_student(school) for _ in range(5)]
+    monkeypatch.setattr(summary, "READ_APPLY_LIMIT", 3)
+    at = summary.fresh()  # 5 rows, none stale: left for the cron; the figures stand at the oldest
+    assert db.session.scalar(select(func.count()).select_from(StatsChange)) == 5
+    assert at == db.session.scalar(select(func.min(StatsChange.created_at)))
+    db.session.execute(update(StatsChange).values(created_at=NOW.replace(tzinfo=None) - timedelta(days=1)))
+    db.session.commit()
+    summary.fresh()  # stale: the read applies everything
+    assert db.session.scalar(select(func.count()).select_from(StatsChange)) == 0
+    assert summary.outcome_frame(stats.Filters())["n"].sum() == len(students)
