@@ -92,7 +92,7 @@ def test_dashboard_query_count_does_not_grow_with_data(app, client, login, monke
                 accepted_offer(employer, student)
     big = _count_queries(app, client, url)  # 36 changes in the log, applied set-based: the same statements
     assert big == small
-    assert small <= 24
+    assert small <= 30  # the statements of one refresh (PostgreSQL adds its advisory locks) and the page
     assert _count_queries(app, client, url) <= 10  # nothing to apply: the summary only
 
 
