@@ -183,6 +183,10 @@ FAB_API_KEY_ENABLED = False
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute;5000 per hour")
 API_CHANGES_PAGE_MAX = _int("API_CHANGES_PAGE_MAX", 500)
 API_CHANGES_SETTLE_SECONDS = _int("API_CHANGES_SETTLE_SECONDS", 2)
+# An Idempotency-Key whose first request has run this long without an answer (its process died
+# mid-request) is taken over by the next request with it, instead of answering 409 forever.
+# Longer than any request may run (GUNICORN_TIMEOUT, 90 s).
+API_IDEMPOTENCY_STALE_SECONDS = _int("API_IDEMPOTENCY_STALE_SECONDS", 300)
 FAB_PASSWORD_COMPLEXITY_ENABLED = True
 # FAB calls it: the function itself, not its dotted name (a string → 500 on every FAB password form).
 FAB_PASSWORD_COMPLEXITY_VALIDATOR = _password_validator

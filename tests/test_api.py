@@ -323,3 +323,32 @@ def test_the_openapi_document_lists_every_endpoint_with_key_security(client, log
         for op in ops.values():
             assert op["security"] == [{"api_key": []}] and "401" in op["responses"] and "429" in op["responses"]
     assert client.get("/swagger/v1").status_code == 200
+
+
+def test_an_idempotency_key_left_by_a_dead_request_is_taken_over(w, client):
+    """A process that died mid-request leaves its Idempotency-Key unanswered: within
+    API_IDEMPOTENCY_STALE_SECONDS the key answers 409 (the request may still run); after that the
+    next request with it runs — before, it answered 409 forever."""
+    import hashlib
+    import json
+    from datetime import timedelta
+
+    from app.models import utcnow
+
+    token = key_for(w.reviewer)
+    key_id = db.session.scalar(select(ApiAccessKey.id).order_by(ApiAccessKey.id.desc()))
+    payload = {"students": [student_record(11)]}
+    body = json.dumps(payload).encode()
+    fingerprint = hashlib.sha256(b"POST /api/v1/school/students\n" + body).hexdigest()
+    db.session.add(ApiIdempotency(api_key_id=key_id, idem_key="dead", request_hash=fingerprint,
+                                  created_at=utcnow() - timedelta(seconds=60)))
+    db.session.commit()
+    headers = {"Idempotency-Key": "dead", "Content-Type": "application/json"}
+    assert_problem(call(client, "post", "/api/v1/school/students", token, data=body, headers=headers), 409,
+                   "idempotency-in-progress")
+    db.session.execute(ApiIdempotency.__table__.update().values(created_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    taken = call(client, "post", "/api/v1/school/students", token, data=body, headers=headers)
+    assert taken.status_code == 200 and taken.get_json()["created"] == 1
+    again = call(client, "post", "/api/v1/school/students", token, data=body, headers=headers)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"

@@ -15,7 +15,7 @@ import functools
 import hashlib
 import json
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import imports
 from flask import Response, current_app, g, request
@@ -216,9 +216,9 @@ def idempotent(run):
             raise ApiError(409, "同一 Idempotency-Key 的请求正在处理，请稍后重试", "idempotency-in-progress") from None
     elif row.request_hash != fingerprint:
         raise ApiError(422, "此 Idempotency-Key 已用于另一个请求", "idempotency-key-reused")
-    elif row.status is None:
+    elif row.status is None and not _take_over(row):
         raise ApiError(409, "同一 Idempotency-Key 的请求正在处理，请稍后重试", "idempotency-in-progress")
-    else:
+    elif row.status is not None:
         response = _answer(row.status, json.loads(row.body))
         response.headers["Idempotent-Replayed"] = "true"
         return response
@@ -234,6 +234,20 @@ def idempotent(run):
                        .values(status=status, body=json.dumps(body, ensure_ascii=False)))
     db.session.commit()
     return _answer(status, body)
+
+
+def _take_over(row):
+    """An unanswered Idempotency-Key older than API_IDEMPOTENCY_STALE_SECONDS belonged to a request
+    whose process died: this request takes it (one of several racing requests wins: a conditional
+    UPDATE on the old start time) and runs. True when taken."""
+    stale_before = utcnow() - timedelta(seconds=current_app.config["API_IDEMPOTENCY_STALE_SECONDS"])
+    if row.created_at >= stale_before:
+        return False
+    taken = db.session.execute(ApiIdempotency.__table__.update().where(
+        ApiIdempotency.id == row.id, ApiIdempotency.status.is_(None), ApiIdempotency.created_at == row.created_at)
+        .values(created_at=utcnow())).rowcount == 1
+    db.session.commit()
+    return taken
 
 
 # ---------------------------------------------------------------- the base class
