@@ -722,7 +722,17 @@ def sync_roles(appbuilder):
     appbuilder.add_permissions(update_perms=True)
     from flask_appbuilder.security.sqla.models import PermissionView
 
-    pvs = db.session.scalars(select(PermissionView)).all()
+    # A permission a view no longer has (RoleModelView's can_edit, UserDBModelView's can_delete)
+    # stays in the database while a role holds it (FAB: "Refused to delete permission view"):
+    # no role gets one, and the second add_permissions below deletes them.
+    current = {}
+    for view in appbuilder.baseviews:
+        name = getattr(view, "class_permission_name", None)
+        if name:
+            current.setdefault(name, set()).update(view.base_permissions or [])
+            current[name].update(getattr(view, "actions", {}).keys())
+    pvs = [pv for pv in db.session.scalars(select(PermissionView)).all()
+           if pv.view_menu.name not in current or pv.permission.name in current[pv.view_menu.name]]
     for role_name in ROLES:
         role = sm.find_role(role_name) or sm.add_role(role_name)
         if role_name == ROLE_ADMIN:
@@ -733,6 +743,7 @@ def sync_roles(appbuilder):
                       or (pv.permission.name, pv.view_menu.name) in SELF_SERVICE]
         role.permissions = wanted
     db.session.commit()
+    appbuilder.add_permissions(update_perms=True)
 
 
 # ---------------------------------------------------------------- party of the current login

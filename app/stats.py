@@ -513,7 +513,7 @@ WIDE = {"school_name": 28, "department": 22, "major": 24, "nature": 16, "provinc
 def header_of(key, column):
     if column == "count" and key in ("by_nature", "by_city", "by_province"):
         return "签约人数"
-    return HEADERS[column]
+    return MARKET_HEADERS[column] if column in MARKET_HEADERS else HEADERS[column]
 
 
 def statistics_workbook(data: dict, f: Filters, scope_text=""):
@@ -533,10 +533,95 @@ def statistics_workbook(data: dict, f: Filters, scope_text=""):
     ]:
         sheet.formats = {1: fmt} if fmt else {}
         sheet.append([name, value])
-    for title, key, columns in WORKBOOK_SHEETS:
+    market = market_tables(f)
+    sheets = WORKBOOK_SHEETS + [("招聘求职-按学校", "market_by_school", ["school_name"] + MARKET_COLUMNS),
+                                ("招聘求职-按职位类别", "market_by_category", ["job_category"] + MARKET_COLUMNS)]
+    data = {**data, "market_by_school": market["by_school"], "market_by_category": market["by_category"]}
+    for title, key, columns in sheets:
         table = data[key]
         sheet = spreadsheets.SheetWriter(wb, title, [header_of(key, c) for c in columns],
                             widths=[WIDE.get(c, 12) for c in columns], formats=_formats(columns))
         for values in table[columns].itertuples(index=False, name=None):
             sheet.append(values)
     return wb
+
+
+# ---------------------------------------------------------------- 网上就业市场 (issue 19)
+
+MARKET_COLUMNS = ["applications", "offered", "offer_certified"]
+MARKET_HEADERS = {"applications": "投递人次", "offered": "已发邀约", "offer_certified": "邀约后签约审核通过",
+                  "postings": "职位数", "headcount": "招聘人数", "region": "工作地点", "job_category": "职位类别"}
+
+
+def market_frame(f: Filters) -> pd.DataFrame:
+    """Applications of the filter's graduates (毕业年度, 学校) grouped by school, 院系, the posting's
+    city and 职位类别, with the offers that started from an application and those certified.
+    ONE grouped SELECT; a page of its own (数据统计 → 招聘求职统计), so the dashboards stay on
+    the summary."""
+    from .models import JobApplication, JobPosting
+
+    q = (select(Student.school_id, School.name.label("school_name"), Student.department,
+                JobPosting.city_code.label("region"), JobPosting.job_category,
+                func.count().label("applications"),
+                func.count(JobApplication.agreement_id).label("offered"),
+                func.sum(case((Agreement.status == "certified", 1), else_=0)).label("offer_certified"))
+         .select_from(JobApplication)
+         .join(Student, Student.id == JobApplication.student_id)
+         .join(School, School.id == Student.school_id)
+         .join(JobPosting, JobPosting.id == JobApplication.posting_id)
+         .outerjoin(Agreement, Agreement.id == JobApplication.agreement_id)
+         .group_by(Student.school_id, School.name, Student.department, JobPosting.city_code, JobPosting.job_category))
+    if f.year:
+        q = q.where(Student.graduation_year == f.year)
+    if f.school_id:
+        q = q.where(Student.school_id == f.school_id)
+    result = db.session.execute(q)
+    df = pd.DataFrame.from_records(result.all(), columns=list(result.keys()))
+    if df.empty:
+        df = pd.DataFrame(columns=["school_id", "school_name", "department", "region", "job_category"]
+                          + MARKET_COLUMNS)
+    for column in MARKET_COLUMNS:
+        df[column] = df[column].fillna(0).astype(int)
+    df["region"] = _region_names(df["region"].astype(object), province=False) if len(df) else df["region"]
+    df["department"] = df["department"].fillna("").replace("", "未填写")
+    return df
+
+
+def market_tables(f: Filters) -> dict:
+    """招聘求职统计: totals, and the applications by 学校, 院系, 工作地点 and 职位类别; the postings
+    (province-wide: a posting belongs to no school) by 职位类别 and status."""
+    from .models import JobApplication, JobPosting
+
+    df = market_frame(f)
+
+    def grouped(keys):
+        if df.empty:
+            return pd.DataFrame(columns=keys + MARKET_COLUMNS)
+        return (df.groupby(keys, sort=True, dropna=False)[MARKET_COLUMNS].sum().reset_index()
+                .sort_values("applications", ascending=False, kind="stable"))
+
+    applicants = select(func.count(func.distinct(JobApplication.student_id))).join(
+        Student, Student.id == JobApplication.student_id)
+    if f.year:
+        applicants = applicants.where(Student.graduation_year == f.year)
+    if f.school_id:
+        applicants = applicants.where(Student.school_id == f.school_id)
+    postings = db.session.execute(
+        select(JobPosting.status, func.count(), func.coalesce(func.sum(JobPosting.headcount), 0))
+        .group_by(JobPosting.status)).all()
+    by_category = db.session.execute(
+        select(JobPosting.job_category, func.count(), func.coalesce(func.sum(JobPosting.headcount), 0))
+        .where(JobPosting.status != "draft").group_by(JobPosting.job_category)
+        .order_by(func.count().desc())).all()
+    return {
+        "summary": {"applications": int(df["applications"].sum()), "offered": int(df["offered"].sum()),
+                    "offer_certified": int(df["offer_certified"].sum()),
+                    "applicants": db.session.scalar(applicants) or 0,
+                    "postings": {labels.POSTING_STATUS.get(s, s): (n, h) for s, n, h in postings}},
+        "by_school": grouped(["school_id", "school_name"]),
+        "by_department": grouped(["school_name", "department"]),
+        "by_region": grouped(["region"]),
+        "by_category": grouped(["job_category"]),
+        "postings_by_category": pd.DataFrame.from_records(by_category, columns=["job_category", "postings",
+                                                                                "headcount"]),
+    }

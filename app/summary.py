@@ -333,7 +333,9 @@ def _try_lock():
 def rebuild():
     """Recompute the summary from the base tables, set-based (INSERT … SELECT); returns what changed:
     {"cells": cells whose count changed, "graduates": graduates now in another cell (or newly or no
-    longer counted), "days": day counts changed}."""
+    longer counted), "days": day counts changed} — compared with the summary after its pending log
+    is applied, so a summary that was right reports 0 everywhere."""
+    refresh_all()
     _lock()
     db.session.execute(delete(StatsChange))
     dims = [getattr(StatsCell, c) for c in STATS_DIMENSIONS]

@@ -178,3 +178,25 @@ def test_logins_are_disabled_not_deleted(admin, client):
     assert client.post(f"/users/delete/{user.id}").status_code in (403, 404)
     db.session.expire_all()
     assert db.session.get(AppUser, user.id) is not None
+
+
+def test_roles_sync_takes_back_permissions_a_view_no_longer_has(app, client, login):
+    """An older database granted admin FAB's can_delete on 用户列表 and can_edit on 角色列表 (the
+    views no longer have them); FAB could not delete them while a role held them, so the 删除
+    button stayed. `flask roles sync` takes them back."""
+    from app.security import sync_roles
+
+    sm = app.appbuilder.sm
+    admin_role = sm.find_role("admin")
+    for permission, view in (("can_delete", "UserDBModelView"), ("can_edit", "RoleModelView")):
+        sm.add_permission_role(admin_role, sm.add_permission_view_menu(permission, view))
+    db.session.commit()
+    assert sm.exist_permission_on_roles("UserDBModelView", "can_delete", [admin_role.id])
+    sync_roles(app.appbuilder)
+    db.session.expire_all()
+    assert not sm.exist_permission_on_roles("UserDBModelView", "can_delete", [admin_role.id])
+    assert sm.find_permission_view_menu("can_edit", "RoleModelView") is None
+    assert sm.exist_permission_on_roles("SchoolStudentView", "restrict", [sm.find_role("school").id])  # actions kept
+    make_user("admin", username="root")
+    login(client, "root")
+    assert ">删除<" not in client.get("/users/list/").get_data(as_text=True)

@@ -170,6 +170,20 @@ class _StatsPages(PortalView):
             scope_text=self._scope_text(f, school), query=request.args.to_dict(), computed_at=computed_at,
         )
 
+    @expose("/market")
+    @has_access
+    def market(self):
+        """招聘求职统计 (网上就业市场): the graduates' applications and the offers that started from
+        one, by 学校 / 院系, 工作地点 and 职位类别; the postings by 职位类别 and status."""
+        school = self._school()
+        years = self._years(school)
+        f = self._filters(request.args, school, years)
+        data = stats.market_tables(f)
+        return self.render_template(
+            "stats/market.html", view=self, f=f, years=years, s=data["summary"],
+            t={k: stats.records(v) for k, v in data.items() if k != "summary"}, H=stats.MARKET_HEADERS,
+            scope_text=self._scope_text(f, school), query=request.args.to_dict(), limit=TABLE_ROWS)
+
     @expose("/workbook")
     @has_access
     def workbook(self):

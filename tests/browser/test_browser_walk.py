@@ -174,7 +174,9 @@ def axe_installed():
 
 DETAILS = {
     ROLE_EMPLOYER: [("数据管理", "查看详情"), ("我要招聘", "查看投递")],
-    ROLE_SCHOOL: [("签约审核", re.compile("^(审核|查看)$"))],  # the finding 2 was on this page
+    ROLE_SCHOOL: [("签约审核", re.compile("^(审核|查看)$")),  # the finding 2 was on this page
+                  ("本校就业统计", "招聘求职统计"), ("本校就业统计", "导出前检查")],
+    ROLE_PROVINCE: [("统计总览", "招聘求职统计"), ("统计总览", "导出前检查")],
 }
 
 
