@@ -15,13 +15,13 @@ from dataclasses import asdict, dataclass, field
 from types import SimpleNamespace
 
 import imports
-from sqlalchemy import bindparam, func, insert, or_, select, text, tuple_
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import insert, or_, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from . import accounts, codes, regions, students, workflow
 from .extensions import db
 from .models import AppUser, InviteListEntry, School, Student
+from .queries import chunks, one_of
 
 CHUNK = 1000
 PREVIEW = 20  # refused rows listed on the result page (all of them are in the error report)
@@ -50,23 +50,6 @@ class Outcome:
         out = asdict(self)
         out.pop("rows")
         return out
-
-
-def _chunks(items, size=CHUNK):
-    items = list(items)
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-def _one_of(column, chunk):
-    """`column IN chunk`. On PostgreSQL as `column IN (SELECT unnest(:array))`: ONE parameter, so the
-    statement's plan stays good once psycopg prepares it (from the 5th run) — a 1,000-placeholder
-    IN list then got a generic plan that scanned the table comparing each row with every key
-    (roster re-import of 20,000 rows: 0.2–0.4 s a chunk, 24 s in all)."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return column.in_(chunk)
-    keys = bindparam(None, list(chunk), type_=ARRAY(column.type))
-    return column.in_(select(func.unnest(keys)).scalar_subquery())
 
 
 def _finish(outcome, checked):
@@ -113,17 +96,17 @@ def import_roster(school, table, valid_only=False, progress=None):
     # Existing students of this school, by 学号 (one lookup per CHUNK rows).
     existing = {}
     cols = (Student.id, Student.student_no, Student.verified_at, *(getattr(Student, f) for f in fields))
-    for chunk in _chunks({v["student_no"] for v in good.values()}):
+    for chunk in chunks({v["student_no"] for v in good.values()}, CHUNK):
         for s in db.session.execute(select(*cols).where(Student.school_id == school.id,
-                                                        _one_of(Student.student_no, chunk))):
+                                                        one_of(Student.student_no, chunk))):
             existing[s.student_no] = s
 
     # The same person under another 学号 of this school in the same year.
     by_id = {}
     ids = {v["id_number"] for v in good.values() if v.get("id_number")}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, CHUNK):
         for s in db.session.execute(select(Student.student_no, Student.id_number, Student.graduation_year)
-                                    .where(Student.school_id == school.id, _one_of(Student.id_number, chunk))):
+                                    .where(Student.school_id == school.id, one_of(Student.id_number, chunk))):
             by_id.setdefault((s.id_number, s.graduation_year), []).append(s.student_no)
     for row, v in good.items():
         others = [no for no in by_id.get((v.get("id_number"), v.get("graduation_year")), []) if no != v["student_no"]]
@@ -133,13 +116,13 @@ def import_roster(school, table, valid_only=False, progress=None):
     # Logins: by student (existing ones), by username (taken by someone else?), by e-mail.
     student_ids = [s.id for s in existing.values()]
     login_by_student = {}
-    for chunk in _chunks(student_ids):
+    for chunk in chunks(student_ids, CHUNK):
         for u in db.session.execute(select(AppUser.id, AppUser.student_id, AppUser.email, AppUser.first_name,
-                                           AppUser.last_name).where(_one_of(AppUser.student_id, chunk))):
+                                           AppUser.last_name).where(one_of(AppUser.student_id, chunk))):
             login_by_student[u.student_id] = u
     usernames = {accounts.username_for(school.code, v["student_no"]): r for r, v in good.items()}
-    for chunk in _chunks(usernames):
-        for u in db.session.execute(select(AppUser.username, AppUser.student_id).where(_one_of(AppUser.username, chunk))):
+    for chunk in chunks(usernames, CHUNK):
+        for u in db.session.execute(select(AppUser.username, AppUser.student_id).where(one_of(AppUser.username, chunk))):
             row = usernames[u.username]
             mine = existing.get(good[row]["student_no"])
             if mine is None or u.student_id != mine.id:
@@ -148,8 +131,8 @@ def import_roster(school, table, valid_only=False, progress=None):
     for row, v in good.items():
         if v.get("email"):
             emails.setdefault(v["email"], row)
-    for chunk in _chunks(emails):
-        for u in db.session.execute(select(AppUser.email, AppUser.student_id).where(_one_of(AppUser.email, chunk))):
+    for chunk in chunks(emails, CHUNK):
+        for u in db.session.execute(select(AppUser.email, AppUser.student_id).where(one_of(AppUser.email, chunk))):
             row = emails[u.email]
             mine = existing.get(good[row]["student_no"])
             if mine is None or u.student_id != mine.id:
@@ -166,7 +149,7 @@ def import_roster(school, table, valid_only=False, progress=None):
         changes[row] = (s, diff)
     frozen_rows = {row: s.id for row, (s, diff) in changes.items() if workflow.identity_refusal(diff)}
     signed = set()
-    for chunk in _chunks(set(frozen_rows.values())):
+    for chunk in chunks(set(frozen_rows.values()), CHUNK):
         signed |= workflow.identity_frozen(chunk)
     for row, sid in frozen_rows.items():
         if sid in signed:  # R19
@@ -287,7 +270,7 @@ def match_students(keys):
         for s in db.session.execute(_MATCH_PG, {"sids": sids, "years": years, "names": names, "keys": ids}):
             take(s, s.key)
         return found
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys, CHUNK):
         triples = list({(sid, year, name) for sid, year, name, _k in chunk})
         ids = list({k for *_t, k in chunk})
         rows = db.session.execute(
@@ -331,9 +314,9 @@ def import_candidates(employer, table, valid_only=False, progress=None):
             first_row.setdefault(sid, row)
         matched[row] = ids
     listed = set()
-    for chunk in _chunks({sid for ids in matched.values() for sid in ids}):
+    for chunk in chunks({sid for ids in matched.values() for sid in ids}, CHUNK):
         listed.update(db.session.scalars(select(InviteListEntry.student_id).where(
-            InviteListEntry.employer_id == employer.id, _one_of(InviteListEntry.student_id, chunk))))
+            InviteListEntry.employer_id == employer.id, one_of(InviteListEntry.student_id, chunk))))
     _finish(outcome, checked)
     if checked.errors and not valid_only:
         db.session.rollback()

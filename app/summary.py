@@ -28,6 +28,7 @@ from sqlalchemy import case, delete, event, func, insert, select, text
 
 from . import stats
 from .extensions import db
+from .queries import chunks, one_of
 from .models import (
     STATS_DIMENSIONS,
     Agreement,
@@ -167,10 +168,6 @@ def drop_triggers(connection):
 
 # ---------------------------------------------------------------- refresh from the log
 
-def _in(column, ids):
-    return column.in_(list(ids))
-
-
 def _lock():
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
@@ -195,18 +192,12 @@ def refresh(limit=None):
                                  .returning(StatsChange.student_id, StatsChange.flow_event_id)).all()
     students = {s for s, _e in claimed if s is not None}
     events = sorted({e for _s, e in claimed if e is not None})
-    for chunk in _chunks(events):
+    for chunk in chunks(events, CHUNK):
         students |= _count_events(chunk)
-    for chunk in _chunks(sorted(students)):
+    for chunk in chunks(sorted(students), CHUNK):
         _recompute(chunk)
     db.session.commit()
     return len(students), len(events)
-
-
-def _chunks(items, size=CHUNK):
-    items = list(items)
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
 
 
 def _event_rows(where):
@@ -226,7 +217,7 @@ def _event_rows(where):
 
 def _count_events(event_ids):
     """Add the FlowEvents to their days; return their graduates (whose outcome may have moved)."""
-    rows = db.session.execute(_event_rows(FlowEvent.id.in_(event_ids))).all()
+    rows = db.session.execute(_event_rows(one_of(FlowEvent.id, event_ids))).all()
     days = {}
     for _id, action, day, year, school_id, _student in rows:
         name = DAILY_EVENT.get(action)
@@ -247,7 +238,7 @@ def _upsert(model, keys, rows):
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    for chunk in _chunks(rows, 2000):
+    for chunk in chunks(rows, 2000):
         statement = dialect_insert(model).values(chunk)
         db.session.execute(statement.on_conflict_do_update(
             index_elements=list(keys), set_={"n": model.n + statement.excluded.n}))
@@ -264,14 +255,14 @@ def _dims(row):
 
 def _recompute(student_ids):
     """Move the graduates' counts from their old cells to their cells now."""
-    old = db.session.execute(select(StatsStudent.__table__).where(_in(StatsStudent.student_id, student_ids))).all()
+    old = db.session.execute(select(StatsStudent.__table__).where(one_of(StatsStudent.student_id, student_ids))).all()
     new = db.session.execute(stats.graduate_cells(student_ids)).all()
     delta = {}
     for row in old:
         delta[_dims(row)] = delta.get(_dims(row), 0) - 1
     for row in new:
         delta[_dims(row)] = delta.get(_dims(row), 0) + 1
-    db.session.execute(delete(StatsStudent).where(_in(StatsStudent.student_id, student_ids)))
+    db.session.execute(delete(StatsStudent).where(one_of(StatsStudent.student_id, student_ids)))
     if new:
         db.session.execute(insert(StatsStudent), [dict(zip(("student_id",) + STATS_DIMENSIONS, row)) for row in new])
     _apply(delta)

@@ -598,7 +598,7 @@ class ProvinceApi(KeyApi):
     @safe
     @key_auth(("province",), "statistics:read")
     def statistics(self):
-        """统计总览的数据（与页面同一计算，至多 STATS_CACHE_SECONDS 前）
+        """统计总览的数据（与页面同一计算：统计汇总，至多1分钟前；按日期筛选时至多 STATS_CACHE_SECONDS 前）
         ---
         get:
           summary: 全省统计
